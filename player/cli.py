@@ -1,0 +1,100 @@
+"""Command-line interface: ``python -m player [SUBCOMMAND] …`` (no subcommand opens the window).
+
+Every subcommand accepts ``--db PATH`` anywhere on its line. A user mistake is one line on stderr and
+exit status 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status 2 (or ``code``)."""
+
+    def __init__(self, message: str, code: int = 2):
+        super().__init__(message)
+        self.code = code
+
+
+def _common_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--db",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="library database file (default: $PLAYER_DB or the user data folder)",
+    )
+    return common
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one clear line, not the usage block twice
+        raise CliError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from player.commands import analysis, library, mood, play, recommend
+
+    common = _common_parser()
+    parser = _Parser(
+        prog="python -m player",
+        description="A music player that listens to your music and learns your taste.",
+        parents=[common],
+    )
+    parser.set_defaults(handler=None)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in (library, play, analysis, recommend, mood):
+        module.register(sub, common)
+    gui = sub.add_parser("gui", parents=[common], help="open the player window (the default)")
+    gui.set_defaults(handler=_run_gui)
+    return parser
+
+
+def db_path(args) -> Path:
+    from player.paths import default_db_path
+
+    return Path(getattr(args, "db", None) or default_db_path())
+
+
+def open_library(args):
+    """The library named by ``--db`` (or the default)."""
+    from player.library import Library
+
+    return Library(db_path(args))
+
+
+def _run_gui(args) -> int:
+    from player.app import run_gui
+
+    return run_gui(db_path(args))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from player.library import DatabaseError, LibraryError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        handler = args.handler or _run_gui
+        return int(handler(args) or 0)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.code
+    except (LibraryError, DatabaseError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `python -m player tracks | head`: the reader went away; that is fine.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0

@@ -1,0 +1,5 @@
+"""analysis subcommands (filled in by the analysis issue)."""
+
+
+def register(sub, common) -> None:
+    pass

@@ -1,0 +1,5 @@
+"""mood subcommands (filled in by the mood issue)."""
+
+
+def register(sub, common) -> None:
+    pass

@@ -1,0 +1,39 @@
+"""Where the player keeps its data (platformdirs), with overrides for tests and power users."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from player import APP_NAME
+
+
+def data_dir() -> Path:
+    """The user data folder (created on demand). ``PLAYER_DATA_DIR`` overrides it."""
+    override = os.environ.get("PLAYER_DATA_DIR")
+    if override:
+        path = Path(override)
+    else:
+        import platformdirs
+
+        path = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def default_db_path() -> Path:
+    """``--db`` beats ``PLAYER_DB``, which beats the data folder's ``library.db``."""
+    override = os.environ.get("PLAYER_DB")
+    if override:
+        return Path(override)
+    return data_dir() / "library.db"
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def models_dir() -> Path:
+    """The shipped models (``models/`` next to the package); ``PLAYER_MODELS_DIR`` overrides."""
+    override = os.environ.get("PLAYER_MODELS_DIR")
+    return Path(override) if override else repo_root() / "models"
