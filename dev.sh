@@ -41,6 +41,8 @@ setup_python() {
 }
 
 cmd=${1:-run}; shift || true
+# Debian's own python3.11 needs python3-venv for `-m venv`.
+"$PY" -c "import ensurepip, venv" 2>/dev/null || APT_PACKAGES="$APT_PACKAGES python3-venv"
 if [ "$cmd" = test ]; then setup_system $APT_TEST_PACKAGES; else setup_system; fi
 setup_python
 case "$cmd" in

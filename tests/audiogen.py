@@ -63,6 +63,19 @@ def write_tags(path: str | os.PathLike, tags: dict) -> None:
             audio[k] = str(v)
         audio.save(path)
         return
+    if path.lower().endswith(".wav"):
+        from mutagen import id3
+        from mutagen.wave import WAVE
+
+        frames = {"title": id3.TIT2, "artist": id3.TPE1, "album": id3.TALB, "albumartist": id3.TPE2,
+                  "tracknumber": id3.TRCK, "date": id3.TDRC, "genre": id3.TCON}
+        audio = WAVE(path)
+        if audio.tags is None:
+            audio.add_tags()
+        for k, v in tags.items():
+            audio.tags.add(frames[k](encoding=3, text=str(v)))
+        audio.save()
+        return
     audio = mutagen.File(path, easy=True)
     if audio.tags is None:
         audio.add_tags()

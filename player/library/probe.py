@@ -76,6 +76,10 @@ def _int_prefix(value) -> int | None:
     return int(match.group(1)) if match else None
 
 
+_ID3_FRAMES = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "albumartist": "TPE2",
+               "tracknumber": "TRCK", "date": "TDRC", "genre": "TCON"}
+
+
 def read_tags(path: str) -> tuple[dict, float | None]:
     """Tags as plain strings/ints and mutagen's idea of the length. Raises on a corrupt tag block."""
     import mutagen
@@ -84,6 +88,8 @@ def read_tags(path: str) -> tuple[dict, float | None]:
     if audio is None:
         return {}, None
     tags = audio.tags or {}
+    if "TIT2" in tags or "TPE1" in tags:  # ID3 in a WAV/AIFF: no "easy" view, map frames
+        tags = {key: tags[frame].text for key, frame in _ID3_FRAMES.items() if frame in tags}
     length = getattr(getattr(audio, "info", None), "length", None)
 
     def get(*keys):
@@ -108,10 +114,10 @@ def read_tags(path: str) -> tuple[dict, float | None]:
 
 
 def _title_from_name(path: str) -> str:
-    stem = Path(path).stem
+    stem = os.fsencode(Path(path).stem).decode("utf-8", "replace")
     stem = re.sub(r"^\s*\d{1,3}\s*[-._ ]\s*", "", stem)  # "03 - Song" → "Song"
     stem = stem.replace("_", " ").strip()
-    return stem or Path(path).stem
+    return stem or "untitled"
 
 
 def probe(path: str) -> Probe:
@@ -154,7 +160,7 @@ def probe(path: str) -> Probe:
         return result
 
     try:
-        info = sf.info(path)
+        info = sf.info(os.fsencode(path))
     except Exception as exc:
         result.error = _decode_reason(path, exc)
         return result
@@ -175,7 +181,7 @@ def probe(path: str) -> Probe:
     sane_mut = mutagen_length is not None and 0 < mutagen_length < MAX_SANE_SECONDS
 
     try:
-        with sf.SoundFile(path) as f:
+        with sf.SoundFile(os.fsencode(path)) as f:
             head = f.read(_CHECK_FRAMES, dtype="float32", always_2d=True)
             if head.shape[0] == 0:
                 result.error = "no audio data (the file holds a header but no sound)"
@@ -209,7 +215,7 @@ def probe(path: str) -> Probe:
 
 def _is_random(path: str) -> bool:
     try:
-        sf.info(path)
+        sf.info(os.fsencode(path))
         return False
     except Exception:
         return True
