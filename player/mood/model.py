@@ -86,7 +86,8 @@ def read_model_config(folder: Path | None = None) -> ModelConfig:
 
 
 # ---------------------------------------------------------------------------------------------
-# NumPy layers (channels last: N, H, W, C; float32)
+# Layers, one sample at a time, channels first (C, H, W), float32. Weights keep Keras' layout
+# (kh, kw, cin, cout); padding follows TensorFlow's "same" (extra row/column after).
 
 
 def _same_pads(n: int, k: int, s: int) -> tuple[int, int]:
@@ -95,14 +96,23 @@ def _same_pads(n: int, k: int, s: int) -> tuple[int, int]:
     return total // 2, total - total // 2
 
 
-def _pad_same(x, kh: int, kw: int, sh: int, sw: int, value: float = 0.0):
+def _pad(x, kh: int, kw: int, sh: int, sw: int, padding: str, value: float = 0.0):
     import numpy as np
 
+    if padding != "same":
+        return x
     top, bottom = _same_pads(x.shape[1], kh, sh)
     left, right = _same_pads(x.shape[2], kw, sw)
     if top or bottom or left or right:
-        x = np.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=value)
+        x = np.pad(x, ((0, 0), (top, bottom), (left, right)), constant_values=value)
     return x
+
+
+def _windows(x, kh, kw, sh, sw):
+    """(kh*kw) strided views of x, one per kernel tap, each (C, OH, OW)."""
+    _, h, w = x.shape
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    return [x[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw] for i in range(kh) for j in range(kw)], oh, ow
 
 
 def _conv2d(x, kernel, strides, padding, bias=None):
@@ -110,39 +120,43 @@ def _conv2d(x, kernel, strides, padding, bias=None):
 
     kh, kw, cin, cout = kernel.shape
     sh, sw = strides
-    if padding == "same":
-        x = _pad_same(x, kh, kw, sh, sw)
+    x = _pad(x, kh, kw, sh, sw, padding)
     if kh == 1 and kw == 1:
-        y = x[:, ::sh, ::sw, :] @ kernel[0, 0]
+        xs = x[:, ::sh, ::sw]
+        oh, ow = xs.shape[1:]
+        y = kernel[0, 0].T @ xs.reshape(cin, -1)
     else:
-        n, h, w, _ = x.shape
-        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
-        cols = np.empty((n, oh, ow, kh, kw, cin), dtype=x.dtype)
-        for i in range(kh):
-            for j in range(kw):
-                cols[:, :, :, i, j, :] = x[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :]
-        y = cols.reshape(n, oh, ow, kh * kw * cin) @ kernel.reshape(kh * kw * cin, cout)
+        taps, oh, ow = _windows(x, kh, kw, sh, sw)
+        cols = np.stack(taps, axis=1).reshape(cin * kh * kw, oh * ow)  # rows: (c, tap)
+        y = kernel.transpose(3, 2, 0, 1).reshape(cout, cin * kh * kw) @ cols
     if bias is not None:
-        y += bias
-    return y
+        y += bias[:, None]
+    return y.reshape(cout, oh, ow)
 
 
 def _depthwise(x, kernel, strides, padding):
-    """Depthwise 3x3 (depth_multiplier 1) as a sum of shifted, per-channel scaled copies."""
+    """Depthwise conv (depth_multiplier 1): OpenCV's filter2D per channel when it can (stride 1,
+    odd kernel), else a sum of shifted, per-channel scaled copies."""
     import numpy as np
 
     kh, kw, c, mult = kernel.shape
     if mult != 1:
         raise MoodError("the expression model uses depth_multiplier != 1, which is not supported", "model_broken")
     sh, sw = strides
-    if padding == "same":
-        x = _pad_same(x, kh, kw, sh, sw)
-    n, h, w, _ = x.shape
-    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
-    y = np.zeros((n, oh, ow, c), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            y += x[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :] * kernel[i, j, :, 0]
+    if (sh, sw) == (1, 1) and kh % 2 == 1 and kw % 2 == 1:
+        import cv2
+
+        y = np.empty_like(x)
+        for ch in range(c):
+            y[ch] = cv2.filter2D(x[ch], -1, kernel[:, :, ch, 0], borderType=cv2.BORDER_CONSTANT)
+        if padding == "valid":
+            y = y[:, kh // 2 : y.shape[1] - kh // 2, kw // 2 : y.shape[2] - kw // 2]
+        return y
+    x = _pad(x, kh, kw, sh, sw, padding)
+    taps, oh, ow = _windows(x, kh, kw, sh, sw)
+    y = np.zeros((c, oh, ow), dtype=x.dtype)
+    for t, part in enumerate(taps):
+        y += part * kernel[t // kw, t % kw, :, 0][:, None, None]
     return y
 
 
@@ -151,28 +165,24 @@ def _maxpool(x, pool, strides, padding):
 
     ph, pw = pool
     sh, sw = strides
-    if padding == "same":
-        x = _pad_same(x, ph, pw, sh, sw, value=-np.inf)
-    n, h, w, c = x.shape
-    oh, ow = (h - ph) // sh + 1, (w - pw) // sw + 1
-    y = None
-    for i in range(ph):
-        for j in range(pw):
-            part = x[:, i : i + sh * (oh - 1) + 1 : sh, j : j + sw * (ow - 1) + 1 : sw, :]
-            y = part.copy() if y is None else np.maximum(y, part, out=y)
+    x = _pad(x, ph, pw, sh, sw, padding, value=-np.inf)
+    taps, _, _ = _windows(x, ph, pw, sh, sw)
+    y = taps[0].copy()
+    for part in taps[1:]:
+        np.maximum(y, part, out=y)
     return y
 
 
-def _activation(x, name):
+def _activation(x, name, axis=0):
     import numpy as np
 
     if name in (None, "linear"):
         return x
     if name == "relu":
-        return np.maximum(x, 0, out=x)
+        return np.maximum(x, 0)
     if name == "softmax":
-        e = np.exp(x - x.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1, keepdims=True)
+        e = np.exp(x - x.max(axis=axis, keepdims=True))
+        return e / e.sum(axis=axis, keepdims=True)
     if name == "sigmoid":
         return 1.0 / (1.0 + np.exp(-x))
     if name == "tanh":
@@ -181,13 +191,12 @@ def _activation(x, name):
 
 
 class NumpyKerasGraph:
-    """A Keras-2 functional model from an HDF5 file, evaluated in NumPy.
+    """A Keras-2 functional model from an HDF5 file, evaluated with NumPy (and OpenCV's filter2D).
 
-    Supports the layers the mini-Xception expression model uses: InputLayer, Conv2D,
+    Supports the layers of the mini-Xception expression model: InputLayer, Conv2D,
     SeparableConv2D, BatchNormalization, Activation, MaxPooling2D, Add, GlobalAveragePooling2D
-    (plus Dropout/Flatten/Dense/AveragePooling-free variants are rejected with a clear message).
-    BatchNormalization is folded into the convolution before it when that convolution feeds
-    nothing else.
+    (and Dropout, Flatten, Dense). Any other layer is a clear MoodError. BatchNormalization is
+    folded into the convolution before it when that convolution feeds nothing else.
     """
 
     SUPPORTED = {"InputLayer", "Conv2D", "SeparableConv2D", "BatchNormalization", "Activation",
@@ -219,51 +228,61 @@ class NumpyKerasGraph:
         if config.get("class_name") not in ("Model", "Functional"):
             raise MoodError(f"{self.path} is not a Keras functional model", "model_broken")
         self.input_shape = None
-        self.nodes = []  # (name, kind, inputs, params)
+        self.nodes = []  # [name, kind, inputs, params]
         consumers: dict[str, int] = {}
         for layer in config["config"]["layers"]:
             for inbound in (layer.get("inbound_nodes") or [[]])[0]:
                 consumers[inbound[0]] = consumers.get(inbound[0], 0) + 1
-        for layer in config["config"]["layers"]:
-            kind = layer["class_name"]
-            cfg = layer["config"]
-            name = layer.get("name") or cfg["name"]
-            if kind not in self.SUPPORTED:
-                raise MoodError(f"{self.path}: layer {name} of type {kind} is not supported by the NumPy runner",
-                                "model_broken")
-            inputs = [n[0] for n in (layer.get("inbound_nodes") or [[]])[0]]
-            w = weights.get(name, [])
-            params: dict = {}
-            if kind == "InputLayer":
-                self.input_shape = tuple(cfg.get("batch_input_shape") or cfg.get("batch_shape"))
-            elif kind == "Conv2D":
-                params = dict(kernel=w[0], bias=w[1] if cfg.get("use_bias") else None,
-                              strides=tuple(cfg["strides"]), padding=cfg["padding"], act=cfg.get("activation"))
-            elif kind == "SeparableConv2D":
-                params = dict(depthwise=w[0], pointwise=w[1], bias=w[2] if cfg.get("use_bias") else None,
-                              strides=tuple(cfg["strides"]), padding=cfg["padding"], act=cfg.get("activation"))
-            elif kind == "BatchNormalization":
-                names = []
-                if cfg.get("scale", True):
-                    names.append("gamma")
-                if cfg.get("center", True):
-                    names.append("beta")
-                names += ["mean", "var"]
-                vals = dict(zip(names, w))
-                gamma = vals.get("gamma", np.ones_like(vals["mean"]))
-                beta = vals.get("beta", np.zeros_like(vals["mean"]))
-                scale = gamma / np.sqrt(vals["var"] + float(cfg.get("epsilon", 1e-3)))
-                params = dict(scale=scale.astype(np.float32), shift=(beta - vals["mean"] * scale).astype(np.float32))
-            elif kind == "Activation":
-                params = dict(act=cfg["activation"])
-            elif kind == "MaxPooling2D":
-                params = dict(pool=tuple(cfg["pool_size"]), strides=tuple(cfg["strides"] or cfg["pool_size"]),
-                              padding=cfg["padding"])
-            elif kind == "Dense":
-                params = dict(kernel=w[0], bias=w[1] if cfg.get("use_bias") else None, act=cfg.get("activation"))
-            self.nodes.append([name, kind, inputs, params])
+        try:
+            for layer in config["config"]["layers"]:
+                self.nodes.append(self._node(layer, weights))
+        except (KeyError, IndexError, TypeError) as exc:
+            raise MoodError(f"cannot read the expression model file {self.path}: layer settings or weights "
+                            f"missing ({exc})", "model_broken") from exc
         self.output = config["config"]["output_layers"][0][0]
         self._fold_batchnorm(consumers)
+
+    def _node(self, layer, weights):
+        import numpy as np
+
+        kind = layer["class_name"]
+        cfg = layer["config"]
+        name = layer.get("name") or cfg["name"]
+        if kind not in self.SUPPORTED:
+            raise MoodError(f"{self.path}: layer {name} of type {kind} is not supported by the NumPy runner",
+                            "model_broken")
+        inputs = [n[0] for n in (layer.get("inbound_nodes") or [[]])[0]]
+        w = weights.get(name, [])
+        params: dict = {}
+        if kind == "InputLayer":
+            self.input_shape = tuple(cfg.get("batch_input_shape") or cfg.get("batch_shape"))
+        elif kind == "Conv2D":
+            params = dict(kernel=w[0], bias=w[1] if cfg.get("use_bias") else None,
+                          strides=tuple(cfg["strides"]), padding=cfg["padding"], act=cfg.get("activation"))
+        elif kind == "SeparableConv2D":
+            params = dict(depthwise=np.ascontiguousarray(w[0]), pointwise=np.ascontiguousarray(w[1][0, 0].T),
+                          bias=w[2] if cfg.get("use_bias") else None,
+                          strides=tuple(cfg["strides"]), padding=cfg["padding"], act=cfg.get("activation"))
+        elif kind == "BatchNormalization":
+            names = []
+            if cfg.get("scale", True):
+                names.append("gamma")
+            if cfg.get("center", True):
+                names.append("beta")
+            names += ["mean", "var"]
+            vals = dict(zip(names, w))
+            gamma = vals.get("gamma", np.ones_like(vals["mean"]))
+            beta = vals.get("beta", np.zeros_like(vals["mean"]))
+            scale = gamma / np.sqrt(vals["var"] + float(cfg.get("epsilon", 1e-3)))
+            params = dict(scale=scale.astype(np.float32), shift=(beta - vals["mean"] * scale).astype(np.float32))
+        elif kind == "Activation":
+            params = dict(act=cfg["activation"])
+        elif kind == "MaxPooling2D":
+            params = dict(pool=tuple(cfg["pool_size"]), strides=tuple(cfg.get("strides") or cfg["pool_size"]),
+                          padding=cfg["padding"])
+        elif kind == "Dense":
+            params = dict(kernel=w[0], bias=w[1] if cfg.get("use_bias") else None, act=cfg.get("activation"))
+        return [name, kind, inputs, params]
 
     def _fold_batchnorm(self, consumers):
         """conv (no activation) → BN, where the conv feeds only the BN: scale the conv's weights."""
@@ -280,34 +299,40 @@ class NumpyKerasGraph:
             sp = src[3]
             if sp.get("act") not in (None, "linear"):
                 continue
-            key = "kernel" if src[1] == "Conv2D" else "pointwise"
-            sp[key] = (sp[key] * params["scale"]).astype(np.float32)
-            bias = sp["bias"] if sp["bias"] is not None else np.zeros_like(params["shift"])
-            sp["bias"] = (bias * params["scale"] + params["shift"]).astype(np.float32)
+            scale, shift = params["scale"], params["shift"]
+            if src[1] == "Conv2D":
+                sp["kernel"] = (sp["kernel"] * scale).astype(np.float32)  # (kh, kw, cin, cout) * cout
+            else:
+                sp["pointwise"] = (sp["pointwise"] * scale[:, None]).astype(np.float32)  # (cout, cin)
+            bias = sp["bias"] if sp["bias"] is not None else np.zeros_like(shift)
+            sp["bias"] = (bias * scale + shift).astype(np.float32)
             node[1] = "Identity"
             node[3] = {}
 
-    def __call__(self, x):
+    def run_one(self, x):
+        """One sample, channels last (H, W, C) as Keras takes it; returns the output vector."""
         import numpy as np
 
         values: dict = {}
         for name, kind, inputs, p in self.nodes:
             if kind == "InputLayer":
-                values[name] = np.asarray(x, dtype=np.float32)
+                values[name] = np.ascontiguousarray(np.asarray(x, dtype=np.float32).transpose(2, 0, 1))
                 continue
             a = values[inputs[0]]
             if kind == "Conv2D":
                 y = _activation(_conv2d(a, p["kernel"], p["strides"], p["padding"], p["bias"]), p["act"])
             elif kind == "SeparableConv2D":
-                y = _depthwise(a, p["depthwise"], p["strides"], p["padding"])
-                y = y @ p["pointwise"][0, 0]
+                d = _depthwise(a, p["depthwise"], p["strides"], p["padding"])
+                c, h, w = d.shape
+                y = p["pointwise"] @ d.reshape(c, h * w)
                 if p["bias"] is not None:
-                    y += p["bias"]
-                y = _activation(y, p["act"])
+                    y += p["bias"][:, None]
+                y = _activation(y.reshape(-1, h, w), p["act"])
             elif kind == "BatchNormalization":
-                y = a * p["scale"] + p["shift"]
+                shape = (-1,) + (1,) * (a.ndim - 1)
+                y = a * p["scale"].reshape(shape) + p["shift"].reshape(shape)
             elif kind == "Activation":
-                y = _activation(a.copy() if p["act"] == "relu" else a, p["act"])
+                y = _activation(a, p["act"])
             elif kind == "MaxPooling2D":
                 y = _maxpool(a, p["pool"], p["strides"], p["padding"])
             elif kind == "Add":
@@ -317,7 +342,7 @@ class NumpyKerasGraph:
             elif kind == "GlobalAveragePooling2D":
                 y = a.mean(axis=(1, 2))
             elif kind == "Flatten":
-                y = a.reshape(a.shape[0], -1)
+                y = np.ascontiguousarray(a.transpose(1, 2, 0)).reshape(-1) if a.ndim == 3 else a.reshape(-1)
             elif kind == "Dense":
                 y = a @ p["kernel"]
                 if p["bias"] is not None:
@@ -327,6 +352,12 @@ class NumpyKerasGraph:
                 y = a
             values[name] = y
         return values[self.output]
+
+    def __call__(self, x):
+        """A batch, channels last (N, H, W, C) → (N, outputs)."""
+        import numpy as np
+
+        return np.stack([self.run_one(sample) for sample in np.asarray(x, dtype=np.float32)])
 
 
 def _as_str(value) -> str:

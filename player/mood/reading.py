@@ -76,8 +76,8 @@ class MoodAnalyzer:
     """
 
     def __init__(self, *, policy: str = "match", backend: str = "numpy", model_folder=None,
-                 detect_width: int | None = 320, min_face_frac: float = 0.1, track: bool = False,
-                 classify_all: bool = False):
+                 detect_width: int | None = 320, min_face_frac: float = 0.15, track: bool = False,
+                 classify_all: bool = False, scale_factor: float = 1.15):
         from player.mood.detect import FaceDetector
         from player.mood.mapping import normalize_policy
         from player.mood.model import load_expression_model
@@ -87,7 +87,8 @@ class MoodAnalyzer:
         if tuple(self.model.labels) != EMOTIONS and set(self.model.labels) != set(EMOTIONS):
             raise MoodError(f"the expression model's labels {list(self.model.labels)} are not the 7 FER classes",
                             "model_broken")
-        self.detector = FaceDetector(detect_width=detect_width, min_face_frac=min_face_frac, track=track)
+        self.detector = FaceDetector(detect_width=detect_width, min_face_frac=min_face_frac, track=track,
+                                     scale_factor=scale_factor)
         self.classify_all = classify_all
 
     def classify(self, gray, boxes):
@@ -160,7 +161,8 @@ def read_mood_once(camera: int | str = 0, image=None, *, policy: str = "match", 
         if is_black(frame_signature(frame)):
             raise MoodError(f"the {name} is black: there is nothing to read", "black")
         # still images: look for smaller faces too, at up to 1280 px wide
-        analyzer = MoodAnalyzer(policy=policy, backend=backend, detect_width=1280, min_face_frac=0.05)
+        analyzer = MoodAnalyzer(policy=policy, backend=backend, detect_width=1280, min_face_frac=0.05,
+                                scale_factor=1.1)
         return analyzer.analyze(frame)
 
     analyzer = MoodAnalyzer(policy=policy, backend=backend)  # model errors before the camera opens
