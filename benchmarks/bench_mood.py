@@ -52,7 +52,7 @@ def pin_one_core() -> str:
         return "not pinned (no sched_setaffinity)"
 
 
-def make_clip(n: int, face: bool = True):
+def make_clip(n: int, with_face: bool = True):
     """n 640x480 BGR frames: a face drifting a few pixels per frame over a background, plus noise."""
     import cv2
     import numpy as np
@@ -60,12 +60,12 @@ def make_clip(n: int, face: bool = True):
     rng = np.random.default_rng(7)
     bg_path = next((p for p in BACKGROUNDS if Path(p).is_file()), None)
     bg = cv2.resize(cv2.imread(bg_path), (640, 480)) if bg_path else rng.integers(0, 255, (480, 640, 3), np.uint8)
-    face_path = next((p for p in FACE_PHOTOS if Path(p).is_file()), None) if face else None
-    if face_path is None and face:
-        print("warning: no face photo (apt-get install opencv-doc); the clip has no face", file=sys.stderr)
-        face = None
-    else:
+    face_path = next((p for p in FACE_PHOTOS if Path(p).is_file()), None) if with_face else None
+    face = None
+    if face_path is not None:
         face = cv2.resize(cv2.imread(face_path), (240, 240), interpolation=cv2.INTER_AREA)
+    elif with_face:
+        print("warning: no face photo (apt-get install opencv-doc); the clip has no face", file=sys.stderr)
     frames = []
     for i in range(n):
         f = bg.copy()
@@ -117,7 +117,7 @@ def main(argv=None) -> int:
     cold = MoodAnalyzer(track=False)
     cold.analyze(frames[0])
     med_cold, p90_cold = timeit(cold.analyze, frames)
-    empty = make_clip(min(20, len(frames)), face=False)
+    empty = make_clip(min(20, len(frames)), with_face=False)
     med_empty, p90_empty = timeit(ours.analyze, empty)
 
     # the naive baseline: full-size Haar (fer's defaults) + keras predict per face
