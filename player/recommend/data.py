@@ -1,0 +1,288 @@
+"""Where the recommender's numbers come from: the library database, or arrays in memory.
+
+:class:`LibraryArrays` is everything the recommender needs as flat numpy arrays. It is read from a
+:class:`player.library.Library` with a handful of set-based queries streamed straight into numpy
+(``np.fromiter`` over the cursor: no per-song Python objects besides titles and artist names), or
+built directly (benchmarks, the offline evaluation, tests).
+
+A *source* answers the few questions the recommender asks after loading (a listener's ratings, new
+plays, recent plays); :class:`LibrarySource` asks SQLite, :class:`MemorySource` keeps them in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+PLAY_DTYPE = np.dtype(
+    [("id", "i8"), ("user", "i8"), ("track", "i8"), ("started_at", "f8"), ("seconds", "f8"), ("skipped", "i1")]
+)
+
+
+def empty_plays() -> np.ndarray:
+    return np.zeros(0, dtype=PLAY_DTYPE)
+
+
+@dataclass
+class LibraryArrays:
+    """The library as arrays. Tracks are in ascending id order; everything else refers to track ids."""
+
+    track_ids: np.ndarray  # int64[T], ascending
+    titles: list  # str per track
+    artists: list  # str | None per track
+    albums: list  # str | None per track (album title)
+    album_artists: list | None = None  # str | None per track (albumartist, else artist)
+    ok: np.ndarray | None = None  # bool[T]: status 'ok' (missing/broken files are never proposed)
+    paths: list | None = None  # display paths (optional; the CLI asks the library)
+    label_names: list = field(default_factory=list)
+    lab_track: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # track id per row
+    lab_label: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # index into label_names
+    lab_count: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))  # TF
+    emb_track: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # track id per row
+    embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.float32))
+    analysed_ids: np.ndarray | None = None  # track ids with an 'ok' analysis row (None: labels|emb)
+    users: dict = field(default_factory=dict)  # id -> name
+    rating_user: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    rating_track: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    rating_stars: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    plays: np.ndarray = field(default_factory=empty_plays)  # PLAY_DTYPE, ascending id
+
+    def __post_init__(self):
+        self.track_ids = np.asarray(self.track_ids, dtype=np.int64)
+        n = len(self.track_ids)
+        if n > 1 and not (np.diff(self.track_ids) > 0).all():
+            order = np.argsort(self.track_ids, kind="stable")
+            self.track_ids = self.track_ids[order]
+            for name in ("titles", "artists", "albums", "album_artists", "paths"):
+                seq = getattr(self, name)
+                if seq is not None:
+                    setattr(self, name, [seq[i] for i in order])
+            if self.ok is not None:
+                self.ok = np.asarray(self.ok, bool)[order]
+        for name in ("titles", "artists", "albums"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name} has {len(getattr(self, name))} entries for {n} tracks")
+        if self.album_artists is None:
+            self.album_artists = list(self.artists)
+        self.ok = np.ones(n, dtype=bool) if self.ok is None else np.asarray(self.ok, dtype=bool)
+        self.lab_track = np.asarray(self.lab_track, dtype=np.int64)
+        self.lab_label = np.asarray(self.lab_label, dtype=np.int64)
+        self.lab_count = np.asarray(self.lab_count, dtype=np.float64)
+        self.emb_track = np.asarray(self.emb_track, dtype=np.int64)
+        self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
+        if self.embeddings.ndim != 2 or len(self.embeddings) != len(self.emb_track):
+            raise ValueError("embeddings must be a 2-d array with one row per emb_track entry")
+        self.rating_user = np.asarray(self.rating_user, dtype=np.int64)
+        self.rating_track = np.asarray(self.rating_track, dtype=np.int64)
+        self.rating_stars = np.asarray(self.rating_stars, dtype=np.int64)
+        if self.plays is None:
+            self.plays = empty_plays()
+        self.plays = np.asarray(self.plays, dtype=PLAY_DTYPE)
+
+
+class _TupleRows:
+    """``execute`` returning plain tuples (the library's connection makes ``sqlite3.Row`` objects,
+    which numpy cannot read and which cost more to build)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def execute(self, sql, params=()):
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        return cur.execute(sql, params)
+
+
+def load_arrays(library) -> LibraryArrays:
+    """Everything the recommender needs from ``library``, in a few set-based queries."""
+    conn = _TupleRows(library.db.conn)
+    rows = conn.execute(
+        "SELECT id, title, path, artist, album, albumartist, status FROM tracks ORDER BY id"
+    ).fetchall()
+    track_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    titles = [r[1] or Path(r[2]).stem for r in rows]
+    paths = [r[2] for r in rows]
+    artists = [r[3] for r in rows]
+    albums = [r[4] for r in rows]
+    album_artists = [r[5] or r[3] for r in rows]
+    ok = np.fromiter((r[6] == "ok" for r in rows), dtype=bool, count=len(rows))
+    del rows
+
+    label_names = [r[0] for r in conn.execute("SELECT DISTINCT label FROM track_labels ORDER BY label")]
+    cur = conn.execute(
+        "WITH v AS (SELECT label, ROW_NUMBER() OVER (ORDER BY label) - 1 AS code "
+        "           FROM (SELECT DISTINCT label FROM track_labels)) "
+        "SELECT tl.track_id, v.code, tl.count FROM track_labels tl JOIN v ON v.label = tl.label"
+    )
+    labs = np.fromiter(cur, dtype=[("t", "i8"), ("l", "i8"), ("c", "f8")])
+
+    cur = conn.execute(
+        "SELECT track_id, embedding FROM analysis "
+        "WHERE status = 'ok' AND embedding IS NOT NULL ORDER BY track_id"
+    )
+    emb_rows = cur.fetchall()
+    emb_track, embeddings = _decode_embeddings(emb_rows)
+    del emb_rows
+    analysed_ids = np.fromiter(
+        (r[0] for r in conn.execute("SELECT track_id FROM analysis WHERE status = 'ok'")), dtype=np.int64
+    )
+
+    users = {int(r[0]): r[1] for r in conn.execute("SELECT id, name FROM users")}
+    rat = np.fromiter(
+        conn.execute("SELECT user_id, track_id, stars FROM ratings"), dtype=[("u", "i8"), ("t", "i8"), ("s", "i8")]
+    )
+    plays = np.fromiter(
+        conn.execute(
+            "SELECT id, user_id, track_id, started_at, seconds_played, skipped FROM plays ORDER BY id"
+        ),
+        dtype=PLAY_DTYPE,
+    )
+    return LibraryArrays(
+        track_ids=track_ids,
+        titles=titles,
+        artists=artists,
+        albums=albums,
+        album_artists=album_artists,
+        ok=ok,
+        paths=paths,
+        label_names=label_names,
+        lab_track=labs["t"],
+        lab_label=labs["l"],
+        lab_count=labs["c"],
+        emb_track=emb_track,
+        embeddings=embeddings,
+        analysed_ids=analysed_ids,
+        users=users,
+        rating_user=rat["u"],
+        rating_track=rat["t"],
+        rating_stars=rat["s"],
+        plays=plays,
+    )
+
+
+def _decode_embeddings(rows) -> tuple[np.ndarray, np.ndarray]:
+    """float32 blobs -> a matrix. Blobs of an odd length (another model version) are skipped."""
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros((0, 32), np.float32)
+    lengths = np.fromiter((len(r[1]) for r in rows), dtype=np.int64, count=len(rows))
+    values, counts = np.unique(lengths[lengths > 0], return_counts=True)
+    if not len(values):
+        return np.zeros(0, np.int64), np.zeros((0, 32), np.float32)
+    size = int(values[np.argmax(counts)])
+    if size % 4:
+        return np.zeros(0, np.int64), np.zeros((0, 32), np.float32)
+    keep = lengths == size
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))[keep]
+    blob = b"".join(r[1] for r, k in zip(rows, keep) if k)
+    matrix = np.frombuffer(blob, dtype=np.float32).reshape(len(ids), size // 4).copy()
+    return ids, matrix
+
+
+class LibrarySource:
+    """Answers the recommender's questions from the library database (always fresh)."""
+
+    def __init__(self, library):
+        self.library = library
+
+    def load(self) -> LibraryArrays:
+        return load_arrays(self.library)
+
+    def ratings_for(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
+        a = np.fromiter(
+            _TupleRows(self.library.db.conn).execute("SELECT track_id, stars FROM ratings WHERE user_id = ?", (int(user_id),)),
+            dtype=[("t", "i8"), ("s", "i8")],
+        )
+        return a["t"], a["s"]
+
+    def plays_since(self, last_id: int) -> np.ndarray:
+        return np.fromiter(
+            _TupleRows(self.library.db.conn).execute(
+                "SELECT id, user_id, track_id, started_at, seconds_played, skipped FROM plays "
+                "WHERE id > ? ORDER BY id",
+                (int(last_id),),
+            ),
+            dtype=PLAY_DTYPE,
+        )
+
+    def last_play_id(self) -> int:
+        row = _TupleRows(self.library.db.conn).execute("SELECT MAX(id) FROM plays").fetchone()
+        return int(row[0] or 0)
+
+    def recent(self, user_id: int, limit: int) -> np.ndarray:
+        if limit <= 0:
+            return np.zeros(0, np.int64)
+        return np.fromiter(
+            (
+                r[0]
+                for r in _TupleRows(self.library.db.conn).execute(
+                    "SELECT track_id FROM plays WHERE user_id = ? ORDER BY started_at DESC, id DESC LIMIT ?",
+                    (int(user_id), int(limit)),
+                )
+            ),
+            dtype=np.int64,
+        )
+
+    def user_name(self, user_id: int) -> str | None:
+        row = _TupleRows(self.library.db.conn).execute("SELECT name FROM users WHERE id = ?", (int(user_id),)).fetchone()
+        return None if row is None else row[0]
+
+
+class MemorySource:
+    """The same answers from arrays in memory; ``rate`` and ``add_play`` change them."""
+
+    def __init__(self, arrays: LibraryArrays):
+        self.arrays = arrays
+        self._ratings: dict[int, dict[int, int]] = {}
+        for u, t, s in zip(arrays.rating_user.tolist(), arrays.rating_track.tolist(), arrays.rating_stars.tolist()):
+            self._ratings.setdefault(u, {})[t] = s
+        self._plays = arrays.plays
+
+    def load(self) -> LibraryArrays:
+        a = self.arrays
+        users, tracks, stars = [], [], []
+        for u, d in self._ratings.items():
+            users += [u] * len(d)
+            tracks += list(d.keys())
+            stars += list(d.values())
+        a.rating_user = np.asarray(users, np.int64)
+        a.rating_track = np.asarray(tracks, np.int64)
+        a.rating_stars = np.asarray(stars, np.int64)
+        a.plays = self._plays
+        return a
+
+    def rate(self, user_id: int, track_id: int, stars: int) -> None:
+        if stars == 0:
+            self._ratings.get(int(user_id), {}).pop(int(track_id), None)
+        else:
+            self._ratings.setdefault(int(user_id), {})[int(track_id)] = int(stars)
+
+    def add_play(self, user_id: int, track_id: int, started_at: float, seconds: float = 180.0, skipped=False) -> int:
+        new_id = int(self._plays["id"].max()) + 1 if len(self._plays) else 1
+        row = np.array([(new_id, user_id, track_id, started_at, seconds, int(bool(skipped)))], dtype=PLAY_DTYPE)
+        self._plays = np.concatenate([self._plays, row])
+        return new_id
+
+    def ratings_for(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
+        d = self._ratings.get(int(user_id), {})
+        return np.fromiter(d.keys(), np.int64, len(d)), np.fromiter(d.values(), np.int64, len(d))
+
+    def plays_since(self, last_id: int) -> np.ndarray:
+        return self._plays[self._plays["id"] > last_id]
+
+    def last_play_id(self) -> int:
+        return int(self._plays["id"].max()) if len(self._plays) else 0
+
+    def recent(self, user_id: int, limit: int) -> np.ndarray:
+        if limit <= 0:
+            return np.zeros(0, np.int64)
+        mine = self._plays[self._plays["user"] == user_id]
+        order = np.lexsort((-mine["id"], -mine["started_at"]))[:limit]
+        return mine["track"][order]
+
+    def user_name(self, user_id: int) -> str | None:
+        return self.arrays.users.get(int(user_id))
+
+
+__all__ = ["LibraryArrays", "LibrarySource", "MemorySource", "load_arrays", "PLAY_DTYPE", "empty_plays"]
