@@ -1,1 +1,21 @@
-"""player.audio"""
+"""Audio playback: a gapless engine with a queue, on soundfile + soxr + sounddevice. No Qt here.
+
+    from player.audio import Player
+    player = Player(library, user_id, backend="auto")
+    player.queue.set_tracks(tracks)
+    player.subscribe(print)          # PlayerEvent(kind, track, data), from a background thread
+    player.play()
+
+See docs/audio.md for the threads, the rules (skip, repeat, shuffle, bad files) and the backends.
+"""
+
+from player.audio.backends import AudioUnavailable, Backend, NullBackend, SoundDeviceBackend, make_backend
+from player.audio.decoder import DecodeError, fmt_time
+from player.audio.player import EVENT_KINDS, SKIP_SECONDS, FileTrack, Player, PlayerEvent, is_skip
+from player.audio.queue import REPEAT_MODES, Queue
+
+__all__ = [
+    "Player", "Queue", "PlayerEvent", "make_backend", "AudioUnavailable", "Backend", "NullBackend",
+    "SoundDeviceBackend", "FileTrack", "DecodeError", "is_skip", "fmt_time", "SKIP_SECONDS", "EVENT_KINDS",
+    "REPEAT_MODES",
+]
