@@ -138,7 +138,7 @@ def main(argv=None) -> int:
         classifier_name = "keras model.predict"
 
         def predict(crops):
-            return km.keras_model.predict(km.preprocess(crops), verbose=0)
+            return km.keras_model.predict([km.preprocess(crops)], verbose=0)
 
     def naive(frame):
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
@@ -167,8 +167,8 @@ def main(argv=None) -> int:
     line = f"  classifier alone, 1 face: NumPy {med_np:.2f} ms"
     if not args.no_keras:
         x = km.preprocess(crop)
-        med_call, _ = timeit(lambda _: km.keras_model(x, training=False), range(30))
-        med_pred, _ = timeit(lambda _: km.keras_model.predict(x, verbose=0), range(15))
+        med_call, _ = timeit(lambda _: km.keras_model([x], training=False), range(30))
+        med_pred, _ = timeit(lambda _: km.keras_model.predict([x], verbose=0), range(15))
         diff = float(np.abs(ours.model.predict(crop) - km.predict(crop)).max())
         line += f"; keras model(x) {med_call:.2f} ms; keras predict {med_pred:.2f} ms (max |NumPy-Keras| {diff:.1e})"
     print(line)

@@ -50,9 +50,9 @@ DEFAULT_MAPPING: dict[str, dict[str, list[str]]] = {
     "cheer_up": {
         "happy": ["happy", "catchy", "party", "dance"],
         "sad": ["happy", "catchy", "easy listening", "beautiful"],
-        "angry": ["calm", "chill", "mellow", "soft", "easy listening"],
+        "angry": ["chill", "mellow", "soft", "easy listening", "chillout"],
         "disgust": ["happy", "catchy", "chill"],
-        "fear": ["calm", "soft", "beautiful", "easy listening"],
+        "fear": ["soft", "beautiful", "easy listening", "mellow"],
         "surprise": ["happy", "catchy", "dance"],
         "neutral": ["happy", "catchy", "chill"],
     },

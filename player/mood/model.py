@@ -396,7 +396,7 @@ class ExpressionModel:
         self.keras_model = model
 
         def run(x):
-            return model(x, training=False).numpy()
+            return model([x], training=False).numpy()  # a list: the model was saved with one named input
 
         return run
 

@@ -168,9 +168,12 @@ class VideoFileSource(FrameSource):
         self._cap.release()
 
 
+DEVICE_DIR = Path("/dev")  # where Linux V4L2 camera devices live (a module setting for tests)
+
+
 def _video_device(index: int) -> Path | None:
     if sys.platform.startswith("linux"):
-        return Path(f"/dev/video{index}")
+        return DEVICE_DIR / f"video{index}"
     return None
 
 
@@ -190,7 +193,7 @@ class CameraSource(FrameSource):
         device = _video_device(self.index)
         if device is not None:
             if not device.exists():
-                others = sorted(p.name for p in Path("/dev").glob("video*")) if Path("/dev").is_dir() else []
+                others = sorted(p.name for p in DEVICE_DIR.glob("video*")) if DEVICE_DIR.is_dir() else []
                 hint = f" (found: {', '.join(others)})" if others else " (no /dev/video* devices: is a webcam connected?)"
                 self._released = True
                 raise MoodError(f"no camera {self.index}: {device} does not exist{hint}", "no_camera")
