@@ -1,0 +1,317 @@
+"""A small adapter between the window and background analysis (issue 7).
+
+Reading what analysis has stored (counts, a track's tag/genre probabilities, label names) works from
+the database alone, so it works before the analysis engine exists. Controlling analysis (start, pause,
+resume, cancel, progress) goes through :class:`AnalysisControl`, which looks for the engine in
+``player.analysis`` and, when it is not there, says so in one line (shown as the disabled control's
+tooltip).
+
+No Qt here: the window runs these functions in its workers.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from player.paths import models_dir
+
+
+# -- label names ---------------------------------------------------------------------------------
+_LABELS: dict | None = None
+
+
+def _read_labels(path: Path) -> list[str] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if isinstance(data, dict):
+        for key in ("labels", "tags", "genres", "classes", "names"):
+            if isinstance(data.get(key), list):
+                data = data[key]
+                break
+        else:
+            return None
+    if isinstance(data, list) and all(isinstance(x, str) for x in data):
+        return list(data)
+    return None
+
+
+def model_label_sets() -> dict[str, list[str]]:
+    """``{model folder name: label names}`` from ``models/<name>/labels.json``."""
+    global _LABELS
+    if _LABELS is None:
+        out: dict[str, list[str]] = {}
+        root = models_dir()
+        try:
+            candidates = sorted(root.glob("*/labels.json")) + sorted(root.glob("*/*/labels.json"))
+        except OSError:
+            candidates = []
+        for path in candidates:
+            names = _read_labels(path)
+            if names:
+                out.setdefault(path.parent.name, names)
+        _LABELS = out
+    return _LABELS
+
+
+def label_names(n: int, kind: str) -> list[str]:
+    """Names for a probability vector of length ``n`` (``kind`` 'tag' or 'genre'); generic if unknown."""
+    sets = model_label_sets()
+    hint = "genre" if kind == "genre" else "tag"
+    matching = [(name, labels) for name, labels in sets.items() if len(labels) == n]
+    matching.sort(key=lambda item: (hint not in item[0].lower(), item[0]))
+    if matching:
+        return matching[0][1]
+    return [f"{kind} {i + 1}" for i in range(n)]
+
+
+def reset_label_cache() -> None:
+    global _LABELS
+    _LABELS = None
+
+
+# -- what is stored ------------------------------------------------------------------------------
+@dataclass
+class AnalysisCounts:
+    total: int = 0  # playable tracks
+    analysed: int = 0
+    failed: int = 0
+
+    @property
+    def pending(self) -> int:
+        return max(0, self.total - self.analysed - self.failed)
+
+
+def counts(library) -> AnalysisCounts:
+    row = library.db.query_one(
+        "SELECT (SELECT COUNT(*) FROM tracks WHERE status = 'ok') AS total, "
+        "(SELECT COUNT(*) FROM analysis a JOIN tracks t ON t.id = a.track_id WHERE t.status = 'ok' AND a.status = 'ok') AS ok, "
+        "(SELECT COUNT(*) FROM analysis a JOIN tracks t ON t.id = a.track_id WHERE t.status = 'ok' AND a.status = 'error') AS bad"
+    )
+    return AnalysisCounts(int(row["total"]), int(row["ok"]), int(row["bad"]))
+
+
+@dataclass
+class TrackAnalysis:
+    track_id: int
+    status: str | None = None  # None: not analysed yet
+    error: str | None = None
+    model_version: str | None = None
+    analysed_at: float | None = None
+    tags: list[tuple[str, float]] = field(default_factory=list)  # (name, probability), high first
+    genres: list[tuple[str, float]] = field(default_factory=list)
+    labels: list[tuple[str, int, float]] = field(default_factory=list)  # (label, count, probability)
+    has_embedding: bool = False
+
+
+def _vector(blob) -> np.ndarray | None:
+    if blob is None:
+        return None
+    try:
+        v = np.frombuffer(bytes(blob), dtype=np.float32)
+    except ValueError:
+        return None
+    return v if v.size else None
+
+
+def track_analysis(library, track_id: int) -> TrackAnalysis:
+    out = TrackAnalysis(track_id)
+    row = library.db.query_one(
+        "SELECT status, error, model_version, analysed_at, tag_probs, genre_probs, embedding FROM analysis WHERE track_id = ?",
+        (track_id,),
+    )
+    if row is not None:
+        out.status, out.error = row["status"], row["error"]
+        out.model_version, out.analysed_at = row["model_version"], row["analysed_at"]
+        tags = _vector(row["tag_probs"])
+        if tags is not None:
+            names = label_names(tags.size, "tag")
+            out.tags = sorted(zip(names, map(float, tags)), key=lambda t: -t[1])
+        genres = _vector(row["genre_probs"])
+        if genres is not None:
+            names = label_names(genres.size, "genre")
+            out.genres = sorted(zip(names, map(float, genres)), key=lambda t: -t[1])
+        out.has_embedding = _vector(row["embedding"]) is not None
+    out.labels = [
+        (r["label"], int(r["count"]), float(r["probability"]))
+        for r in library.db.query(
+            "SELECT label, count, probability FROM track_labels WHERE track_id = ? ORDER BY probability DESC", (track_id,)
+        )
+    ]
+    if not out.tags and out.labels:  # only the labels that passed: still worth showing
+        out.tags = [(label, p) for label, _c, p in out.labels]
+    return out
+
+
+def top_labels(library, since: float | None = None, top: int = 3) -> tuple[dict[int, str], dict[int, str], float]:
+    """Per track: its top labels as one line and its most likely analysed genre; and the newest stamp.
+
+    ``since``: only tracks analysed at or after that time (a delta for a running analysis).
+    """
+    params: tuple = ()
+    where = ""
+    if since is not None:
+        where = " WHERE track_id IN (SELECT track_id FROM analysis WHERE analysed_at >= ?)"
+        params = (since,)
+    tags: dict[int, list[str]] = {}
+    for tid, label in library.db.query(
+        f"SELECT track_id, label FROM track_labels{where} ORDER BY track_id, probability DESC", params
+    ):
+        lst = tags.setdefault(tid, [])
+        if len(lst) < top:
+            lst.append(label)
+    genre: dict[int, str] = {}
+    stamp = since or 0.0
+    gwhere = " AND analysed_at >= ?" if since is not None else ""
+    names: list[str] | None = None
+    for tid, blob, at in library.db.query(
+        f"SELECT track_id, genre_probs, analysed_at FROM analysis WHERE status = 'ok'{gwhere}", params
+    ):
+        stamp = max(stamp, at or 0.0)
+        v = _vector(blob)
+        if v is None:
+            continue
+        if names is None or len(names) != v.size:
+            names = label_names(v.size, "genre")
+        genre[tid] = names[int(np.argmax(v))]
+    return {k: " · ".join(v) for k, v in tags.items()}, genre, stamp
+
+
+# -- control -------------------------------------------------------------------------------------
+@dataclass
+class AnalysisProgress:
+    done: int
+    total: int
+    rate: float = 0.0  # tracks per second
+    eta: float | None = None  # seconds
+    paused: bool = False
+    message: str = ""
+    finished: bool = False
+
+
+class AnalysisControl:
+    """Start/pause/resume/cancel background analysis through ``player.analysis`` when it exists.
+
+    The engine is expected (issue 7) to offer a runner object with ``start()``, ``pause()``,
+    ``resume()``, ``cancel()`` and progress callbacks (done, total, rate, ETA). This class adapts
+    whatever the engine offers to those calls; :attr:`reason` says why control is unavailable.
+    """
+
+    def __init__(self, library, on_progress: Callable[[AnalysisProgress], None] | None = None):
+        self.library = library
+        self.on_progress = on_progress
+        self._runner = None
+        self._factory, self.reason = self._find_engine()
+
+    @property
+    def available(self) -> bool:
+        return self._factory is not None
+
+    @staticmethod
+    def _find_engine():
+        try:
+            import importlib
+
+            mod = importlib.import_module("player.analysis")
+        except Exception as exc:  # noqa: BLE001
+            return None, f"background analysis failed to load: {exc}"
+        for name in ("AnalysisRunner", "Analyser", "AnalysisService", "BackgroundAnalysis"):
+            factory = getattr(mod, name, None)
+            if factory is not None:
+                return factory, None
+        return None, "background analysis is not part of this build yet; tags, genres and similarity appear once it is"
+
+    def start(self) -> None:
+        if not self.available:
+            raise RuntimeError(self.reason)
+        if self._runner is None:
+            self._runner = self._make_runner()
+        self._call("start")
+
+    def _make_runner(self):
+        factory = self._factory
+        kwargs = {}
+        try:
+            import inspect
+
+            params = inspect.signature(factory).parameters
+        except (TypeError, ValueError):
+            params = {}
+        for key in ("progress", "on_progress"):
+            if key in params:
+                kwargs[key] = self._progress
+                break
+        if "library" in params or not params:
+            return factory(self.library, **kwargs)
+        if "db_path" in params:
+            return factory(db_path=self.library.path, **kwargs)
+        return factory(self.library, **kwargs)
+
+    def _progress(self, *args, **kwargs) -> None:
+        if self.on_progress is None:
+            return
+        if args and isinstance(args[0], AnalysisProgress):
+            self.on_progress(args[0])
+            return
+        ev = args[0] if len(args) == 1 and not kwargs else None
+        if ev is not None and hasattr(ev, "done"):
+            self.on_progress(
+                AnalysisProgress(
+                    int(ev.done), int(getattr(ev, "total", 0)), float(getattr(ev, "rate", 0.0) or 0.0),
+                    getattr(ev, "eta", None), bool(getattr(ev, "paused", False)), str(getattr(ev, "message", "") or ""),
+                    bool(getattr(ev, "finished", False)),
+                )
+            )
+            return
+        done, total = (list(args) + [kwargs.get("done", 0), kwargs.get("total", 0)])[:2]
+        self.on_progress(AnalysisProgress(int(done), int(total)))
+
+    def _call(self, name: str) -> None:
+        fn = getattr(self._runner, name, None)
+        if fn is None:
+            raise RuntimeError(f"the analysis engine cannot {name}")
+        fn()
+
+    def pause(self) -> None:
+        self._call("pause")
+
+    def resume(self) -> None:
+        self._call("resume")
+
+    def cancel(self) -> None:
+        if self._runner is not None:
+            self._call("cancel")
+
+    def close(self) -> None:
+        if self._runner is not None:
+            for name in ("close", "stop", "cancel"):
+                fn = getattr(self._runner, name, None)
+                if fn is not None:
+                    try:
+                        fn()
+                    except Exception:  # noqa: BLE001
+                        pass
+                    break
+            self._runner = None
+
+
+def eta_text(seconds: float | None) -> str:
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "–"
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+    if seconds >= 60:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds} s"
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,305 @@
+"""Track details: facts, tag probabilities as bars, genre probabilities, and the mel spectrogram.
+
+The analysis data is read and the spectrogram computed in workers; the dialog is non-modal and is
+reused for whichever track is asked for next.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPixmap
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
+
+from player.ui.icons import ACCENT, cover_pixmap
+from player.ui.library_model import fmt_duration
+
+SPEC_SECONDS = 30.0
+N_MELS = 96
+
+
+class BarChart(QWidget):
+    """Horizontal probability bars: label, bar, percentage."""
+
+    def __init__(self, color: QColor = ACCENT, parent=None):
+        super().__init__(parent)
+        self.items: list[tuple[str, float]] = []
+        self.color = color
+        self.empty_text = "Not analysed yet"
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+
+    def set_items(self, items: list[tuple[str, float]], empty_text: str | None = None) -> None:
+        self.items = list(items)
+        if empty_text is not None:
+            self.empty_text = empty_text
+        self.updateGeometry()
+        self.update()
+
+    def _row_h(self) -> int:
+        return QFontMetrics(self.font()).height() + 6
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, max(1, len(self.items)) * self._row_h() + 4)
+
+    def minimumSizeHint(self) -> QSize:
+        return self.sizeHint()
+
+    def paintEvent(self, _ev):  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing, True)
+        fm = QFontMetrics(self.font())
+        if not self.items:
+            p.setPen(QColor(130, 135, 145))
+            p.drawText(self.rect(), Qt.AlignLeft | Qt.AlignVCenter, self.empty_text)
+            return
+        rh = self._row_h()
+        label_w = min(int(self.width() * 0.4), max(fm.horizontalAdvance(n) for n, _ in self.items) + 10)
+        pct_w = fm.horizontalAdvance("100%") + 8
+        bar_w = max(10, self.width() - label_w - pct_w - 8)
+        for i, (name, prob) in enumerate(self.items):
+            y = i * rh + 2
+            p.setPen(QColor(45, 50, 60))
+            p.drawText(QRectF(0, y, label_w - 6, rh), Qt.AlignRight | Qt.AlignVCenter,
+                       fm.elidedText(name, Qt.ElideRight, label_w - 6))
+            track = QRectF(label_w, y + rh * 0.25, bar_w, rh * 0.5)
+            p.setPen(Qt.NoPen)
+            p.setBrush(QColor(230, 233, 240))
+            p.drawRoundedRect(track, 3, 3)
+            v = max(0.0, min(1.0, float(prob)))
+            if v > 0:
+                c = QColor(self.color)
+                c.setAlphaF(0.45 + 0.55 * v)
+                p.setBrush(c)
+                p.drawRoundedRect(QRectF(track.left(), track.top(), max(3.0, bar_w * v), track.height()), 3, 3)
+            p.setPen(QColor(95, 100, 112))
+            p.drawText(QRectF(label_w + bar_w + 6, y, pct_w, rh), Qt.AlignLeft | Qt.AlignVCenter, f"{v * 100:.0f}%")
+
+
+# -- spectrogram (worker) -------------------------------------------------------------------------
+_MAGMA = np.array([
+    [0, 0, 4], [28, 16, 68], [79, 18, 123], [129, 37, 129], [181, 54, 122],
+    [229, 80, 100], [251, 135, 97], [254, 194, 135], [252, 253, 191],
+], dtype=np.float32)
+
+
+def colormap(x: np.ndarray) -> np.ndarray:
+    """Values in [0, 1] → uint8 RGB with a magma-like ramp."""
+    x = np.clip(x, 0.0, 1.0) * (len(_MAGMA) - 1)
+    lo = np.floor(x).astype(np.int32)
+    hi = np.minimum(lo + 1, len(_MAGMA) - 1)
+    f = (x - lo)[..., None]
+    return (_MAGMA[lo] * (1 - f) + _MAGMA[hi] * f).astype(np.uint8)
+
+
+def mel_spectrogram_rgb(path: str, seconds: float = SPEC_SECONDS, n_mels: int = N_MELS) -> tuple[np.ndarray, dict]:
+    """The mel spectrogram (dB) of up to ``seconds`` from the middle of the track, as an RGB image.
+
+    Returns (image[n_mels, frames, 3] uint8, low frequencies at the bottom; info).
+    """
+    import soundfile as sf
+
+    with sf.SoundFile(os.fsencode(path) if isinstance(path, str) else path) as f:
+        sr = f.samplerate
+        total = f.frames if f.frames and f.frames < 2**62 else 0
+        want = int(seconds * sr)
+        start = max(0, (total - want) // 2) if total > want else 0
+        if start and f.seekable():
+            f.seek(start)
+        audio = f.read(want, dtype="float32", always_2d=True)
+    if audio.shape[0] == 0:
+        raise ValueError("the file holds no audio to draw")
+    mono = audio.mean(axis=1)
+    target = 22050
+    if sr != target:
+        import soxr
+
+        mono = soxr.resample(mono, sr, target)
+        sr = target
+    import librosa  # heavy: only here, in a worker
+
+    mel = librosa.feature.melspectrogram(y=mono, sr=sr, n_fft=2048, hop_length=512, n_mels=n_mels, fmax=sr / 2)
+    db = librosa.power_to_db(mel, ref=np.max, top_db=80.0)
+    norm = (db + 80.0) / 80.0
+    img = colormap(norm[::-1])  # low frequencies at the bottom
+    return np.ascontiguousarray(img), {"start": start / sr if sr else 0.0, "seconds": len(mono) / sr, "sr": sr}
+
+
+def rgb_to_qimage(img: np.ndarray) -> QImage:
+    h, w, _ = img.shape
+    return QImage(img.data, w, h, img.strides[0], QImage.Format_RGB888).copy()
+
+
+class SpectrogramView(QLabel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setMinimumHeight(150)
+        self.setAlignment(Qt.AlignCenter)
+        self.setStyleSheet("background: #14161c; color: #9aa1ad; border-radius: 6px;")
+        self._image: QImage | None = None
+        self.setText("computing the spectrogram…")
+
+    def set_image(self, image: QImage | None, text: str = "") -> None:
+        self._image = image
+        if image is None:
+            self.setPixmap(QPixmap())
+            self.setText(text)
+        else:
+            self.setText("")
+            self._rescale()
+
+    def has_image(self) -> bool:
+        return self._image is not None
+
+    def resizeEvent(self, ev):  # noqa: N802
+        super().resizeEvent(ev)
+        self._rescale()
+
+    def _rescale(self) -> None:
+        if self._image is not None:
+            self.setPixmap(QPixmap.fromImage(self._image).scaled(self.width() - 4, self.height() - 4,
+                                                                 Qt.IgnoreAspectRatio, Qt.SmoothTransformation))
+
+
+class TrackDetails(QDialog):
+    """Non-modal details of one track."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Track details")
+        self.setModal(False)
+        self.resize(720, 760)
+        self.track_id: int | None = None
+        root = QVBoxLayout(self)
+        root.setContentsMargins(16, 16, 16, 12)
+        root.setSpacing(12)
+
+        head = QHBoxLayout()
+        head.setSpacing(14)
+        self.cover = QLabel()
+        self.cover.setFixedSize(88, 88)
+        head.addWidget(self.cover, 0, Qt.AlignTop)
+        info = QVBoxLayout()
+        info.setSpacing(2)
+        self.title = QLabel()
+        f = self.title.font()
+        f.setPointSizeF(f.pointSizeF() + 4)
+        f.setBold(True)
+        self.title.setFont(f)
+        self.title.setWordWrap(True)
+        self.sub = QLabel()
+        self.sub.setWordWrap(True)
+        self.sub.setStyleSheet("color: #5b6170;")
+        info.addWidget(self.title)
+        info.addWidget(self.sub)
+        self.facts = QFormLayout()
+        self.facts.setHorizontalSpacing(12)
+        self.facts.setVerticalSpacing(2)
+        info.addLayout(self.facts)
+        info.addStretch(1)
+        head.addLayout(info, 1)
+        root.addLayout(head)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.NoFrame)
+        body = QWidget()
+        grid = QGridLayout(body)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(10)
+        self.tags_box = QGroupBox("Tags")
+        tl = QVBoxLayout(self.tags_box)
+        self.tags = BarChart(ACCENT)
+        tl.addWidget(self.tags)
+        self.genres_box = QGroupBox("Genre")
+        gl = QVBoxLayout(self.genres_box)
+        self.genres = BarChart(QColor(140, 70, 200))
+        gl.addWidget(self.genres)
+        grid.addWidget(self.tags_box, 0, 0, 2, 1)
+        grid.addWidget(self.genres_box, 0, 1)
+        self.analysis_note = QLabel()
+        self.analysis_note.setWordWrap(True)
+        self.analysis_note.setStyleSheet("color: #7a808c;")
+        grid.addWidget(self.analysis_note, 1, 1, Qt.AlignTop)
+        self.spec_box = QGroupBox("Mel spectrogram")
+        sl = QVBoxLayout(self.spec_box)
+        self.spectrogram = SpectrogramView()
+        sl.addWidget(self.spectrogram)
+        self.spec_note = QLabel()
+        self.spec_note.setStyleSheet("color: #7a808c;")
+        sl.addWidget(self.spec_note)
+        grid.addWidget(self.spec_box, 2, 0, 1, 2)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        scroll.setWidget(body)
+        root.addWidget(scroll, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        buttons.rejected.connect(self.close)
+        root.addWidget(buttons)
+
+    def show_track(self, row: tuple | None, track_id: int) -> None:
+        from player.ui.library_model import ALBUM, ARTIST, DURATION, ERROR, GENRE, PATH, STATUS, TITLE, TRACKNO, YEAR
+
+        self.track_id = track_id
+        while self.facts.rowCount():
+            self.facts.removeRow(0)
+        if row is None:
+            self.title.setText(f"Track {track_id}")
+            self.sub.setText("")
+            self.cover.setPixmap(cover_pixmap(str(track_id), 88))
+        else:
+            self.title.setText(row[TITLE])
+            self.sub.setText(" · ".join(x for x in (row[ARTIST], row[ALBUM]) if x) or "Unknown artist")
+            self.cover.setPixmap(cover_pixmap(row[ALBUM] or row[TITLE], 88))
+            facts = [("Length", fmt_duration(row[DURATION]) or "unknown")]
+            if row[TRACKNO]:
+                facts.append(("Track", str(row[TRACKNO])))
+            if row[YEAR]:
+                facts.append(("Year", str(row[YEAR])))
+            if row[GENRE]:
+                facts.append(("Genre tag", row[GENRE]))
+            facts.append(("File", row[PATH]))
+            if row[STATUS] != "ok":
+                facts.append(("Problem", row[ERROR] or row[STATUS]))
+            for k, v in facts:
+                lab = QLabel(v)
+                lab.setTextInteractionFlags(Qt.TextSelectableByMouse)
+                lab.setWordWrap(True)
+                self.facts.addRow(QLabel(f"<span style='color:#7a808c'>{k}</span>"), lab)
+        self.tags.set_items([], "loading…")
+        self.genres.set_items([], "loading…")
+        self.analysis_note.setText("")
+        self.spectrogram.set_image(None, "computing the spectrogram…")
+        self.spec_note.setText("")
+        self.setWindowTitle(f"Track details — {row[TITLE] if row else track_id}")
+
+    def set_analysis(self, a) -> None:
+        if a.status is None:
+            note = "This song has not been analysed yet; its tags and genre appear once analysis has run."
+        elif a.status == "error":
+            note = f"Analysis failed: {a.error or 'unknown reason'}"
+        else:
+            note = f"Analysed with {a.model_version}."
+            if a.labels:
+                note += "  Labels (count): " + ", ".join(f"{lab} ({c})" for lab, c, _p in a.labels[:8])
+        empty = "Not analysed yet" if a.status is None else "No tags"
+        self.tags.set_items(a.tags[:15], empty)
+        self.genres.set_items(a.genres[:8], "Not analysed yet" if a.status is None else "No genre")
+        self.analysis_note.setText(note)
+
+    def set_analysis_error(self, message: str) -> None:
+        self.tags.set_items([], "could not be read")
+        self.genres.set_items([], "could not be read")
+        self.analysis_note.setText(message)
+
+    def set_spectrogram(self, img: np.ndarray, info: dict) -> None:
+        self.spectrogram.set_image(rgb_to_qimage(img))
+        self.spec_note.setText(
+            f"{info['seconds']:.0f} s from {fmt_duration(info['start']) or '0:00'} · {N_MELS} mel bands · "
+            f"low frequencies at the bottom"
+        )
+
+    def set_spectrogram_error(self, message: str) -> None:
+        self.spectrogram.set_image(None, f"No spectrogram: {message}")

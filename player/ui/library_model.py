@@ -1,0 +1,588 @@
+"""The library table: a ``QAbstractTableModel`` over cached columns of the database.
+
+How it stays smooth with 100,000 rows:
+
+- The columns the table shows are read once, in a worker (:func:`load_rows`), into a
+  :class:`Snapshot` (plain tuples); later changes arrive as deltas (``updated_at >= stamp``), never as
+  a full reload. Listener stars and analysis labels are separate dictionaries, so a rating change
+  updates one cell and switching listener reloads one column.
+- Search, browse facets and sorting are computed in a worker on the cached columns
+  (:func:`compute_order`) and swapped in when ready; a result that a newer request has overtaken is
+  dropped (generation counter). Tag facets are answered by SQL in the worker.
+- The view is fed in batches (``canFetchMore``/``fetchMore``), ``data()`` is bounds-checked and does
+  no I/O.
+
+Snapshots are copy-on-write: worker jobs build new row lists and dictionaries and the GUI thread swaps
+them in, so the two threads never mutate the same object (except the stars dictionary, which only the
+GUI thread writes and workers only read with ``.get``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from player.ui.workers import Pools, WorkerError
+
+# Row tuple layout
+ID, TITLE, ARTIST, ALBUM, DURATION, GENRE, STATUS, ERROR, PATH, TRACKNO, ALBUMARTIST, YEAR, TEXT = range(13)
+
+COLUMNS = [
+    ("title", "Title"),
+    ("artist", "Artist"),
+    ("album", "Album"),
+    ("duration", "Time"),
+    ("stars", "Rating"),
+    ("tags", "Top tags"),
+    ("genre", "Genre"),
+]
+COL = {key: i for i, (key, _h) in enumerate(COLUMNS)}
+STARS_COL = COL["stars"]
+TAGS_COL = COL["tags"]
+GENRE_COL = COL["genre"]
+
+TrackIdRole = Qt.UserRole + 1
+StarsRole = Qt.UserRole + 2
+StatusRole = Qt.UserRole + 3
+
+FETCH_BATCH = 2000
+
+_SELECT = (
+    "SELECT id, title, artist, album, duration, genre, status, error, path, tracknumber, albumartist, year, updated_at "
+    "FROM tracks"
+)
+
+
+def fmt_duration(seconds) -> str:
+    if seconds is None or seconds != seconds or seconds < 0:
+        return ""
+    s = int(round(seconds))
+    if s >= 3600:
+        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def _row_from_db(r) -> tuple:
+    path = r[8]
+    title = r[1] or Path(path).stem
+    artist = r[2] or ""
+    album = r[3] or ""
+    genre = r[5] or ""
+    text = " ".join((title, artist, album, genre, r[10] or "")).casefold()
+    return (r[0], title, artist, album, r[4], genre, r[6], r[7], path, r[9], r[10] or "", r[11], text)
+
+
+@dataclass
+class Snapshot:
+    rows: list[tuple] = field(default_factory=list)
+    pos: dict[int, int] = field(default_factory=dict)  # track id -> index in rows
+    stars: dict[int, int] = field(default_factory=dict)  # for `user_id`
+    user_id: int | None = None
+    tags: dict[int, str] = field(default_factory=dict)  # top labels as one line
+    agenre: dict[int, str] = field(default_factory=dict)  # analysed genre
+    stamp: float = 0.0  # newest tracks.updated_at seen
+    label_stamp: float = 0.0  # newest analysis.analysed_at seen
+
+    def genre_of(self, row: tuple) -> str:
+        return self.agenre.get(row[ID]) or row[GENRE]
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    query: str = ""
+    facet: tuple | None = None  # ("artist"|"album"|"genre"|"tag"|"status", value)
+    sort_col: int = -1  # -1: library order (artist, album, track number)
+    descending: bool = False
+
+
+@dataclass
+class Order:
+    rows: list[int]  # indices into snapshot.rows, in display order
+    vis: dict[int, int]  # track id -> display row
+    spec: OrderSpec
+
+
+# -- worker functions (no Qt) ---------------------------------------------------------------------
+def load_rows(library, snap: Snapshot | None) -> Snapshot:
+    """A new snapshot: everything (``snap`` None) or ``snap`` plus the tracks changed since its stamp."""
+    if snap is None:
+        db_rows = library.db.query(_SELECT)
+        rows = []
+        stamp = 0.0
+        for r in db_rows:
+            rows.append(_row_from_db(r))
+            if r[12] > stamp:
+                stamp = r[12]
+        return Snapshot(rows=rows, pos={row[ID]: i for i, row in enumerate(rows)}, stamp=stamp)
+    db_rows = library.db.query(_SELECT + " WHERE updated_at >= ?", (snap.stamp,))
+    if not db_rows:
+        return snap
+    rows = list(snap.rows)
+    pos = dict(snap.pos)
+    stamp = snap.stamp
+    for r in db_rows:
+        row = _row_from_db(r)
+        i = pos.get(row[ID])
+        if i is None:
+            pos[row[ID]] = len(rows)
+            rows.append(row)
+        else:
+            rows[i] = row
+        if r[12] > stamp:
+            stamp = r[12]
+    return replace(snap, rows=rows, pos=pos, stamp=stamp)
+
+
+def load_stars(library, user_id: int | None) -> dict[int, int]:
+    return {} if user_id is None else library.ratings(user_id)
+
+
+def load_labels(library, snap: Snapshot, delta: bool) -> Snapshot:
+    from player.ui.analysis_adapter import top_labels
+
+    since = snap.label_stamp if delta and snap.label_stamp else None
+    tags, genre, stamp = top_labels(library, since)
+    if since is None:
+        return replace(snap, tags=tags, agenre=genre, label_stamp=max(stamp, snap.label_stamp))
+    if not tags and not genre:
+        return snap
+    new_tags = dict(snap.tags)
+    new_tags.update(tags)
+    new_genre = dict(snap.agenre)
+    new_genre.update(genre)
+    return replace(snap, tags=new_tags, agenre=new_genre, label_stamp=max(stamp, snap.label_stamp))
+
+
+def facet_ids(library, facet: tuple | None) -> frozenset[int] | None:
+    if not facet or facet[0] != "tag":
+        return None
+    return frozenset(r[0] for r in library.db.query("SELECT track_id FROM track_labels WHERE label = ?", (facet[1],)))
+
+
+def _key_text(s: str):
+    s = (s or "").casefold()
+    return (s == "", s)
+
+
+def compute_order(snap: Snapshot, spec: OrderSpec, tag_ids: frozenset[int] | None = None) -> Order:
+    rows = snap.rows
+    idx = range(len(rows))
+    facet = spec.facet
+    if facet:
+        kind, value = facet
+        if kind == "artist":
+            idx = [i for i in idx if rows[i][ARTIST] == value]
+        elif kind == "album":
+            idx = [i for i in idx if rows[i][ALBUM] == value]
+        elif kind == "genre":
+            idx = [i for i in idx if snap.genre_of(rows[i]) == value]
+        elif kind == "tag":
+            ids = tag_ids or frozenset()
+            idx = [i for i in idx if rows[i][ID] in ids]
+        elif kind == "status":
+            idx = [i for i in idx if rows[i][STATUS] != "ok"]
+        elif kind == "rated":
+            stars = snap.stars
+            idx = [i for i in idx if stars.get(rows[i][ID], 0) > 0]
+        elif kind == "unanalysed":
+            idx = [i for i in idx if rows[i][STATUS] == "ok" and rows[i][ID] not in snap.agenre and rows[i][ID] not in snap.tags]
+    terms = spec.query.casefold().split()
+    if terms:
+        tags, agenre = snap.tags, snap.agenre
+        out = []
+        for i in idx:
+            row = rows[i]
+            text = row[TEXT]
+            tid = row[ID]
+            extra = None
+            for term in terms:
+                if term in text:
+                    continue
+                if extra is None:
+                    extra = (tags.get(tid, "") + " " + agenre.get(tid, "")).casefold()
+                if term not in extra:
+                    break
+            else:
+                out.append(i)
+        idx = out
+    idx = list(idx)
+
+    col = spec.sort_col
+    key = None
+    if col == COL["title"]:
+        key = lambda i: (_key_text(rows[i][TITLE]), _key_text(rows[i][ARTIST]))  # noqa: E731
+    elif col == COL["artist"] or col < 0:
+        key = lambda i: (  # noqa: E731
+            _key_text(rows[i][ALBUMARTIST] or rows[i][ARTIST]), _key_text(rows[i][ALBUM]),
+            rows[i][TRACKNO] or 0, _key_text(rows[i][TITLE]),
+        )
+    elif col == COL["album"]:
+        key = lambda i: (_key_text(rows[i][ALBUM]), rows[i][TRACKNO] or 0, _key_text(rows[i][TITLE]))  # noqa: E731
+    elif col == COL["duration"]:
+        key = lambda i: (rows[i][DURATION] is None, rows[i][DURATION] or 0.0)  # noqa: E731
+    elif col == STARS_COL:
+        stars = snap.stars
+        key = lambda i: (-stars.get(rows[i][ID], 0), _key_text(rows[i][ARTIST]), _key_text(rows[i][TITLE]))  # noqa: E731
+    elif col == TAGS_COL:
+        tags = snap.tags
+        key = lambda i: (_key_text(tags.get(rows[i][ID], "")), _key_text(rows[i][TITLE]))  # noqa: E731
+    elif col == GENRE_COL:
+        key = lambda i: (_key_text(snap.genre_of(rows[i])), _key_text(rows[i][ARTIST]))  # noqa: E731
+    if key is not None:
+        idx.sort(key=key, reverse=spec.descending and col >= 0)
+    return Order(idx, {rows[i][ID]: n for n, i in enumerate(idx)}, spec)
+
+
+# -- the Qt model ---------------------------------------------------------------------------------
+class LibraryModel(QAbstractTableModel):
+    """See the module docstring. All loading goes through ``pools.query`` (one thread, in order)."""
+
+    loaded = Signal()  # the first snapshot is in
+    orderApplied = Signal()
+    countsChanged = Signal(int, int)  # shown, total
+    failed = Signal(str)  # a load failed: a readable message
+
+    def __init__(self, library, pools: Pools, parent=None):
+        super().__init__(parent)
+        self.library = library
+        self.pools = pools
+        self._snap = Snapshot()
+        self._wsnap = Snapshot()  # the workers' latest (touched only by jobs in pools.query)
+        self._order = Order([], {}, OrderSpec())
+        self._fetched = 0
+        self._spec = OrderSpec()
+        self._gen = 0
+        self._loaded = False
+        self._current_id: int | None = None  # the playing track, shown bold
+        self._font_bold = QFont()
+        self._font_bold.setBold(True)
+        self._font_italic = QFont()
+        self._font_italic.setItalic(True)
+        self._dim = QBrush(QColor(128, 128, 128))
+        self._warn = QBrush(QColor(190, 60, 40))
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snap
+
+    @property
+    def spec(self) -> OrderSpec:
+        return self._spec
+
+    @property
+    def is_loaded(self) -> bool:
+        return self._loaded
+
+    def total_count(self) -> int:
+        return len(self._snap.rows)
+
+    def shown_count(self) -> int:
+        return len(self._order.rows)
+
+    # -- Qt API --------------------------------------------------------------------------------
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else self._fetched
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def canFetchMore(self, parent=QModelIndex()) -> bool:
+        return not parent.isValid() and self._fetched < len(self._order.rows)
+
+    def fetchMore(self, parent=QModelIndex()) -> None:
+        if parent.isValid():
+            return
+        remaining = len(self._order.rows) - self._fetched
+        if remaining <= 0:
+            return
+        n = min(FETCH_BATCH, remaining)
+        self.beginInsertRows(QModelIndex(), self._fetched, self._fetched + n - 1)
+        self._fetched += n
+        self.endInsertRows()
+
+    def ensure_fetched(self, row: int) -> None:
+        """Make ``row`` (a display row in the current order) reachable by the view."""
+        if row < self._fetched or row >= len(self._order.rows):
+            return
+        n = row + 1 - self._fetched
+        n = ((n + FETCH_BATCH - 1) // FETCH_BATCH) * FETCH_BATCH
+        n = min(n, len(self._order.rows) - self._fetched)
+        self.beginInsertRows(QModelIndex(), self._fetched, self._fetched + n - 1)
+        self._fetched += n
+        self.endInsertRows()
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if orientation == Qt.Horizontal and 0 <= section < len(COLUMNS):
+            if role == Qt.DisplayRole:
+                return COLUMNS[section][1]
+            if role == Qt.TextAlignmentRole and section == COL["duration"]:
+                return int(Qt.AlignRight | Qt.AlignVCenter)
+        return None
+
+    def flags(self, index):
+        if not index.isValid():
+            return Qt.NoItemFlags
+        f = Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled
+        return f
+
+    def _row(self, r: int) -> tuple | None:
+        if r < 0 or r >= self._fetched or r >= len(self._order.rows):
+            return None
+        i = self._order.rows[r]
+        rows = self._snap.rows
+        if i < 0 or i >= len(rows):
+            return None
+        return rows[i]
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self._row(index.row())
+        col = index.column()
+        if row is None or col < 0 or col >= len(COLUMNS):
+            return None
+        if role == Qt.DisplayRole:
+            if col == 0:
+                return row[TITLE]
+            if col == 1:
+                return row[ARTIST]
+            if col == 2:
+                return row[ALBUM]
+            if col == 3:
+                return fmt_duration(row[DURATION])
+            if col == STARS_COL:
+                return None  # painted by the star delegate
+            if col == TAGS_COL:
+                return self._snap.tags.get(row[ID], "")
+            if col == GENRE_COL:
+                return self._snap.genre_of(row)
+            return None
+        if role == StarsRole or (role == Qt.EditRole and col == STARS_COL):
+            return self._snap.stars.get(row[ID], 0)
+        if role == TrackIdRole:
+            return row[ID]
+        if role == StatusRole:
+            return row[STATUS]
+        if role == Qt.TextAlignmentRole and col == COL["duration"]:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == Qt.ToolTipRole:
+            if row[STATUS] == "error":
+                return f"Cannot be played: {row[ERROR] or 'unknown error'}\n{row[PATH]}"
+            if row[STATUS] == "missing":
+                return f"The file is missing: {row[PATH]}"
+            if col == GENRE_COL:
+                if row[ID] in self._snap.agenre:
+                    return "Genre from the analysis of the audio"
+                return "Genre from the file's tags" if row[GENRE] else None
+            if col == TAGS_COL and row[ID] not in self._snap.tags:
+                return "Not analysed yet"
+            return row[PATH] if col == 0 else None
+        if role == Qt.ForegroundRole:
+            if row[STATUS] == "error":
+                return self._warn
+            if row[STATUS] == "missing" or (col == GENRE_COL and row[ID] not in self._snap.agenre):
+                return self._dim
+            if col in (TAGS_COL, COL["duration"]):
+                return self._dim
+            return None
+        if role == Qt.FontRole:
+            if row[ID] == self._current_id:
+                return self._font_bold
+            if row[STATUS] != "ok":
+                return self._font_italic
+            return None
+        return None
+
+    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+        self.set_spec(replace(self._spec, sort_col=column, descending=order == Qt.DescendingOrder))
+
+    # -- lookups -------------------------------------------------------------------------------
+    def track_id_at(self, row: int) -> int | None:
+        r = self._row(row)
+        return None if r is None else r[ID]
+
+    def row_of(self, track_id: int) -> int | None:
+        """The display row of a track (None when filtered out)."""
+        return self._order.vis.get(track_id)
+
+    def row_tuple(self, track_id: int) -> tuple | None:
+        i = self._snap.pos.get(track_id)
+        return None if i is None else self._snap.rows[i]
+
+    def track_ids(self) -> list[int]:
+        """Every shown track id in display order (also those not fetched by the view yet)."""
+        rows = self._snap.rows
+        return [rows[i][ID] for i in self._order.rows]
+
+    def stars_of(self, track_id: int) -> int:
+        return self._snap.stars.get(track_id, 0)
+
+    # -- small changes: one row ----------------------------------------------------------------
+    def set_stars_local(self, track_id: int, stars: int) -> None:
+        if stars:
+            self._snap.stars[track_id] = stars
+        else:
+            self._snap.stars.pop(track_id, None)
+        self._emit_cell(track_id, STARS_COL)
+
+    def set_current_track(self, track_id: int | None) -> None:
+        old, self._current_id = self._current_id, track_id
+        for tid in (old, track_id):
+            if tid is not None:
+                self._emit_row(tid)
+
+    def _emit_cell(self, track_id: int, col: int) -> None:
+        r = self.row_of(track_id)
+        if r is not None and r < self._fetched:
+            ix = self.index(r, col)
+            self.dataChanged.emit(ix, ix)
+
+    def _emit_row(self, track_id: int) -> None:
+        r = self.row_of(track_id)
+        if r is not None and r < self._fetched:
+            self.dataChanged.emit(self.index(r, 0), self.index(r, len(COLUMNS) - 1))
+
+    # -- loading -------------------------------------------------------------------------------
+    def reload(self, user_id: int | None = None) -> None:
+        """First load (rows, then stars, then analysis labels)."""
+        self._gen += 1
+        gen, spec = self._gen, self._spec
+
+        def job():
+            snap = load_rows(self.library, None)
+            snap.user_id = user_id
+            snap.stars = load_stars(self.library, user_id)
+            self._wsnap = snap
+            return snap, compute_order(snap, spec, facet_ids(self.library, spec.facet))
+
+        self.pools.query.submit(job, on_result=lambda res: self._apply(res, gen, first=True), on_error=self._fail)
+        self.refresh_labels(delta=False)
+
+    def refresh(self) -> None:
+        """Pick up tracks added or changed since the last load (an import in progress)."""
+        self._gen += 1
+        gen, spec = self._gen, self._spec
+
+        def job():
+            old = self._wsnap
+            snap = load_rows(self.library, old)
+            if snap is old:
+                return None
+            self._wsnap = snap
+            return snap, compute_order(snap, spec, facet_ids(self.library, spec.facet))
+
+        self.pools.query.submit(job, on_result=lambda res: self._apply(res, gen), on_error=self._fail)
+
+    def refresh_labels(self, delta: bool = True) -> None:
+        """Pick up analysis results (top tags, analysed genre)."""
+
+        def job():
+            old = self._wsnap
+            snap = load_labels(self.library, old, delta)
+            if snap is old:
+                return None
+            self._wsnap = snap
+            return snap
+
+        self.pools.query.submit(job, on_result=self._apply_labels, on_error=self._fail)
+
+    def set_user(self, user_id: int | None) -> None:
+        """Show this listener's stars (one column reloads)."""
+        spec = self._spec
+
+        def job():
+            stars = load_stars(self.library, user_id)
+            snap = replace(self._wsnap, stars=stars, user_id=user_id)
+            self._wsnap = snap
+            order = compute_order(snap, spec, facet_ids(self.library, spec.facet)) if spec.sort_col == STARS_COL or (spec.facet and spec.facet[0] == "rated") else None
+            return snap, order
+
+        def apply(res):
+            snap, order = res
+            self._snap = replace(self._snap, stars=snap.stars, user_id=snap.user_id)
+            if order is not None and self._spec == order.spec:
+                self._set_order(order)
+            elif self._fetched:
+                self.dataChanged.emit(self.index(0, STARS_COL), self.index(self._fetched - 1, STARS_COL))
+
+        self.pools.query.submit(job, on_result=apply, on_error=self._fail)
+
+    def set_spec(self, spec: OrderSpec) -> None:
+        """A new search text, facet or sort: computed in the worker, applied when ready."""
+        if spec == self._spec and self._loaded:
+            return
+        self._spec = spec
+        self._gen += 1
+        gen = self._gen
+
+        def job():
+            snap = self._wsnap
+            return None, compute_order(snap, spec, facet_ids(self.library, spec.facet))
+
+        self.pools.query.submit(job, on_result=lambda res: self._apply(res, gen), on_error=self._fail)
+
+    def set_query(self, text: str) -> None:
+        self.set_spec(replace(self._spec, query=text.strip()))
+
+    def set_facet(self, facet: tuple | None) -> None:
+        self.set_spec(replace(self._spec, facet=facet))
+
+    # -- applying worker results (GUI thread) ----------------------------------------------------
+    def _apply(self, res, gen: int, first: bool = False) -> None:
+        if res is None:
+            return
+        snap, order = res
+        if snap is not None:
+            # Results arrive in the order the (single-threaded) query pool ran them, and each job
+            # builds on the previous one's snapshot, so the newest result is always the whole truth.
+            self._snap = snap
+        if gen == self._gen and order is not None:
+            self._set_order(order)
+        elif snap is not None:
+            self.countsChanged.emit(self.shown_count(), self.total_count())
+        if first and not self._loaded:
+            self._loaded = True
+            self.loaded.emit()
+
+    def _apply_labels(self, snap) -> None:
+        if snap is None:
+            return
+        self._snap = replace(self._snap, tags=snap.tags, agenre=snap.agenre, label_stamp=snap.label_stamp)
+        if self._fetched:
+            self.dataChanged.emit(self.index(0, TAGS_COL), self.index(self._fetched - 1, GENRE_COL))
+
+    def _set_order(self, order: Order) -> None:
+        if order.rows == self._order.rows and self._fetched:
+            self._order = order
+            self.dataChanged.emit(self.index(0, 0), self.index(self._fetched - 1, len(COLUMNS) - 1))
+            self.countsChanged.emit(self.shown_count(), self.total_count())
+            self.orderApplied.emit()
+            return
+        keep = max(self._fetched, FETCH_BATCH)
+        self.beginResetModel()
+        self._order = order
+        self._fetched = min(len(order.rows), keep)
+        self.endResetModel()
+        self.countsChanged.emit(self.shown_count(), self.total_count())
+        self.orderApplied.emit()
+
+    def _fail(self, err: WorkerError) -> None:
+        self.failed.emit(f"Could not read the library: {err.message}")
+
+
+def wait_idle(model: LibraryModel, timeout: float = 10.0) -> None:  # pragma: no cover - helper for scripts
+    deadline = time.time() + timeout
+    while model.pools.query.active and time.time() < deadline:
+        from PySide6.QtCore import QCoreApplication
+
+        QCoreApplication.processEvents()
+        time.sleep(0.005)
+
+
+__all__ = ["LibraryModel", "Snapshot", "OrderSpec", "compute_order", "load_rows", "COLUMNS", "COL", "STARS_COL",
+           "TrackIdRole", "StarsRole", "StatusRole", "fmt_duration", "QPersistentModelIndex"]

@@ -1,0 +1,120 @@
+"""Shared helpers for the window tests (imported by tests/test_ui_*.py; holds no tests itself)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from audiogen import write_audio
+
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+ARTISTS = [
+    ("Ada Lumen", "Night Drive", ["Neon Avenue", "Slow Lights", "Afterglow", "Mirrorball"]),
+    ("The Quiet Hours", "Paper Boats", ["Harbour", "Low Tide", "Lanterns"]),
+    ("Brass Atlas", "Heavy Weather", ["Thunderhead", "Iron Sky", "Breakwater", "Gale"]),
+    ("Mira Solé", "Canções", ["Saudade", "Rio Lento", "Manhã"]),
+]
+
+
+def make_music(root: Path, *, seconds: float = 1.0, broken: bool = True, sr: int = 8000) -> list[Path]:
+    """A small tagged library (several artists and albums), plus one broken file."""
+    out = []
+    k = 0
+    for artist, album, titles in ARTISTS:
+        for n, title in enumerate(titles, start=1):
+            k += 1
+            data = (0.2 * np.sin(2 * np.pi * (180 + 40 * k) * np.arange(int(seconds * sr)) / sr)).astype(np.float32)
+            p = write_audio(root / artist / album / f"{n:02d} {title}.wav", data[:, None], sr,
+                            tags={"title": title, "artist": artist, "album": album, "tracknumber": str(n)})
+            out.append(p)
+    if broken:
+        bad = root / "broken" / "not really audio.mp3"
+        bad.parent.mkdir(parents=True, exist_ok=True)
+        bad.write_bytes(os.urandom(3000))
+        out.append(bad)
+    return out
+
+
+def make_window(library, tmp_path: Path, *, synchronous: bool = True, mood_source=None, audio_backend: str = "null"):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from player.ui.main_window import MainWindow
+    from player.ui.settings import Settings
+    from player.ui.style import apply_style
+
+    apply_style(QApplication.instance())
+    settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    w = MainWindow(library, settings=settings, synchronous=synchronous, audio_backend=audio_backend,
+                   mood_source=mood_source)
+    w.resize(1360, 820)
+    return w
+
+
+def settle(qtbot, window, ms: int = 50) -> None:
+    """Let queued signals land (and worker pools drain)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        qtbot.wait(ms)
+        if all(p.active == 0 for p in window.pools.all()):
+            qtbot.wait(ms)
+            if all(p.active == 0 for p in window.pools.all()):
+                return
+    raise AssertionError("worker pools did not go idle")
+
+
+def shoot(widget, name: str) -> Path:
+    """Save a screenshot under docs/screenshots (when PLAYER_SCREENSHOTS is set, or always in CI-less runs)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    if os.environ.get("PLAYER_SCREENSHOTS", "1") != "0":
+        widget.grab().save(str(path))
+    return path
+
+
+FAKE_TAGS = ["rock", "pop", "electronic", "chill", "guitar", "piano", "female vocals", "dance", "ambient",
+                    "jazz", "happy", "sad", "mellow", "fast", "beautiful", "loud", "instrumental", "catchy"]
+FAKE_GENRES = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop"]
+
+
+def fake_models_dir(tmp_path: Path, monkeypatch) -> Path:
+    """A models folder holding only label names, so stored probabilities get their names."""
+    import json
+
+    from player.ui import analysis_adapter
+
+    root = tmp_path / "models"
+    (root / "tagger").mkdir(parents=True, exist_ok=True)
+    (root / "genre").mkdir(parents=True, exist_ok=True)
+    (root / "tagger" / "labels.json").write_text(json.dumps(FAKE_TAGS))
+    (root / "genre" / "labels.json").write_text(json.dumps(FAKE_GENRES))
+    monkeypatch.setenv("PLAYER_MODELS_DIR", str(root))
+    analysis_adapter.reset_label_cache()
+    return root
+
+
+def fake_analysis(library, *, seed: int = 0) -> None:
+    """Store plausible analysis rows for every track (for pictures and label display tests only)."""
+    from player.library.db import now
+
+    rng = np.random.default_rng(seed)
+    tags, genres = FAKE_TAGS, FAKE_GENRES
+    ids = [r[0] for r in library.db.query("SELECT id FROM tracks WHERE status = 'ok'")]
+    with library.db.transaction() as c:
+        for tid in ids:
+            tp = rng.dirichlet(np.full(len(tags), 0.3)).astype(np.float32)
+            tp = np.clip(tp * 2.2, 0, 0.98).astype(np.float32)
+            gp = rng.dirichlet(np.full(len(genres), 0.4)).astype(np.float32)
+            emb = rng.standard_normal(32).astype(np.float32)
+            c.execute("INSERT OR REPLACE INTO analysis(track_id, model_version, analysed_at, status, n_excerpts, tag_probs, "
+                      "genre_probs, embedding) VALUES (?, 'test@1', ?, 'ok', 4, ?, ?, ?)",
+                      (tid, now(), tp.tobytes(), gp.tobytes(), emb.tobytes()))
+            c.execute("DELETE FROM track_labels WHERE track_id = ?", (tid,))
+            for j in np.argsort(-tp)[:4]:
+                if tp[j] > 0.05:
+                    c.execute("INSERT INTO track_labels(track_id, label, count, probability) VALUES (?, ?, ?, ?)",
+                              (tid, tags[j], int(1 + 3 * tp[j]), float(tp[j])))
