@@ -112,14 +112,21 @@ class MoodMonitor:
         self._thread.start()
 
     def stop(self, timeout: float = 1.0) -> bool:
-        """Stop and release the camera. Returns True when the source is released (within ``timeout``)."""
+        """Stop and release the camera. Returns True when the source is released (within ``timeout``).
+
+        The thread normally ends by itself within a frame; if it is held up (a slow ``on_update``),
+        the source is released from here — that is thread-safe, a read in progress finishes first.
+        """
+        deadline = time.monotonic() + timeout
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+            thread.join(max(0.0, timeout * 0.8))
         src = self._source
-        if src is not None and (thread is None or not thread.is_alive()):
-            src.release()
+        if src is not None and src.is_open:
+            src.release(timeout=max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            self._preview = None
         return not self.source_open
 
     def wait(self, timeout: float | None = None) -> bool:

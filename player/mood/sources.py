@@ -40,12 +40,18 @@ class FrameSource:
     def read(self):
         raise NotImplementedError
 
-    def release(self) -> None:
-        with self._lock:
-            if self._released:
-                return
-            self._released = True
-            self._close()
+    def release(self, timeout: float = -1) -> bool:
+        """Close the source (idempotent, thread-safe: waits for a read in progress, at most
+        ``timeout`` seconds when given). True when it is released."""
+        if not self._lock.acquire(timeout=timeout if timeout is not None and timeout >= 0 else -1):
+            return False
+        try:
+            if not self._released:
+                self._released = True
+                self._close()
+        finally:
+            self._lock.release()
+        return True
 
     def _close(self) -> None:
         pass
