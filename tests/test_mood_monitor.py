@@ -405,3 +405,16 @@ def test_nothing_is_written_to_disk(tmp_path, plain_video, library):
         assert snapshot(d) == [], f"something was written under {name}: {snapshot(d)}"
     assert hashlib.sha256(db_file.read_bytes()).hexdigest() == db_before
     assert sorted(p.name for p in db_file.parent.iterdir() if p.name.startswith("library.db")) == ["library.db"]
+
+
+@needs_photos
+def test_mood_watch_command_prints_changes(tmp_path, capsys):
+    from player.cli import main
+
+    video = write_video(tmp_path / "short.avi", frames_with_face=8, frames_without=0)
+    assert main(["mood", "--watch", "20", "--video", str(video), "--policy", "cheer_up"]) == 0
+    out = capsys.readouterr().out
+    assert "mood: happy" in out and "labels: happy" in out
+    assert "stopped (source ended)" in out
+    assert main(["mood", "--watch", "5", "--image", str(FACE)]) == 2
+    assert "use --once for an image" in capsys.readouterr().err
