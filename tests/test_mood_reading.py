@@ -90,6 +90,15 @@ def test_broken_model_file_is_a_clear_error(fake_models):
     assert err.value.kind == "model_broken"
 
 
+def test_missing_face_detector_file_is_named():
+    from player.mood.detect import find_cascade
+
+    with pytest.raises(MoodError, match="face detector file no_such_cascade.xml is missing") as err:
+        find_cascade("no_such_cascade.xml")
+    assert err.value.kind == "no_detector"
+    assert find_cascade().name == "haarcascade_frontalface_default.xml"
+
+
 @pytest.mark.tf
 def test_numpy_forward_pass_matches_keras():
     import cv2

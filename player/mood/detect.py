@@ -12,7 +12,6 @@ when that finds nothing or every ``full_every`` frames.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from player.mood.errors import MoodError
@@ -51,30 +50,23 @@ def find_cascade(name: str = CASCADE_NAME) -> Path:
     )
 
 
-_cascades: dict = {}
-_cascade_lock = threading.Lock()
-
-
-def _load_cascade(path: Path):
+def load_cascade(path: Path):
     import cv2
 
     if not hasattr(cv2, "CascadeClassifier"):
         raise MoodError("this OpenCV build has no CascadeClassifier (OpenCV 5.x dropped it): "
                         "install opencv-python 4.x", "no_detector")
-    # one classifier per thread: detectMultiScale on a shared one is not guaranteed thread-safe
-    key = (str(path), threading.get_ident())
-    with _cascade_lock:
-        clf = _cascades.get(key)
-        if clf is None:
-            clf = cv2.CascadeClassifier(str(path))
-            if clf.empty():
-                raise MoodError(f"cannot load the face detector file {path}", "no_detector")
-            _cascades[key] = clf
+    clf = cv2.CascadeClassifier(str(path))
+    if clf.empty():
+        raise MoodError(f"cannot load the face detector file {path}", "no_detector")
     return clf
 
 
 class FaceDetector:
-    """``detect(gray) -> [(x, y, w, h), …]`` in the coordinates of ``gray``, largest first."""
+    """``detect(gray) -> [(x, y, w, h), …]`` in the coordinates of ``gray``, largest first.
+
+    Each detector has its own classifier (about 30 ms to load); use one detector per thread.
+    """
 
     def __init__(self, *, detect_width: int | None = 320, min_face_frac: float = 0.15,
                  scale_factor: float = 1.15, min_neighbors: int = 5, track: bool = True,
@@ -88,13 +80,11 @@ class FaceDetector:
         self.full_every = full_every
         self._last = None  # last box (full-frame coordinates) and frame shape
         self._since_full = 0
+        self._clf = load_cascade(self.cascade_path)
 
     def reset(self):
         self._last = None
         self._since_full = 0
-
-    def _classifier(self):
-        return _load_cascade(self.cascade_path)
 
     def detect(self, gray) -> list[tuple[int, int, int, int]]:
         import cv2
@@ -105,7 +95,7 @@ class FaceDetector:
         if self.detect_width and w > self.detect_width:
             scale = self.detect_width / w
             small = cv2.resize(gray, (self.detect_width, max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-        clf = self._classifier()
+        clf = self._clf
         boxes = None
         if self.track and self._last is not None and self._last[1] == gray.shape and self._since_full < self.full_every:
             boxes = self._detect_near(clf, small, scale)
