@@ -103,12 +103,17 @@ class MoodMonitor:
         return src is not None and src.is_open
 
     def start(self) -> None:
+        """Start watching (no-op when already running). The source is opened in the thread."""
         if self.running:
-            return
-        self._stop.clear()
+            if not self._stop.is_set():
+                return
+            self._thread.join(1.0)  # a previous run that is still finishing
+            if self._thread.is_alive():
+                raise MoodError("the camera is still being released; try again in a moment", "busy")
+        self._stop = stop = threading.Event()  # one per run: an old thread never sees a new run's flag
         with self._lock:
             self._state = MoodState(running=True, message="starting", policy=self._policy)
-        self._thread = threading.Thread(target=self._run, name="mood-monitor", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(stop,), name="mood-monitor", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 1.0) -> bool:
@@ -155,15 +160,15 @@ class MoodMonitor:
             except Exception:  # a broken callback must not kill the camera thread silently
                 log.exception("mood on_update callback failed")
 
-    def _open(self):
+    def _open(self, stop):
         from player.mood.sources import CameraSource, open_source
 
         spec = self.source_spec
         if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
-            return CameraSource(int(spec), cancel=self._stop)
+            return CameraSource(int(spec), cancel=stop)
         return open_source(spec, loop=self.loop)
 
-    def _run(self) -> None:
+    def _run(self, stop: threading.Event) -> None:
         from player.mood.mapping import labels_for
         from player.mood.reading import NO_FACE, MoodAnalyzer
         from player.mood.sources import FrameChecker
@@ -175,10 +180,10 @@ class MoodMonitor:
         try:
             analyzer = MoodAnalyzer(policy=self._policy, backend=self.backend, model_folder=self.model_folder,
                                     track=True)
-            if self._stop.is_set():
+            if stop.is_set():
                 return
-            self._source = source = self._open()
-            if self._stop.is_set():
+            self._source = source = self._open(stop)
+            if stop.is_set():
                 return
             checker = FrameChecker(source.description, stall_s=self.stall_s, check_frozen=source.live)
             period = 1.0 / self.fps
@@ -186,7 +191,7 @@ class MoodMonitor:
             next_tick = start
             last_good = start
             n = 0
-            while not self._stop.is_set():
+            while not stop.is_set():
                 frame = source.read()
                 now = time.monotonic()
                 if frame is None:
@@ -196,7 +201,7 @@ class MoodMonitor:
                     if now - last_good > self.stall_s:
                         raise MoodError(f"the {source.description} stopped giving pictures "
                                         "(unplugged, or taken by another program?)", "busy")
-                    self._stop.wait(0.05)
+                    stop.wait(0.05)
                     continue
                 last_good = now
                 self.frames_read += 1
@@ -226,7 +231,7 @@ class MoodMonitor:
                     next_tick += period
                     delay = next_tick - time.monotonic()
                     if delay > 0:
-                        self._stop.wait(delay)
+                        stop.wait(delay)
                     else:
                         next_tick = time.monotonic()
         except MoodError as exc:
