@@ -207,13 +207,20 @@ class PlaybackController(QObject):
 
     # -- the queue (Up next) ---------------------------------------------------------------------
     def upcoming(self) -> list:
+        """What follows the playing track, in play order. While the player is switching (a "next" the
+        output has not reached yet) the queue's current index lags: the player's own idea wins."""
         q = self.queue
         if q is None:
             return []
         try:
-            return list(q.upcoming(limit=200)) if hasattr(q, "upcoming") else list(q.items)[(q.current_index or 0) + 1:]
+            up = list(q.upcoming(limit=200)) if hasattr(q, "upcoming") else list(q.items)[(q.current_index or 0) + 1:]
         except Exception:  # noqa: BLE001
             return []
+        playing = getattr(self.player, "current_track", None)
+        for i, t in enumerate(up):
+            if t is playing:
+                return up[i + 1:]
+        return up
 
     def up_next_entries(self, reasons: dict[int, str]) -> list[Entry]:
         recs = getattr(self.window, "recs", None)
@@ -318,25 +325,24 @@ class PlaybackController(QObject):
         q = self.queue
         if q is None:
             return
+        playing = getattr(self.player, "current_track", None)
+        upcoming = {id(t) for t in self.upcoming()}
         items = q.items
-        cur = q.current_index
-        cur_id = getattr(q.current, "id", None) if q.current is not None else None
-        upcoming = self.upcoming()
-        upcoming_ids = {id(t) for t in upcoming}
         for i in range(len(items) - 1, -1, -1):
             t = items[i]
-            if i != cur and id(t) in upcoming_ids and getattr(t, "id", None) in old:
-                try:
-                    q.remove(i)
-                except Exception:  # noqa: BLE001
-                    pass
+            if t is playing or id(t) not in upcoming or getattr(t, "id", None) not in old:
+                continue
+            try:
+                q.remove(i)
+            except Exception:  # noqa: BLE001 - the queue changed meanwhile: the next refresh tidies up
+                pass
         keep = {getattr(t, "id", None) for t in self.upcoming()}
+        cur_id = getattr(playing, "id", None)
         add = [tid for tid in new_ids if tid not in keep and tid != cur_id]
         tracks = self._tracks(add)
         if tracks:
             q.append(tracks)
         self.queueChanged.emit()
-        _ = cur
 
     def _refill(self, queue) -> list:
         """The queue runs low (player thread): ask the recommender for more."""
