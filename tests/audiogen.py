@@ -42,7 +42,13 @@ def write_audio(path: str | os.PathLike, data: np.ndarray | None = None, sr: int
     if data is None:
         data = tone(seconds, sr, freq, channels)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, data, sr, format=fmt, subtype=subtype)
+    # Written in one-second blocks: libsndfile 1.2.2's Vorbis encoder segfaults when handed a long
+    # signal (about 100 s of stereo) in one call.
+    if data.ndim == 1:
+        data = data[:, None]
+    with sf.SoundFile(path, "w", sr, data.shape[1], format=fmt, subtype=subtype) as f:
+        for i in range(0, len(data), sr):
+            f.write(data[i:i + sr])
     if tags:
         write_tags(path, tags)
     return path

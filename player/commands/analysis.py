@@ -1,5 +1,185 @@
-"""analysis subcommands (filled in by the analysis issue)."""
+"""Analysis subcommands: analyse, export, show."""
+
+from __future__ import annotations
+
+import sys
 
 
 def register(sub, common) -> None:
-    pass
+    p = sub.add_parser("analyse", aliases=["analyze"], parents=[common],
+                       help="analyse every track without a current analysis (tags, genres, embedding)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--model", metavar="NAME", default=None,
+                   help="genre model from the registry (default: cnn_lstm)")
+    p.add_argument("--batch", type=int, default=8, help="tracks per batch (default 8)")
+    p.add_argument("--quiet", "-q", action="store_true")
+    p.set_defaults(handler=cmd_analyse)
+
+    p = sub.add_parser("export", parents=[common], help="export embeddings and/or labels of analysed tracks")
+    p.add_argument("--embeddings", metavar="FILE.npz", help="arrays 'paths' and 'vectors', one row per track")
+    p.add_argument("--labels", metavar="FILE.tsv", help="header row, then path, label, count, probability")
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("show", parents=[common], help="a track's tags, genres and nearest neighbours")
+    p.add_argument("track", metavar="TRACK", help="track id or path")
+    p.add_argument("-n", type=int, default=5, help="neighbours to list (default 5)")
+    p.set_defaults(handler=cmd_show)
+
+
+def cmd_analyse(args) -> int:
+    from tqdm import tqdm
+
+    from player.analysis.service import AnalysisOptions, run_analysis
+    from player.cli import CliError, db_path, open_library
+
+    if args.workers < 1 or args.batch < 1:
+        raise CliError("--workers and --batch must be at least 1")
+    with open_library(args):
+        pass  # creates/migrates the database and checks it is readable
+    from player.analysis.engine import check_model_name, model_version
+    from player.analysis.registry import ModelError
+
+    try:
+        if args.model:
+            check_model_name(args.model, "genre")
+        model_version(args.model)
+    except ModelError as exc:
+        raise CliError(str(exc)) from None
+    show_bar = sys.stderr.isatty() and not args.quiet
+    bar = tqdm(total=0, unit="track", disable=not show_bar, file=sys.stderr, dynamic_ncols=True)
+    failures: list[tuple[int, str]] = []
+
+    def on_event(p):
+        failures.extend(p.failures)
+        if bar.total != p.total:
+            bar.total = p.total
+        bar.n = p.done
+        bar.set_postfix_str(p.current[:30], refresh=True)
+
+    try:
+        progress = run_analysis(db_path(args), workers=args.workers,
+                                options=AnalysisOptions(genre_model=args.model, batch_tracks=args.batch),
+                                on_event=on_event)
+    finally:
+        bar.close()
+    if progress.state == "error":
+        raise CliError(progress.message)
+    print(f"analyse: {progress.done - progress.failed} analysed, {progress.failed} failed"
+          f"{' (cancelled)' if progress.state == 'cancelled' else ''}")
+    if failures:
+        with open_library(args) as library:
+            for track_id, reason in failures:
+                t = library.track(track_id)
+                print(f"  failed {t.display_path if t else track_id}: {reason}")
+    return 0 if progress.state == "finished" else 1
+
+
+def cmd_export(args) -> int:
+    import csv
+
+    import numpy as np
+
+    from player.cli import CliError, open_library
+
+    if not args.embeddings and not args.labels:
+        raise CliError("say what to export: --embeddings FILE.npz and/or --labels FILE.tsv")
+    with open_library(args) as library:
+        if args.embeddings:
+            rows = library.db.query(
+                "SELECT t.path, a.embedding FROM analysis a JOIN tracks t ON t.id = a.track_id "
+                "WHERE a.status = 'ok' AND a.embedding IS NOT NULL ORDER BY t.id")
+            paths = np.array([r["path"] for r in rows], dtype=str)
+            vectors = (np.stack([np.frombuffer(r["embedding"], np.float32) for r in rows])
+                       if rows else np.zeros((0, 32), np.float32))
+            try:
+                with open(args.embeddings, "wb") as f:
+                    np.savez(f, paths=paths, vectors=vectors)
+            except OSError as exc:
+                raise CliError(f"cannot write {args.embeddings}: {exc.strerror or exc}") from None
+            print(f"wrote {len(rows)} embeddings to {args.embeddings}")
+        if args.labels:
+            rows = library.db.query(
+                "SELECT t.path, l.label, l.count, l.probability FROM track_labels l JOIN tracks t ON t.id = l.track_id "
+                "ORDER BY t.id, l.count DESC, l.probability DESC")
+            try:
+                with open(args.labels, "w", newline="", encoding="utf-8") as f:
+                    w = csv.writer(f, delimiter="\t", lineterminator="\n")
+                    w.writerow(["path", "label", "count", "probability"])
+                    for r in rows:
+                        w.writerow([r["path"], r["label"], r["count"], f"{r['probability']:.4f}"])
+            except OSError as exc:
+                raise CliError(f"cannot write {args.labels}: {exc.strerror or exc}") from None
+            print(f"wrote {len(rows)} label rows to {args.labels}")
+    return 0
+
+
+def cmd_show(args) -> int:
+
+    import numpy as np
+
+    from player.analysis.store import load_analysis
+    from player.cli import open_library
+    from player.paths import models_dir
+
+    with open_library(args) as library:
+        track = library.resolve_track(args.track)
+        print(f"{track.title} — {track.artist or 'unknown artist'}"
+              f"{' — ' + track.album if track.album else ''}")
+        print(f"  {track.display_path}")
+        analysis = load_analysis(library, track.id)
+        if analysis is None:
+            print("  not analysed yet: run 'python -m player analyse'")
+            return 0
+        if analysis["status"] != "ok":
+            print(f"  analysis failed ({analysis['model_version']}): {analysis['error']}")
+            return 0
+        print(f"  analysed with {analysis['model_version']} over {analysis['n_excerpts']} excerpt(s)")
+        labels = sorted(analysis["labels"].items(), key=lambda kv: (-kv[1][0], -kv[1][1]))
+        print("  tags:   " + ", ".join(f"{name} ×{count} ({prob:.2f})" for name, (count, prob) in labels[:12]))
+        genres = _genre_names(models_dir(), analysis["model_version"])
+        gp = analysis["genre_probs"]
+        if gp is not None:
+            order = np.argsort(-gp)[:3]
+            names = genres if genres and len(genres) == len(gp) else [f"genre {i}" for i in range(len(gp))]
+            print("  genres: " + ", ".join(f"{names[i]} {gp[i]:.0%}" for i in order))
+        neighbours = _neighbours(library, track.id, analysis["embedding"], args.n)
+        if neighbours:
+            print("  sounds like:")
+            for other, sim in neighbours:
+                print(f"    {sim:5.2f}  {other.title} — {other.artist or 'unknown artist'}")
+    return 0
+
+
+def _genre_names(root, version: str) -> list[str] | None:
+    import json
+
+    for part in version.split("+"):
+        name = part.split("@")[0]
+        path = root / name / "labels.json"
+        if path.exists():
+            try:
+                labels = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            labels = labels.get("labels", labels) if isinstance(labels, dict) else labels
+            if len(labels) == 8:
+                return list(labels)
+    return None
+
+
+def _neighbours(library, track_id: int, embedding, n: int):
+    import numpy as np
+
+    if embedding is None:
+        return []
+    rows = library.db.query(
+        "SELECT track_id, embedding FROM analysis WHERE status = 'ok' AND embedding IS NOT NULL AND track_id != ?",
+        (track_id,))
+    if not rows:
+        return []
+    ids = np.array([r["track_id"] for r in rows])
+    mat = np.stack([np.frombuffer(r["embedding"], np.float32) for r in rows])
+    q = embedding / (np.linalg.norm(embedding) + 1e-12)
+    sims = (mat / (np.linalg.norm(mat, axis=1, keepdims=True) + 1e-12)) @ q
+    order = np.argsort(-sims)[:n]
+    return [(library.track(int(ids[i])), float(sims[i])) for i in order]

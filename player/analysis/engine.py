@@ -1,0 +1,187 @@
+"""The analysis of tracks with the shipped models (runs inside an analysis worker process).
+
+For each track: decode only the excerpts the models need (seek, never the whole file) → features
+(:mod:`player.analysis.features`, constants from each model's ``config.json``) → the 50-tag tagger on
+1…``max_excerpts`` excerpts → the genre model on the slices of the centre excerpt. Inputs are batched
+across the tracks of a batch, so TensorFlow sees few, large calls. Decoding and feature extraction run
+in a small thread pool (soundfile, soxr and numpy release the interpreter lock) while the previous
+batch is on the models.
+
+A track that cannot be analysed (unreadable, silent…) becomes a failure with a reason; the others in
+its batch carry on.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from player.analysis import features as F
+from player.analysis.labels import count_labels, excerpt_offsets
+from player.analysis.store import TrackAnalysis
+
+#: Defaults for the tagger's ``analysis`` section in config.json (see docs/analysis.md).
+DEFAULT_MAX_EXCERPTS = 3
+DEFAULT_MIN_PER_EXCERPT = 3
+MIN_SECONDS = 1.0
+SILENCE_RMS = 1e-4
+
+
+class AnalysisError(Exception):
+    """One track could not be analysed; the message is the reason stored with it."""
+
+
+@dataclass
+class _Prepared:
+    track_id: int
+    tagger_x: np.ndarray  # (E, 96, 1366, 1)
+    genre_x: np.ndarray  # (S, 128, 128, 1)
+
+
+def model_version(genre_model: str | None = None, tagger_model: str | None = None, models_dir=None) -> str:
+    """The version string an analysis with these models is stored under (no TensorFlow needed)."""
+    from player.analysis import registry
+
+    tagger = tagger_model or registry.default_name("tags", models_dir)
+    genre = genre_model or registry.default_name("genre", models_dir)
+    root = registry.models_root(models_dir)
+    parts = []
+    for name in (tagger, genre):
+        cfg = registry.read_config(root / name)
+        parts.append(f"{name}@{cfg['version']}")
+    return "+".join(parts)
+
+
+def check_model_name(name: str, task: str, models_dir=None) -> None:
+    """Raise :class:`registry.ModelError` in words when ``name`` is not an installed ``task`` model."""
+    from player.analysis import registry
+
+    infos = {m.name: m for m in registry.available(models_dir)}
+    info = infos.get(name)
+    if info is None:
+        choices = ", ".join(m.name for m in infos.values() if m.task == task) or "none installed"
+        raise registry.ModelError(f"no {task} model called {name!r} (choose from: {choices})")
+    if info.error:
+        raise registry.ModelError(info.error)
+    if info.task != task:
+        raise registry.ModelError(f"{name!r} is a {info.task} model, not a {task} model")
+
+
+class Analyser:
+    """The tagger and a genre model, loaded once."""
+
+    def __init__(self, tagger, genre, decode_threads: int = 2):
+        if tagger.task != "tags":
+            raise ValueError(f"{tagger.name} is not a tagger")
+        if genre.task != "genre":
+            raise ValueError(f"{genre.name} is not a genre model")
+        self.tagger = tagger
+        self.genre = genre
+        self.version = f"{tagger.version_tag}+{genre.version_tag}"
+        section = tagger.config.get("analysis", {})
+        self.max_excerpts = int(section.get("max_excerpts", DEFAULT_MAX_EXCERPTS))
+        self.min_per_excerpt = int(section.get("min_per_excerpt", DEFAULT_MIN_PER_EXCERPT))
+        self._pool = ThreadPoolExecutor(max_workers=max(1, decode_threads), thread_name_prefix="decode")
+
+    @classmethod
+    def load(cls, genre_model: str | None = None, tagger_model: str | None = None, models_dir=None,
+             threads: int | None = None) -> "Analyser":
+        from player.analysis import registry
+
+        if genre_model:
+            check_model_name(genre_model, "genre", models_dir)
+        if tagger_model:
+            check_model_name(tagger_model, "tags", models_dir)
+        tagger = registry.load(tagger_model or registry.default_name("tags", models_dir), models_dir)
+        genre = registry.load(genre_model or registry.default_name("genre", models_dir), models_dir)
+        return cls(tagger, genre, decode_threads=max(1, threads or 2))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- per track, off the models --------------------------------------------------------------
+    def prepare(self, track) -> _Prepared:
+        """Decode the excerpts of one track and compute both models' inputs. Raises AnalysisError."""
+        path = os.fsencode(track.path)
+        tcfg, gcfg = self.tagger.frontend, self.genre.frontend
+        try:
+            centre = F.decode_excerpt(path, max(gcfg["excerpt_seconds"], tcfg["excerpt_seconds"]),
+                                      offset="centre", duration=track.duration)
+        except F.AudioDecodeError as exc:
+            raise AnalysisError(_clean(str(exc), track.path)) from None
+        if centre.duration is not None and centre.duration < MIN_SECONDS or len(centre.audio) < MIN_SECONDS * centre.sr:
+            raise AnalysisError(f"too short to analyse ({len(centre.audio) / centre.sr:.1f} s of audio)")
+        if float(np.sqrt(np.mean(centre.audio.astype(np.float64) ** 2))) < SILENCE_RMS:
+            raise AnalysisError("silent: no sound to analyse in the middle of the track")
+        genre_audio = F.resample(centre.audio, centre.sr, gcfg["sample_rate"], gcfg.get("resample_quality", "HQ"))
+        genre_x = F.features(genre_audio, gcfg)
+        tag_audio = [F.resample(centre.audio, centre.sr, tcfg["sample_rate"], tcfg.get("resample_quality", "HQ"))]
+        duration = centre.duration or track.duration or 0.0
+        offsets = excerpt_offsets(duration, float(tcfg["excerpt_seconds"]), self.max_excerpts)
+        if len(offsets) > 1:  # a long song: more excerpts, away from the centre one already decoded
+            centre_start = (duration - tcfg["excerpt_seconds"]) / 2.0
+            for off in offsets:
+                if abs(off - centre_start) < tcfg["excerpt_seconds"] / 2.0:
+                    continue
+                try:
+                    tag_audio.append(F.load_excerpt(path, tcfg["sample_rate"], tcfg["excerpt_seconds"], off,
+                                                    duration=duration, quality=tcfg.get("resample_quality", "HQ")))
+                except F.AudioDecodeError:
+                    break  # keep what we have: the centre decoded fine
+        tagger_x = np.concatenate([F.features(a, tcfg) for a in tag_audio])
+        return _Prepared(track.id, tagger_x, genre_x)
+
+    # -- a batch ---------------------------------------------------------------------------------
+    def analyse(self, tracks: list, cancel: Callable[[], bool] | None = None
+                ) -> tuple[list[TrackAnalysis], list[tuple[int, str]]]:
+        """Analyse ``tracks``; returns (results, failures as (track id, reason))."""
+        failures: list[tuple[int, str]] = []
+        prepared: list[_Prepared] = []
+        futures = [(t, self._pool.submit(self.prepare, t)) for t in tracks]
+        for track, fut in futures:
+            if cancel and cancel():
+                for _t, f in futures:
+                    f.cancel()
+                return [], []
+            try:
+                prepared.append(fut.result())
+            except AnalysisError as exc:
+                failures.append((track.id, str(exc)))
+            except MemoryError:
+                failures.append((track.id, "not enough memory to decode this file"))
+            except Exception as exc:  # never fatal for the batch
+                failures.append((track.id, f"analysis failed: {type(exc).__name__}: {_first_line(exc)}"))
+        if not prepared:
+            return [], failures
+        tag_probs = self.tagger.predict(np.concatenate([p.tagger_x for p in prepared]))
+        genre_probs, genre_emb = self.genre.predict_with_embedding(np.concatenate([p.genre_x for p in prepared]))
+        results = []
+        ti = gi = 0
+        thresholds = self.tagger.thresholds
+        for p in prepared:
+            e, s = len(p.tagger_x), len(p.genre_x)
+            tp, gp, ge = tag_probs[ti:ti + e], genre_probs[gi:gi + s], genre_emb[gi:gi + s]
+            ti, gi = ti + e, gi + s
+            labels = count_labels(tp, self.tagger.labels, thresholds, self.min_per_excerpt)
+            results.append(TrackAnalysis(
+                track_id=p.track_id, tag_probs=tp.mean(axis=0), genre_probs=gp.mean(axis=0),
+                embedding=ge.mean(axis=0), labels=labels, n_excerpts=e))
+        return results, failures
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0][:160] if lines else ""
+
+
+def _clean(message: str, path: str) -> str:
+    """features.py names the file; the library already knows it, so keep the reason short."""
+    name = os.path.basename(path)
+    for prefix in (f"cannot decode {name}: ", f"cannot decode {os.fsencode(name)!r}: "):
+        if message.startswith(prefix):
+            return "cannot decode: " + message[len(prefix):]
+    return message

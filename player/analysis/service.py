@@ -1,0 +1,276 @@
+"""Background analysis in worker processes, off the GUI process and its interpreter lock.
+
+:class:`AnalysisService` starts ``workers`` processes (``spawn``: a clean interpreter each, TensorFlow
+imported once per process, never in the caller). Each worker takes its share of the pending tracks
+(``track id % workers``), analyses them in batches (slices batched across tracks), and commits each batch
+in one transaction: a killed or crashed worker loses at most the batch in flight, and a rerun skips
+what is done. Progress comes back as :class:`AnalysisProgress` events; pause, resume and cancel are
+shared events the workers poll between batches.
+
+No TensorFlow and no Qt here: the GUI wraps this in its worker primitive, the CLI draws a progress bar.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+
+@dataclass
+class AnalysisOptions:
+    genre_model: str | None = None  # None: the registry's default (CNN-LSTM)
+    tagger_model: str | None = None
+    models_dir: str | None = None
+    batch_tracks: int = 8
+    threads_per_worker: int | None = None  # None: cores / workers
+
+
+@dataclass
+class AnalysisProgress:
+    state: str  # "starting" | "running" | "paused" | "finished" | "cancelled" | "error"
+    done: int = 0  # analysed or failed in this run
+    failed: int = 0
+    total: int = 0  # pending when the run started
+    rate: float = 0.0  # tracks per second
+    eta_s: float | None = None
+    current: str = ""
+    message: str = ""
+    failures: list[tuple[int, str]] = field(default_factory=list)  # (track id, reason) of the latest batch
+
+    def describe(self) -> str:
+        if self.state == "error":
+            return f"analysis failed: {self.message}"
+        text = f"analysed {self.done}/{self.total}"
+        if self.failed:
+            text += f" ({self.failed} failed)"
+        if self.state == "running" and self.rate > 0:
+            text += f", {self.rate:.1f} tracks/s"
+            if self.eta_s is not None:
+                m, s = divmod(int(self.eta_s), 60)
+                text += f", {m}:{s:02d} left"
+        elif self.state in ("paused", "cancelled", "finished"):
+            text += f" ({self.state})"
+        return text
+
+
+def _worker_main(db_path: str, shard: int, n_shards: int, options: AnalysisOptions, events, pause_ev, cancel_ev):
+    """One worker process: load the models once, then analyse batches until nothing is pending."""
+    threads = options.threads_per_worker or max(1, (os.cpu_count() or 1) // n_shards)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ["OMP_NUM_THREADS"] = str(threads)
+    if options.models_dir:
+        os.environ["PLAYER_MODELS_DIR"] = options.models_dir
+    try:
+        from player.analysis.engine import Analyser
+        from player.analysis.store import pending_track_ids, save_results
+        from player.library import Library
+
+        analyser = Analyser.load(genre_model=options.genre_model, tagger_model=options.tagger_model,
+                                 threads=threads)
+        library = Library(db_path)
+    except Exception as exc:  # a missing or corrupt model: a clear message, nothing written
+        events.put(("fatal", shard, _one_line(exc)))
+        return
+    events.put(("ready", shard, analyser.version))
+    attempted: set[int] = set()
+    try:
+        while not cancel_ev.is_set():
+            if pause_ev.is_set():
+                time.sleep(0.1)
+                continue
+            ids = [i for i in pending_track_ids(library, analyser.version, limit=options.batch_tracks + len(attempted),
+                                                shard=(shard, n_shards)) if i not in attempted]
+            ids = ids[: options.batch_tracks]
+            if not ids:
+                break
+            attempted.update(ids)
+            tracks = [t for t in (library.track(i) for i in ids) if t is not None]
+            results, failures = analyser.analyse(tracks, cancel=cancel_ev.is_set)
+            if cancel_ev.is_set() and len(results) + len(failures) < len(tracks):
+                break  # the batch in flight is dropped; it will be redone next time
+            save_results(library, analyser.version, results, failures)
+            events.put(("batch", shard, len(results), failures, tracks[-1].title if tracks else ""))
+    except Exception as exc:
+        events.put(("fatal", shard, _one_line(exc) + "\n" + traceback.format_exc(limit=3)))
+        return
+    finally:
+        library.close()
+    events.put(("done", shard, cancel_ev.is_set()))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+class AnalysisService:
+    """Runs the analysis of a library in worker processes and reports progress.
+
+    ``on_event(progress)`` is called from a listener thread of this process (never from a worker);
+    the GUI forwards it to its own thread.
+    """
+
+    def __init__(self, db_path: str | os.PathLike, *, workers: int = 1, options: AnalysisOptions | None = None,
+                 on_event: Callable[[AnalysisProgress], None] | None = None):
+        self.db_path = str(db_path)
+        self.workers = max(1, int(workers))
+        self.options = options or AnalysisOptions()
+        self.on_event = on_event
+        ctx = mp.get_context("spawn")
+        self._ctx = ctx
+        self._events = ctx.Queue()
+        self._pause = ctx.Event()
+        self._cancel = ctx.Event()
+        self._procs: list = []
+        self._listener: threading.Thread | None = None
+        self.progress = AnalysisProgress(state="starting")
+        self.version: str | None = None
+        self._started_at = 0.0
+
+    # -- control -------------------------------------------------------------------------------
+    def start(self, total: int | None = None) -> None:
+        """Start the workers. ``total``: the number of pending tracks, if the caller knows it."""
+        self.progress = AnalysisProgress(state="starting", total=total or 0)
+        self._started_at = time.monotonic()
+        for shard in range(self.workers):
+            p = self._ctx.Process(
+                target=_worker_main,
+                args=(self.db_path, shard, self.workers, self.options, self._events, self._pause, self._cancel),
+                name=f"analysis-{shard}",
+                daemon=True,
+            )
+            p.start()
+            self._procs.append(p)
+        self._listener = threading.Thread(target=self._listen, name="analysis-events", daemon=True)
+        self._listener.start()
+
+    def pause(self) -> None:
+        self._pause.set()
+        self._emit(state="paused")
+
+    def resume(self) -> None:
+        self._pause.clear()
+        self._emit(state="running")
+
+    @property
+    def paused(self) -> bool:
+        return self._pause.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._pause.clear()
+
+    def kill(self) -> None:
+        """Stop the workers at once (what a crash looks like; used by tests and on quit)."""
+        for p in self._procs:
+            if p.is_alive():
+                p.kill()
+
+    def join(self, timeout: float | None = None) -> AnalysisProgress:
+        if self._listener is not None:
+            self._listener.join(timeout)
+        return self.progress
+
+    def is_running(self) -> bool:
+        return self._listener is not None and self._listener.is_alive()
+
+    def close(self, timeout: float = 5.0) -> None:
+        self.cancel()
+        deadline = time.monotonic() + timeout
+        for p in self._procs:
+            p.join(max(0.0, deadline - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
+        if self._listener is not None:
+            self._listener.join(1.0)
+
+    # -- events --------------------------------------------------------------------------------
+    def _emit(self, **changes) -> None:
+        for k, v in changes.items():
+            setattr(self.progress, k, v)
+        elapsed = max(1e-6, time.monotonic() - self._started_at)
+        p = self.progress
+        p.rate = p.done / elapsed if p.done else 0.0
+        remaining = max(0, p.total - p.done)
+        p.eta_s = remaining / p.rate if p.rate > 0 else None
+        if self.on_event:
+            try:
+                self.on_event(AnalysisProgress(**{**p.__dict__, "failures": list(p.failures)}))
+            except Exception:
+                traceback.print_exc()
+
+    def _listen(self) -> None:
+        live = set(range(self.workers))
+        fatal: str | None = None
+        cancelled = False
+        while live:
+            try:
+                msg = self._events.get(timeout=0.2)
+            except queue.Empty:
+                dead = [i for i in live if not self._procs[i].is_alive()]
+                for i in dead:  # died without a word: killed or crashed
+                    live.discard(i)
+                    if not self._cancel.is_set() and self._procs[i].exitcode not in (0, None):
+                        fatal = fatal or f"an analysis worker stopped unexpectedly (exit code {self._procs[i].exitcode})"
+                continue
+            kind, shard = msg[0], msg[1]
+            if kind == "ready":
+                self.version = msg[2]
+                if self.progress.state == "starting":
+                    self._emit(state="paused" if self._pause.is_set() else "running")
+            elif kind == "batch":
+                n_ok, failures, current = msg[2], msg[3], msg[4]
+                self._emit(state="paused" if self._pause.is_set() else "running",
+                           done=self.progress.done + n_ok + len(failures),
+                           failed=self.progress.failed + len(failures), current=current, failures=failures)
+            elif kind == "fatal":
+                fatal = fatal or msg[2]
+                live.discard(shard)
+                self._cancel.set()  # one worker cannot load the models: none can
+            elif kind == "done":
+                cancelled = cancelled or bool(msg[2])
+                live.discard(shard)
+        for p in self._procs:
+            p.join(2.0)
+        if fatal:
+            self._emit(state="error", message=fatal.splitlines()[0], failures=[])
+        elif cancelled or self._cancel.is_set():
+            self._emit(state="cancelled", failures=[])
+        else:
+            self._emit(state="finished", failures=[])
+
+
+def run_analysis(db_path: str | os.PathLike, *, workers: int = 1, options: AnalysisOptions | None = None,
+                 on_event: Callable[[AnalysisProgress], None] | None = None) -> AnalysisProgress:
+    """Analyse everything pending and wait (the CLI's way). Ctrl-C cancels cleanly."""
+    from player.analysis.engine import model_version
+    from player.analysis.store import count_pending
+    from player.library import Library
+
+    opts = options or AnalysisOptions()
+    with Library(Path(db_path)) as library:
+        # Raises registry.ModelError in words when a model folder is missing or broken.
+        version = model_version(opts.genre_model, opts.tagger_model, opts.models_dir)
+        total = count_pending(library, version)[0]
+    service = AnalysisService(db_path, workers=workers, options=options, on_event=on_event)
+    service.start(total=total)
+    try:
+        while service.is_running():
+            service.join(0.2)
+    except KeyboardInterrupt:
+        service.cancel()
+        service.join(30)
+    finally:
+        service.close()
+    return service.progress

@@ -1,0 +1,197 @@
+"""Background analysis end to end: real files, real Keras models in real worker processes."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from audiogen import tone, write_audio
+from modelgen import models_for_tests
+
+from player.analysis.engine import model_version
+from player.analysis.labels import count_labels, excerpt_offsets
+from player.analysis.registry import ModelError
+from player.analysis.service import AnalysisOptions, AnalysisService, run_analysis
+from player.analysis.store import count_pending, load_analysis
+from player.library import Library
+from player.library.scan import scan
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.tf
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    return models_for_tests(tmp_path_factory.mktemp("models"))
+
+
+def _library_with_odd_files(tmp_path):
+    """Normal songs plus every awkward kind the worker must survive."""
+    root = tmp_path / "music"
+    write_audio(root / "low.ogg", seconds=35, freq=110, channels=2)
+    write_audio(root / "chord.flac", tone(35, 22050, 440) + tone(35, 22050, 554) + tone(35, 22050, 659), sr=22050)
+    rng = np.random.default_rng(1)
+    bursts = (rng.standard_normal(44100 * 30) * (np.arange(44100 * 30) % 11025 < 2000)).astype(np.float32) * 0.5
+    write_audio(root / "noise.wav", bursts[:, None], sr=44100)
+    write_audio(root / "long_song.mp3", seconds=100, freq=300)  # three tagger excerpts
+    write_audio(root / "tiny.wav", seconds=2.0, freq=880)  # shorter than 3 s
+    write_audio(root / "silent.flac", np.zeros((22050 * 20, 1), np.float32), sr=22050)
+    write_audio(root / "surround.flac", np.tile(tone(20, 48000, 330), (1, 6)), sr=48000)  # 5.1
+    write_audio(root / "phone.wav", seconds=20, sr=8000, freq=400)
+    write_audio(root / "hires.flac", seconds=20, sr=192000, freq=1000)
+    # An hour and a bit at 8 kHz, flac: the worker must seek, not decode it all.
+    long = root / "very_long.flac"
+    import soundfile as sf
+
+    with sf.SoundFile(long, "w", 8000, 1, format="FLAC") as f:
+        block = tone(60, 8000, 250)
+        for _ in range(62):
+            f.write(block)
+    lib = Library(tmp_path / "lib.db")
+    scan(lib, [root])
+    return lib, root
+
+
+def test_label_counts_on_a_crafted_case():
+    names = ["rock", "calm", "piano", "happy"]
+    probs = np.array([
+        [0.9, 0.1, 0.6, 0.05],
+        [0.8, 0.2, 0.4, 0.01],
+        [0.7, 0.6, 0.3, 0.02],
+    ])
+    # Threshold 0.5, at least the top 1 of each excerpt.
+    got = count_labels(probs, names, 0.5, min_per_excerpt=1)
+    assert got == {"rock": (3, pytest.approx(0.8)), "calm": (1, pytest.approx(0.3)), "piano": (1, pytest.approx(13 / 30))}
+    # The strongest two always pass: piano now passes in all three excerpts.
+    got = count_labels(probs, names, 0.95, min_per_excerpt=2)
+    assert got["piano"][0] == 2 and got["rock"][0] == 3 and got["calm"][0] == 1 and "happy" not in got
+    # Per-tag thresholds.
+    got = count_labels(probs, names, [0.85, 0.5, 0.5, 0.01], min_per_excerpt=0)
+    assert got == {"rock": (1, pytest.approx(0.8)), "calm": (1, pytest.approx(0.3)),
+                   "piano": (1, pytest.approx(13 / 30)), "happy": (3, pytest.approx(0.08 / 3))}
+    with pytest.raises(ValueError):
+        count_labels(probs, names[:3])
+
+
+def test_excerpt_offsets_spread_over_long_songs():
+    assert excerpt_offsets(20.0, 29.12, 3) == [0.0]
+    assert excerpt_offsets(40.0, 29.12, 3) == [pytest.approx(5.44)]
+    offs = excerpt_offsets(100.0, 29.12, 3)
+    assert len(offs) == 3 and offs[0] == pytest.approx(16.6667 - 14.56, abs=1e-3)
+    assert all(0 <= o <= 100 - 29.12 for o in offs)
+    assert len(excerpt_offsets(3600.0, 29.12, 3)) == 3
+
+
+def test_analyse_library_end_to_end(tmp_path, models):
+    lib, root = _library_with_odd_files(tmp_path)
+    user = lib.add_user("ann")
+    first = lib.tracks()[0]
+    lib.rate(user.id, first.id, 4)
+    events = []
+    progress = run_analysis(lib.path, options=AnalysisOptions(models_dir=str(models), batch_tracks=4),
+                            on_event=events.append)
+    assert progress.state == "finished", progress.message
+    n = lib.track_count("ok")
+    assert progress.total == n and progress.done == n
+    assert events and events[-1].state == "finished"
+    assert any(e.state == "running" and e.done > 0 for e in events)
+    assert count_pending(lib, model_version(models_dir=models))[0] == 0
+
+    by_name = {os.path.basename(t.path): t for t in lib.tracks()}
+    results = {name: load_analysis(lib, t.id) for name, t in by_name.items()}
+    assert results["silent.flac"]["status"] == "error" and "silent" in results["silent.flac"]["error"]
+    for name in ("low.ogg", "chord.flac", "noise.wav", "long_song.mp3", "surround.flac", "phone.wav",
+                 "hires.flac", "very_long.flac", "tiny.wav"):
+        r = results[name]
+        assert r["status"] == "ok", (name, r["error"])
+        assert r["tag_probs"].shape == (50,) and r["genre_probs"].shape == (8,) and r["embedding"].shape == (32,)
+        assert np.all((r["tag_probs"] >= 0) & (r["tag_probs"] <= 1))
+        assert r["genre_probs"].sum() == pytest.approx(1.0, abs=1e-3)
+        assert np.all(np.isfinite(r["embedding"]))
+        assert r["labels"] and all(1 <= c <= r["n_excerpts"] for c, _ in r["labels"].values())
+    assert results["long_song.mp3"]["n_excerpts"] == 3 and results["low.ogg"]["n_excerpts"] == 1
+    assert results["very_long.flac"]["n_excerpts"] == 3
+    assert not np.allclose(results["noise.wav"]["embedding"], results["chord.flac"]["embedding"])
+    # Ratings untouched.
+    assert lib.ratings(user.id) == {first.id: 4}
+
+    # The exports and `show` read what was stored.
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PLAYER_MODELS_DIR=str(models))
+    npz, tsv = tmp_path / "emb.npz", tmp_path / "labels.tsv"
+    out = subprocess.run([sys.executable, "-m", "player", "export", "--db", lib.path, "--embeddings", npz,
+                          "--labels", tsv], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    data = np.load(npz)
+    assert data["vectors"].shape == (9, 32) and len(data["paths"]) == 9
+    lines = tsv.read_text().splitlines()
+    assert lines[0].split("\t") == ["path", "label", "count", "probability"]
+    assert len(lines) - 1 == lib.db.query_one("SELECT COUNT(*) FROM track_labels")[0]
+    out = subprocess.run([sys.executable, "-m", "player", "show", "--db", lib.path, str(by_name["low.ogg"].id)],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "tags:" in out.stdout and "sounds like:" in out.stdout, out.stderr
+
+
+def test_killed_worker_loses_at_most_a_batch_and_rerun_completes(tmp_path, models):
+    root = tmp_path / "music"
+    for i in range(12):
+        write_audio(root / f"t{i:02d}.wav", seconds=8, freq=150 + 40 * i)
+    lib = Library(tmp_path / "lib.db")
+    scan(lib, [root])
+    service = AnalysisService(lib.path, options=AnalysisOptions(models_dir=str(models), batch_tracks=2))
+    service.start(total=12)
+    deadline = time.time() + 120
+    done = 0
+    while time.time() < deadline and done < 2:
+        time.sleep(0.2)
+        done = lib.db.query_one("SELECT COUNT(*) FROM analysis")[0]
+    service.kill()
+    service.join(10)
+    service.close()
+    assert lib.db.integrity_check() == "ok"
+    first = {r[0]: r[1] for r in lib.db.query("SELECT track_id, analysed_at FROM analysis")}
+    assert 2 <= len(first) < 12
+    progress = run_analysis(lib.path, options=AnalysisOptions(models_dir=str(models), batch_tracks=4))
+    assert progress.state == "finished"
+    assert progress.done == 12 - len(first)  # only what was left
+    after = {r[0]: r[1] for r in lib.db.query("SELECT track_id, analysed_at FROM analysis")}
+    assert len(after) == 12 and all(after[k] == v for k, v in first.items())
+
+
+def test_new_model_version_requeues_and_missing_model_is_a_clear_error(tmp_path, models, library, music_dir):
+    scan(library, [music_dir])
+    copy = tmp_path / "models_copy"
+    shutil.copytree(models, copy)
+    v1 = model_version(models_dir=copy)
+    with library.db.transaction() as c:  # pretend everything was analysed by v1
+        c.executemany("INSERT INTO analysis(track_id, model_version, analysed_at, status) VALUES (?, ?, 0, 'ok')",
+                      [(t.id, v1) for t in library.tracks()])
+    assert count_pending(library, v1) == (0, 5)
+    tagger_dir = next(p for p in copy.iterdir() if (p / "config.json").exists()
+                      and json.loads((p / "config.json").read_text())["task"] == "tags")
+    cfg = json.loads((tagger_dir / "config.json").read_text())
+    cfg["version"] = f"{cfg['version']}-new"
+    (tagger_dir / "config.json").write_text(json.dumps(cfg))
+    v2 = model_version(models_dir=copy)
+    assert v2 != v1 and count_pending(library, v2) == (5, 0)
+
+    # A missing weights file: one clear error naming the file, the library untouched.
+    before = library.db.query("SELECT * FROM analysis ORDER BY track_id")
+    weights = tagger_dir / cfg["weights"]
+    weights.unlink()
+    service_progress = run_analysis(library.path, options=AnalysisOptions(models_dir=str(copy)))
+    assert service_progress.state == "error"
+    assert str(weights) in service_progress.message
+    assert [tuple(r) for r in library.db.query("SELECT * FROM analysis ORDER BY track_id")] == [tuple(r) for r in before]
+    # A corrupt one too.
+    weights.write_bytes(os.urandom(2000))
+    progress = run_analysis(library.path, options=AnalysisOptions(models_dir=str(copy)))
+    assert progress.state == "error" and "corrupt" in progress.message and str(weights) in progress.message
+    # And a missing config is refused before any worker starts.
+    (tagger_dir / "config.json").unlink()
+    with pytest.raises(ModelError):
+        run_analysis(library.path, options=AnalysisOptions(models_dir=str(copy)))
