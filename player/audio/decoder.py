@@ -223,10 +223,15 @@ class Decoder(threading.Thread):
         self.job: _Job | None = None
         self.fails = 0
         self.played_since_start = False
-        self.cut_pending: tuple[int, int, int, int] | None = None  # (req id, cut frame, new gen, index)
+        self.cut_pending: tuple | None = None  # (req id, base gen, cut frame, new gen, last kept segment)
+        # the generations the output still has ahead of it: [gen, frame where it is cut or None], in order
+        self.chain: list[list] = [[0, None]]
         self.replan_wanted = False
         self._cut_ids = 0
         self._quit = False
+        self._hold_lock = threading.Lock()
+        self._hold_seq = 0
+        self._replan_seq = 0  # the newest queue edit received
 
     # -- commands (any thread) ----------------------------------------------------------------------
     def start_gen(self, gen: int, entry: Entry, offset: float, continues: bool, fade_in: bool) -> None:
@@ -236,7 +241,13 @@ class Decoder(threading.Thread):
         self.cmds.put(("stop", gen, reason))
 
     def replan(self) -> None:
-        self.cmds.put(("replan",))
+        """The queue changed: re-check what follows the playing track. Non-real-time outputs hold
+        still until that is settled (see Renderer.hold), so tests and --fast runs are exact."""
+        with self._hold_lock:
+            self._hold_seq += 1
+            seq = self._hold_seq
+            self.rend.hold = seq
+        self.cmds.put(("replan", seq))
 
     def quit(self) -> None:
         self.cmds.put(("quit",))
@@ -263,14 +274,10 @@ class Decoder(threading.Thread):
                     break
                 if self.cut_pending is not None:
                     self._check_cut()
-                elif self.replan_wanted and self.rend.pub[1] == self.gen:
+                elif self.replan_wanted:
                     self._replan()
                 elif self.job is not None:
                     self._step()
-                elif self.replan_wanted:  # wait until the output reaches this generation
-                    self.rend.space.clear()
-                    if self.rend.pub[1] != self.gen:
-                        self.rend.space.wait(0.005)
         except Exception:  # never die silently: stop the stream with the reason
             log.exception("decoder thread failed")
             try:
@@ -306,14 +313,23 @@ class Decoder(threading.Thread):
             self.rend.gen_start = (gen, self.rend.w, False)
             self.rend.wake.set()
         elif op == "replan":
+            self._replan_seq = max(self._replan_seq, cmd[1])
             self.replan_wanted = True
+
+    def _settled(self) -> None:
+        """Every queue edit received so far is applied: non-real-time output may go on."""
+        if self.rend.released < self._replan_seq:
+            self.rend.released = self._replan_seq
+            self.rend.wake.set()
 
     def _new_gen(self, gen: int) -> None:
         self._drop_job()
         self.cut_pending = None
         self.replan_wanted = False
+        self._settled()  # the new generation is planned from the queue as it is now
         self.fails = 0
         self.gen = gen
+        self.chain = [[gen, None]]
         with self.seg_lock:
             self.table[gen] = []
 
@@ -438,49 +454,71 @@ class Decoder(threading.Thread):
 
     # -- queue edits: make what follows the playing track match the queue again ------------------
     def _replan(self) -> None:
+        """Walk the stream still ahead of the output and compare it with what the queue wants now;
+        at the first difference, ask the output to cut there (sample-exact, so still gapless)."""
         self.replan_wanted = False
-        segs = self.segments(self.gen)
-        if not segs:
-            return
         _, rgen, r = self.rend.pub
-        if rgen != self.gen:
-            self.replan_wanted = rgen < self.gen  # not there yet: look again when it is
+        gens = [g for g, _ in self.chain]
+        if rgen in gens:
+            base = gens.index(rgen)
+            flush_pending = False
+        elif rgen < gens[0]:  # a flush the output has not taken yet: it starts at the chain's start
+            base = 0
+            first = self.segments(gens[0])
+            r = first[0].start if first else self.rend.w
+            flush_pending = True
+        else:
+            self._settled()
             return
-        playing = 0
-        for i, s in enumerate(segs):
-            if s.start <= r and s.kind == "audio" and (s.error is None or s.frames > 0):
-                playing = i
-            elif s.start > r:
+        stream: list[tuple[Segment, int]] = []
+        for i in range(base, len(self.chain)):
+            g, cut_at = self.chain[i]
+            for seg in self.segments(g):
+                if cut_at is not None and seg.start >= cut_at:
+                    break
+                stream.append((seg, i))
+        playing = None
+        for k, (seg, i) in enumerate(stream):
+            if i != base or seg.start > r:
                 break
-        prev = segs[playing]
-        if prev.kind != "audio":
+            if seg.kind == "audio" and (seg.error is None or seg.frames > 0):
+                playing = k
+        if playing is None:
+            self._settled()
             return
-        for j in range(playing + 1, len(segs)):
-            s = segs[j]
+        prev = stream[playing][0]
+        for j in range(playing + 1, len(stream)):
+            seg, i = stream[j]
             want = self.provider(prev.uid, bool(prev.error))
             if want is UNKNOWN:
-                return
-            have = None if s.kind == "end" else s.uid
+                break
+            have = None if seg.kind == "end" else seg.uid
             if (None if want is None else want[0]) != have:
-                if s.start <= r:
-                    return  # already there: the output has moved on (or ended); nothing to cut
-                if s.kind == "end" and s.end_reason and s.end_reason.startswith("error"):
-                    return  # the queue was given up on; a queue edit does not retry it
-                self._request_cut(j, s.start)
+                if seg.kind == "end" and seg.end_reason and seg.end_reason.startswith("error"):
+                    break  # the queue was given up on; a queue edit does not retry it
+                if i == base:
+                    at, strict = seg.start, seg.kind == "end"
+                else:  # the difference lies beyond a cut the output has not reached: redo from that cut
+                    at, strict = self.chain[base][1], False
+                    prev = [s for s, ci in stream if ci == base][-1]
+                if not flush_pending and (r > at or (strict and r >= at)):
+                    break  # the output is already past it: nothing left to change
+                self._request_cut(self.chain[base][0], at, strict, prev)
                 return
-            if s.kind == "end":
-                return
-            prev = s
+            if seg.kind == "end":
+                break
+            prev = seg
+        self._settled()
 
-    def _request_cut(self, index: int, at: int) -> None:
+    def _request_cut(self, base_gen: int, at: int, strict: bool, prev: Segment) -> None:
         self._cut_ids += 1
         new_gen = self.alloc_gen()
-        self.cut_pending = (self._cut_ids, at, new_gen, index)
-        self.rend.cut_req = (self._cut_ids, self.gen, at, new_gen)
+        self.cut_pending = (self._cut_ids, base_gen, at, new_gen, prev)
+        self.rend.cut_req = (self._cut_ids, base_gen, at, new_gen, strict)
         self.rend.wake.set()
 
     def _check_cut(self) -> None:
-        rid, at, new_gen, index = self.cut_pending
+        rid, base_gen, at, new_gen, prev = self.cut_pending
         resp = self.rend.cut_resp
         if resp[0] != rid:
             self.rend.space.clear()
@@ -489,22 +527,30 @@ class Decoder(threading.Thread):
             return
         self.cut_pending = None
         if not resp[1]:
-            self.replan_wanted = True  # the track after the cut point already began: look again
+            self.replan_wanted = True  # the output got there first (or switched meanwhile): look again
             return
-        # accepted: the output will never read at or past ``at`` in this generation
-        old = self.segments(self.gen)
-        prev = old[index - 1]
+        # accepted: the output will not read at or past ``at`` in base_gen; it continues with new_gen
         self._drop_job()
+        gens = [g for g, _ in self.chain]
+        base = gens.index(base_gen)
         with self.seg_lock:
-            self.table[self.gen] = old[:index]
-        if prev.end is None:
-            prev.end = at
-        self.gen = new_gen
-        with self.seg_lock:
+            for g in gens[base + 1:]:
+                self.table.pop(g, None)
+            segs = self.table.get(base_gen, [])
+            keep = segs.index(prev) + 1 if prev in segs else len([x for x in segs if x.start < at])
+            del segs[keep:]
             self.table[new_gen] = []
+        if prev.end is None or prev.end > at:
+            prev.end = at
+        self.chain = self.chain[:base + 1]
+        self.chain[base][1] = at
+        self.chain.append([new_gen, None])
+        self.gen = new_gen
         self.rend.w = at
         self._begin(self.provider(prev.uid, bool(prev.error)))
         self.rend.gen_start = (new_gen, at, False)
+        if not self.replan_wanted:
+            self._settled()
         self.rend.wake.set()
 
 

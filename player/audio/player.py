@@ -451,7 +451,15 @@ class Player:
         self._renderer.wake.set()
 
     def _provide(self, uid, after_error: bool):
+        """For the decoder: the entry after ``uid``. At the end of the queue, a last chance to refill."""
         got = self.queue.next_after(uid, auto=not after_error)
+        if got is None and self.queue.refill is not None:
+            try:
+                self.queue.maybe_refill(after=uid)
+            except Exception as exc:
+                log.exception("queue refill failed")
+                self._emit("error", None, {"message": f"could not get more tracks for the queue: {exc}"})
+            got = self.queue.next_after(uid, auto=not after_error)
         return UNKNOWN if got is False else got
 
     def _queue_changed(self, reason: str) -> None:

@@ -12,9 +12,11 @@ Semantics
     * ``repeat``: ``"off"`` stops after the last item of the play order; ``"all"`` wraps around (with
       shuffle: a fresh permutation each round); ``"one"`` replays the current item when it ends
       (``next()``/``previous()`` still move, wrapping around).
-    * ``refill(queue) -> list[Track]`` is called (from the player's monitor thread, never the audio
-      thread) when fewer than ``low_water`` items remain after the current one and ``repeat`` is
-      ``"off"``; what it returns is appended.
+    * ``refill(queue) -> list[Track]`` is called when fewer than ``low_water`` items remain after the
+      current one and ``repeat`` is ``"off"``; what it returns is appended. The player calls it from
+      its monitor thread when a track begins, and from its decoder thread as a last resort when the
+      decoder reaches the end of the queue (so even a fast run never ends early). Never from the
+      audio callback; never from the GUI thread.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ class Queue:
         self._order: list[int] = []  # uids in play order (shuffle only)
         self._rng = random.Random(seed)
         self._listeners: list[Callable[[str], None]] = []
-        self._refilling = False
+        self._refill_lock = threading.RLock()
         self.low_water = 2
         self.refill: Callable[["Queue"], list] | None = None
         tracks = list(tracks)
@@ -323,23 +325,27 @@ class Queue:
             self._current = index
         self._notify("order" if reshuffled else "current")
 
-    def maybe_refill(self) -> list | None:
-        """Ask ``refill`` for more when running low. Returns what was appended (or None)."""
+    def maybe_refill(self, after: int | None = None) -> list | None:
+        """Ask ``refill`` for more when fewer than ``low_water`` items follow the current one (or, with
+        ``after`` = an entry uid, when nothing follows that entry). Returns what was appended, or None.
+        One call at a time."""
         fn = self.refill
-        if fn is None or self._repeat != "off" or self._refilling:
+        if fn is None or self._repeat != "off":
             return None
-        with self._lock:
-            if not self._entries or self.remaining() >= self.low_water:
-                return None
-            self._refilling = True
-        try:
+        with self._refill_lock:
+            with self._lock:
+                if not self._entries:
+                    return None
+                if after is not None:
+                    if self.next_after(after, auto=True) is not None:
+                        return None  # something follows it (again): no need
+                elif self.remaining() >= self.low_water:
+                    return None
             got = fn(self)
-        finally:
-            self._refilling = False
-        got = self._as_list(got) if got else []
-        if got:
-            self.append(got)
-        return got
+            got = self._as_list(got) if got else []
+            if got:
+                self.append(got)
+            return got
 
     # -- internals ---------------------------------------------------------------------------------
     def _play_order(self) -> list[int]:

@@ -52,7 +52,7 @@ class Renderer:
         self.w = 0
         self.gen_start: tuple[int, int, bool] = (0, 0, False)  # (gen, first frame, fade in?)
         self.eos: tuple[int, int] = (0, 0)  # (gen, frame where that generation's audio ends)
-        self.cut_req: tuple[int, int, int, int] | None = None  # (id, old gen, cut frame, new gen)
+        self.cut_req: tuple | None = None  # (id, old gen, cut frame, new gen, strict)
         # -- control side (Player) -----------------------------------------------------------
         self.target_gen = 0
         self.paused = False
@@ -61,8 +61,11 @@ class Renderer:
         self.r = 0
         self.gen = 0
         self.gain = 0.0
-        self.limit = -1  # while >= 0: never read at or past this frame (an accepted cut)
+        self.limit = -1  # while >= 0: never read at or past this frame of limit_gen (an accepted cut)
+        self.limit_gen = -1
         self.cut_gen = -1
+        self.hold = 0  # control: a queue edit (number) is being applied ...
+        self.released = 0  # decoder: ... up to this one; non-real-time output waits in between
         self.cut_resp: tuple[int, bool] = (0, False)
         self._cut_seen = 0
         self.switch_log = np.zeros((LOG_SIZE, 5), np.int64)  # old gen, left at, new gen, entered at, kind
@@ -100,8 +103,10 @@ class Renderer:
     def render(self, out: np.ndarray, fill: bool = True) -> int:
         """Fill ``out`` (frames x channels, float32) and return how many frames came from the stream.
 
-        With ``fill`` the frames that could not be produced (paused, underrun, end) are zeroed, as a
-        sound card needs. Without it (the fast null backend) they are left alone and the caller waits.
+        With ``fill`` (a sound card) the frames that could not be produced (paused, underrun, end) are
+        zeroed. Without it (the fast and manual null backends) they are left alone, and the stream
+        also holds still while a queue edit is being applied (``hold``), so that what plays next is
+        decided before the output gets there, however fast it runs.
         """
         n = out.shape[0]
         self.blocks += 1
@@ -111,39 +116,44 @@ class Renderer:
         pos = 0
         while pos < n:
             if self.target_gen > self.gen:  # a flush: fade out, then jump to the new generation
+                gs = self.gen_start
                 if self.gain > 0.0:
-                    k = self._play(out, pos, n - pos, 0.0, True)
+                    end = gs[1] if gs[0] == self.target_gen else -1  # never fade into the new audio
+                    k = self._play(out, pos, n - pos, 0.0, True, end)
                     if k == 0:
                         self.gain = 0.0  # nothing left to fade: already silent
                     pos += k
                     continue
-                gs = self.gen_start
                 if gs[0] != self.target_gen:
                     break  # the decoder has not started it yet
                 self._switch(gs[0], gs[1], KIND_FLUSH)
-                self.limit = -1
-                self.cut_gen = -1
+                if self.limit_gen != gs[0]:
+                    self.limit = -1
+                    self.cut_gen = -1
                 if not gs[2] and not self.paused:
                     self.gain = self.target_gain  # a track's own start needs no fade-in
                 continue
             if self.paused:
                 if self.gain > 0.0:
-                    k = self._play(out, pos, n - pos, 0.0, True)
+                    k = self._play(out, pos, n - pos, 0.0, True, -1)
                     if k == 0:
                         self.gain = 0.0
                     pos += k
                     continue
                 break
-            k = self._play(out, pos, n - pos, self.target_gain, False)
+            if self.limit >= 0 and self.r >= self.limit and self.limit_gen == self.gen:  # at an accepted cut
+                gs = self.gen_start
+                if gs[0] == self.cut_gen and gs[1] == self.limit:
+                    self._switch(self.cut_gen, self.limit, KIND_CUT)  # gapless: same frame
+                    self.limit = -1
+                    self.cut_gen = -1
+                    continue
+                break
+            if not fill and self.hold > self.released:
+                break
+            k = self._play(out, pos, n - pos, self.target_gain, False, -1)
             if k == 0:
-                if self.limit >= 0 and self.r >= self.limit:
-                    gs = self.gen_start
-                    if gs[0] == self.cut_gen and gs[1] == self.limit:
-                        self._switch(self.cut_gen, self.limit, KIND_CUT)  # gapless: same frame
-                        self.limit = -1
-                        self.cut_gen = -1
-                        continue
-                elif not self.drained:
+                if not self.drained:
                     self.underruns += 1
                 break
             pos += k
@@ -153,11 +163,18 @@ class Renderer:
         return pos
 
     def _answer_cut(self, req) -> None:
-        rid, old_gen, at, new_gen = req
+        rid, old_gen, at, new_gen, strict = req
         self._cut_seen = rid
-        ok = self.target_gen <= old_gen and self.gen == old_gen and self.r < at and self.limit < 0
+        ok = False
+        if self.target_gen <= old_gen:
+            free = self.limit < 0 or self.limit_gen != old_gen or at <= self.limit
+            if self.gen == old_gen:  # nothing at or after ``at`` was output yet
+                ok = free and (self.r < at if strict else self.r <= at)
+            elif self.gen < old_gen and self.target_gen == old_gen:
+                ok = free  # that generation has not started yet: it starts at or before ``at``
         if ok:
             self.limit = at
+            self.limit_gen = old_gen
             self.cut_gen = new_gen
         self.cut_resp = (rid, ok)
 
@@ -172,9 +189,13 @@ class Renderer:
         self.gen = gen
         self.r = at
 
-    def _play(self, out: np.ndarray, pos: int, want: int, target: float, stop_at_target: bool) -> int:
-        """Copy up to ``want`` frames from the ring into ``out[pos:]`` while moving the gain to ``target``."""
-        end = self.limit if self.limit >= 0 else self.w
+    def _play(self, out: np.ndarray, pos: int, want: int, target: float, stop_at_target: bool, end: int) -> int:
+        """Copy up to ``want`` frames from the ring into ``out[pos:]`` while moving the gain to ``target``
+        (reading no further than ``end`` when it is >= 0)."""
+        if end < 0 or end > self.w:
+            end = self.w
+        if self.limit >= 0 and end > self.limit and self.limit_gen == self.gen:
+            end = self.limit
         k = end - self.r
         if k <= 0:
             return 0

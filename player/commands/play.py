@@ -130,7 +130,6 @@ def _run(player, tracks, args, missing, fmt_time, _queue) -> int:
                 newline()
                 state["title"] = _label(ev.track)
                 state["last"] = None
-                state["played"] += 1
                 index = ev.data.get("index")
                 where = f" ({index + 1}/{n})" if index is not None and n > 1 else ""
                 print(f"playing{where}: {state['title']}", flush=True)
@@ -139,6 +138,7 @@ def _run(player, tracks, args, missing, fmt_time, _queue) -> int:
                 if player.state == "playing":
                     status(ev.data.get("position", 0.0), ev.data.get("duration"))
             elif ev.kind == "ended":
+                state["played"] += 1
                 dur = getattr(ev.track, "duration", None) or ev.data.get("seconds_played")
                 state["last"] = None
                 status(dur or 0.0, dur)
@@ -156,7 +156,7 @@ def _run(player, tracks, args, missing, fmt_time, _queue) -> int:
                 break
     except KeyboardInterrupt:
         newline()
-        player.stop()
+        player.stop()  # the play so far is recorded when the player closes
         print("stopped", flush=True)
         return 130
     newline()
