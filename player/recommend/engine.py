@@ -55,9 +55,7 @@ class _Listener:
     profile_norm: float
     taste_unit: np.ndarray  # embedding profile (D), unit or zero
     taste_norm: float
-    artist_aff: np.ndarray  # per artist code (+1 slot for "none")
-    album_aff: np.ndarray
-    has_artist_aff: bool
+    artist_vec: np.ndarray | None  # per song: mean star weight for its artist and album, or None
     liked_pos: np.ndarray  # the songs a reason may call "like X"
     disliked_pos: np.ndarray
 
@@ -140,6 +138,9 @@ class Recommender:
             lpos[keep], a.lab_label[keep], a.lab_count[keep], T, len(self.label_names)
         )
         self.has_labels = np.diff(self.X.indptr) > 0  # a non-zero label vector
+        self._unlabelled = np.flatnonzero(~self.has_labels)
+        self._n_labelled = int(self.has_labels.sum())
+        self._X_colsum = np.asarray(self.X.sum(axis=0), dtype=np.float64).ravel()  # mean cosine = colsum.q / n
 
         # embeddings (seed 000)
         D = a.embeddings.shape[1] if a.embeddings.ndim == 2 else 32
@@ -149,6 +150,9 @@ class Recommender:
         E[epos[ek]] = a.embeddings[ek]
         self.E, self.has_emb = normalise_rows(E)
         del E
+        self._no_embedding = np.flatnonzero(~self.has_emb)
+        self._n_embedded = int(self.has_emb.sum())
+        self._E_colsum = self.E.sum(axis=0, dtype=np.float64).astype(np.float32)
         analysed = self.has_labels | self.has_emb
         if a.analysed_ids is not None and len(a.analysed_ids):
             apos = self._positions_or_minus(a.analysed_ids)
@@ -182,6 +186,7 @@ class Recommender:
         self._plays = a.plays.copy() if len(a.plays) else np.zeros(0, dtype=PLAY_DTYPE)
         self._last_play_id = int(self._plays["id"].max()) if len(self._plays) else 0
         self._history_dirty = True
+        self._plays_dirty = True
         self._history_cache: dict[int, tuple[np.ndarray, dict]] = {}
         self._cold_order = None
         self._label_strength = None
@@ -255,9 +260,9 @@ class Recommender:
             profile_norm=profile_norm,
             taste_unit=taste_unit.astype(np.float32),
             taste_norm=taste_norm,
-            artist_aff=art,
-            album_aff=alb,
-            has_artist_aff=bool(np.any(art[:-1] != 0) or np.any(alb[:-1] != 0)),
+            artist_vec=(0.5 * (art[self._artist_slot] + alb[self._album_slot]))
+            if (np.any(art[:-1] != 0) or np.any(alb[:-1] != 0))
+            else None,
             liked_pos=liked,
             disliked_pos=disliked,
         )
@@ -314,20 +319,33 @@ class Recommender:
             self._plays = np.concatenate([self._plays, np.asarray(new, dtype=PLAY_DTYPE)])
             self._last_play_id = int(self._plays["id"].max())
             self._history_dirty = True
+            self._plays_dirty = True
 
     def _rebuild_history(self) -> None:
+        """Listener baskets (plays and ratings) always; session baskets only when plays changed."""
         s = self.settings
         T = self.n_tracks
         p = self._plays
-        ppos = self._positions_or_minus(p["track"]) if len(p) else np.zeros(0, np.int64)
-        positive = (ppos >= 0) & ((p["skipped"] == 0) | (p["seconds"] >= s.min_play_seconds))
+        if self._plays_dirty:
+            ppos = self._positions_or_minus(p["track"]) if len(p) else np.zeros(0, np.int64)
+            positive = (ppos >= 0) & ((p["skipped"] == 0) | (p["seconds"] >= s.min_play_seconds))
+            self._positive_plays = (p["user"][positive], ppos[positive])
+            # session baskets: positive plays grouped into listening sessions
+            if positive.any():
+                sess = sessions_from_plays(p["user"][positive], p["started_at"][positive], s.session_gap_s)
+                self._sessions = incidence(sess, ppos[positive], int(sess.max()) + 1, T)
+            else:
+                self._sessions = incidence(np.zeros(0, np.int64), np.zeros(0, np.int64), 0, T)
+            self._sessions_csr = self._sessions.tocsr()
+            self._plays_dirty = False
+        play_user, play_pos = self._positive_plays
         users = np.array(
-            sorted(set(self.users) | set(self._all_ratings) | set(np.unique(p["user"]).tolist())), dtype=np.int64
+            sorted(set(self.users) | set(self._all_ratings) | set(np.unique(play_user).tolist())), dtype=np.int64
         )
         self._basket_of_user = {int(u): i for i, u in enumerate(users)}
         # listener baskets: positive plays and liked ratings, minus disliked songs
-        bu = [np.searchsorted(users, p["user"][positive])]
-        bi = [ppos[positive]]
+        bu = [np.searchsorted(users, play_user)]
+        bi = [play_pos]
         dis_keys = []
         sw = np.asarray(s.star_weights)
         for u, (pos, stars) in self._all_ratings.items():
@@ -337,21 +355,14 @@ class Recommender:
             bi.append(good)
             bad = pos[stars <= s.dislike_threshold]
             dis_keys.append(self._basket_of_user[u] * np.int64(T + 1) + bad)
-        ub = np.concatenate(bu) if bu else np.zeros(0, np.int64)
-        ui = np.concatenate(bi) if bi else np.zeros(0, np.int64)
+        ub = np.concatenate(bu)
+        ui = np.concatenate(bi)
         if dis_keys and ub.size:
             dk = np.concatenate(dis_keys)
             drop = np.isin(ub * np.int64(T + 1) + ui, dk)
             ub, ui = ub[~drop], ui[~drop]
         self._listener_baskets = (ub, ui)
         self._cooc_users = ListenerCooccurrence(T, ub, ui, len(self._basket_of_user))
-        # session baskets: positive plays grouped into listening sessions
-        if positive.any():
-            sess = sessions_from_plays(p["user"][positive], p["started_at"][positive], s.session_gap_s)
-            self._sessions = incidence(sess, ppos[positive], int(sess.max()) + 1, T)
-        else:
-            self._sessions = incidence(np.zeros(0, np.int64), np.zeros(0, np.int64), 0, T)
-        self._sessions_csr = self._sessions.tocsr()
         counts = np.bincount(ui, minlength=T) if ui.size else np.zeros(T, np.int64)
         self._popularity = counts.astype(np.float64)
         self._history_cache = {}
@@ -378,7 +389,7 @@ class Recommender:
             if hu.max() > 0:
                 pieces.append(hu / hu.max())
         if S.size and s.history_unit in ("session", "user+session"):
-            hs = jaccard_sparse(self._sessions, S)
+            hs = jaccard_sparse(self._sessions, S, B_csr=self._sessions_csr)
             raw["session"] = hs
             if hs.max() > 0:
                 pieces.append(hs / hs.max())
@@ -424,55 +435,71 @@ class Recommender:
             b = b[b >= 0]
             eligible[b] = False
 
-        # -- the components: (weight, values, known mask or None)
-        comps: dict[str, tuple[float, np.ndarray, np.ndarray | None]] = {}
+        # -- the components. The blend is linear, so the label terms (profile, mood) fold into one
+        # query over X and the embedding terms (current song, taste) into one over E: two
+        # matrix-vector products score every song. comps: name -> (weight, value of song j,
+        # known mask or None, mean over the songs where it is known).
+        comps: dict[str, tuple] = {}
+        label_terms, emb_terms, vec_terms = [], [], []
         if lst.profile_norm > 0 and s.weight_profile > 0:
-            comps["profile"] = (s.weight_profile, np.asarray(self.X @ lst.profile_unit).ravel(), self.has_labels)
+            label_terms.append(("profile", s.weight_profile, lst.profile_unit))
         mood_unit, mood_used = self._mood_vector(mood_labels) if mood_labels else (None, [])
         if mood_used and s.weight_mood > 0:
-            comps["mood"] = (s.weight_mood, np.asarray(self.X @ mood_unit).ravel(), self.has_labels)
+            label_terms.append(("mood", s.weight_mood, mood_unit))
         if current >= 0 and self.has_emb[current] and s.weight_embedding > 0:
-            comps["embedding"] = (s.weight_embedding, (self.E @ self.E[current]).astype(np.float64), self.has_emb)
+            emb_terms.append(("embedding", s.weight_embedding, self.E[current]))
         if lst.taste_norm > 0 and s.weight_taste_embedding > 0:
-            comps["taste_embedding"] = (
-                s.weight_taste_embedding,
-                (self.E @ lst.taste_unit).astype(np.float64),
-                self.has_emb,
-            )
+            emb_terms.append(("taste_embedding", s.weight_taste_embedding, lst.taste_unit))
         hist, hist_raw = (None, {"S": np.zeros(0, np.int64)})
         if s.weight_history > 0:
             hist, hist_raw = self._history(user_id)
             if hist is not None:
-                comps["history"] = (s.weight_history, hist, None)
-        if lst.has_artist_aff and s.weight_artist > 0:
-            art = 0.5 * (lst.artist_aff[self._artist_slot] + lst.album_aff[self._album_slot])
-            comps["artist"] = (s.weight_artist, art, None)
+                vec_terms.append(("history", s.weight_history, hist))
+        if lst.artist_vec is not None and s.weight_artist > 0:
+            vec_terms.append(("artist", s.weight_artist, lst.artist_vec))
 
-        personal = bool(set(comps) - {"artist"})
-        if not personal:
-            return self._cold_start(lst, eligible, current, n, comps)
+        if not (label_terms or emb_terms or any(name == "history" for name, _, _ in vec_terms)):
+            return self._cold_start(lst, eligible, current, n)
 
-        total_w = sum(w for w, _, _ in comps.values())
+        total_w = sum(w for _, w, _ in label_terms + emb_terms + vec_terms)
         score = np.zeros(T, dtype=np.float64)
-        filled_any = np.zeros(T, dtype=bool)
-        fill_values = {}
-        for name, (w, vals, known) in comps.items():
-            if known is not None and not known.all():
-                k = known & self.ok
-                fill = float(vals[k].mean()) if k.any() else 0.0
-                fill_values[name] = fill
-                vals = np.where(known, vals, fill)
-                filled_any |= ~known
-            score += (w / total_w) * vals
+        if label_terms:
+            q = sum((w / total_w) * v for _, w, v in label_terms)
+            score = np.asarray(self.X @ q, dtype=np.float64).ravel()
+            score[self._unlabelled] = float(self._X_colsum @ q) / max(1, self._n_labelled)
+            for name, w, v in label_terms:
+                comps[name] = (w, self._label_value(v), self.has_labels,
+                               float(self._X_colsum @ v) / max(1, self._n_labelled))
+        if emb_terms:
+            q = sum((w / total_w) * np.asarray(v, np.float32) for _, w, v in emb_terms).astype(np.float32)
+            part = self.E @ q
+            part[self._no_embedding] = float(self._E_colsum @ q) / max(1, self._n_embedded)
+            score += part
+            for name, w, v in emb_terms:
+                comps[name] = (w, self._emb_value(v), self.has_emb,
+                               float(self._E_colsum @ v) / max(1, self._n_embedded))
+        for name, w, v in vec_terms:
+            score += (w / total_w) * v
+            comps[name] = (w, v.__getitem__, None, 0.0)
+
         familiar = np.zeros(T, dtype=bool)
         familiar[lst.rated_pos] = True
         familiar[hist_raw.get("S", np.zeros(0, np.int64))] = True
         picks = self._select(score, eligible, n, lst, current, familiar=familiar)
         return [
-            self._explain_pick(j, score[j], comps, total_w, fill_values, lst, current, mood_unit, mood_used,
-                               mood_name, hist_raw)
+            self._explain_pick(j, score[j], comps, total_w, lst, current, mood_unit, mood_used, mood_name, hist_raw)
             for j in picks
         ]
+
+    def _label_value(self, q: np.ndarray):
+        def value(j: int) -> float:
+            cols, vals = self._row(j)
+            return float(vals @ q[cols])
+
+        return value
+
+    def _emb_value(self, q: np.ndarray):
+        return lambda j: float(self.E[j] @ q)
 
     # -- selection with exclusions and run limits --------------------------------------------
     def _run_context(self, user_id: int, current: int) -> list[int]:
@@ -494,15 +521,19 @@ class Recommender:
             familiar[lst.rated_pos] = True
         max_familiar = int(np.ceil(n * s.max_familiar_fraction))
         history = self._run_context(lst.user_id, current)
-        k = min(cand.size, 4 * n + 64)
+        T = self.n_tracks
+        k = min(cand.size, 4 * n + 64 + int(np.count_nonzero(familiar)))
+        masked = None
         while True:
             if order is not None:
                 top = order[eligible[order]][:k]
             else:
-                vals = score[cand]
-                part = np.argpartition(-vals, k - 1)[:k] if k < cand.size else np.arange(cand.size)
+                if masked is None:
+                    masked = np.where(eligible, score, -np.inf)
+                idx = np.argpartition(masked, T - k)[T - k:] if k < T else np.arange(T)
+                idx = idx[eligible[idx]]
                 # best first; ties by track id so results are stable
-                top = cand[part[np.lexsort((self.track_ids[cand[part]], -vals[part]))]]
+                top = idx[np.lexsort((self.track_ids[idx], -score[idx]))]
             picks, exhausted = self._greedy(top, n, history, familiar, max_familiar)
             if len(picks) >= n or k >= cand.size or not exhausted:
                 break
@@ -604,7 +635,7 @@ class Recommender:
         # round robin: the best of each label first, then the second of each …, unlabelled at the end
         self._cold_order = np.lexsort((group, rank_in_group, dominant < 0))
 
-    def _cold_start(self, lst, eligible, current, n, comps) -> list[Recommendation]:
+    def _cold_start(self, lst, eligible, current, n) -> list[Recommendation]:
         self._ensure_cold_order()
         dominant, strength = self._strongest_labels()
         picks = self._select(np.zeros(self.n_tracks), eligible, n, lst, current, order=self._cold_order)
@@ -664,17 +695,18 @@ class Recommender:
     def _title(self, j: int) -> str:
         return f"“{_shorten(self.titles[j])}”"
 
-    def _explain_pick(self, j, total, comps, total_w, fill_values, lst, current, mood_unit, mood_used,
-                      mood_name, hist_raw) -> Recommendation:
+    def _explain_pick(self, j, total, comps, total_w, lst, current, mood_unit, mood_used, mood_name,
+                      hist_raw) -> Recommendation:
         """The score parts of song ``j`` and a one-line reason naming what contributed most."""
         parts: dict = {}
         contrib: dict[str, float] = {}
         filled = []
-        for name, (w, vals, known) in comps.items():
-            v = float(vals[j])
+        for name, (w, value, known, mean) in comps.items():
             if known is not None and not known[j]:
-                v = fill_values.get(name, 0.0)
+                v = mean
                 filled.append(name)
+            else:
+                v = value(j)
             parts[name] = v
             contrib[name] = (w / total_w) * v
         if filled:

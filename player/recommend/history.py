@@ -24,11 +24,12 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def jaccard_sparse(B: sp.csc_matrix, S: np.ndarray, n_s: int | None = None) -> np.ndarray:
+def jaccard_sparse(B: sp.csc_matrix, S: np.ndarray, n_s: int | None = None, B_csr=None) -> np.ndarray:
     """Mean Jaccard index over the songs ``S`` for every column of the 0/1 basket x song matrix ``B``.
 
     The mean divides by ``n_s`` (default ``len(set(S))``), as the seed divides by the listener's
-    number of songs even when some of them are in no basket.
+    number of songs even when some of them are in no basket. ``B_csr``: the same matrix as CSR, if
+    the caller keeps one.
     """
     n_items = B.shape[1]
     S = np.unique(np.asarray(S, dtype=np.int64))
@@ -40,7 +41,8 @@ def jaccard_sparse(B: sp.csc_matrix, S: np.ndarray, n_s: int | None = None) -> n
     S = S[counts[S] > 0]
     if S.size == 0:
         return out
-    inter = (B[:, S].T.tocsr() @ B.tocsr()).tocoo()  # |S| x n_items co-occurrence counts
+    B_csr = B.tocsr() if B_csr is None else B_csr
+    inter = (B[:, S].T.tocsr() @ B_csr).tocoo()  # |S| x n_items co-occurrence counts
     union = counts[S][inter.row] + counts[inter.col] - inter.data
     out += np.bincount(inter.col, weights=inter.data / union, minlength=n_items)
     return out / float(n_s)
@@ -83,7 +85,10 @@ class ListenerCooccurrence:
             )
         played = sig.any(axis=1)
         self.played = np.flatnonzero(played)
-        if self.played.size:
+        if self.played.size and self.words == 1:  # up to 64 listeners: one word, a 1-d unique
+            groups, inverse = np.unique(sig[self.played, 0], return_inverse=True)
+            groups = groups[:, None]
+        elif self.played.size:
             groups, inverse = np.unique(sig[self.played], axis=0, return_inverse=True)
         else:
             groups, inverse = np.zeros((0, self.words), np.uint64), np.zeros(0, np.int64)

@@ -1,0 +1,328 @@
+"""Speed and memory of the recommender at 100,000 songs, against seed 002's pandas algorithm.
+
+    .venv/bin/python benchmarks/bench_recommend.py                 # 100k songs, arrays in memory
+    .venv/bin/python benchmarks/bench_recommend.py --sqlite        # also through a real library file
+    .venv/bin/python benchmarks/bench_recommend.py --tracks 20000 --seed-sample 100 --json out.json
+
+A synthetic library (player.recommend.synthetic): 100,000 songs with labels from a 50-tag vocabulary
+(TF-IDF vectors) and 32-d embeddings, 10 listeners with 200 ratings and 400 plays each. Measured:
+
+* up-next per query (blend of profile, current-song embedding, taste embedding, history, artist;
+  with and without a mood), "more like this" per query, the profile rebuild after one new rating,
+  the first up-next after it (history rebuilt), a cold-start listener;
+* seed 002's ``constructCosineSimilarity`` (its literal pandas code) on a sample of songs of the same
+  library in the same process, per scored song, against ours per scored song; the scores in ``seed``
+  mode must be identical (max |difference| <= 1e-9);
+* memory: bytes held by the recommender's arrays, and the tracemalloc peak of building it.
+
+Goals (issue 8): up-next < 30 ms, similar < 10 ms, rebuild < 50 ms, >= 1000x the seed per song,
+memory < 200 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import os
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from player.recommend import Recommender, RecommendSettings  # noqa: E402
+from player.recommend.synthetic import synthetic_arrays, write_library  # noqa: E402
+
+
+# ---------------------------------------------------------------------------------------------
+# seed 002's content recommender, literally (the same reference the tests use; pandas 2 forces
+# DataFrame.append -> one concat, and an explicit column in groupby().sum())
+# ---------------------------------------------------------------------------------------------
+class SeedContentRecommender:
+    def __init__(self, labels_df, rating_df):
+        self.labels_df = labels_df
+        self.rating_source = rating_df
+
+    def constructLabelVector(self):
+        import pandas
+
+        labels_df = self.labels_df.copy()
+        labels_df["label_count"] = 1
+        TF = labels_df.groupby(["track_id", "label"], as_index=False).count().rename(
+            columns={"label_count": "label_count_TF"}
+        )
+        label_distinct = labels_df[["label", "track_id"]].drop_duplicates()
+        DF = label_distinct.groupby("label", as_index=False).count().rename(columns={"track_id": "label_count_DF"})
+        a = math.log10(len(np.unique(labels_df["track_id"])))
+        DF["IDF"] = a - np.log10(DF["label_count_DF"])
+        TF = pandas.merge(TF, DF, on="label", how="left", sort=False)
+        TF["TF-IDF"] = TF["label_count_TF"] * TF["IDF"]
+        Vect_len = TF[["track_id", "TF-IDF"]].copy()
+        Vect_len["TF-IDF-Sq"] = Vect_len["TF-IDF"] ** 2
+        Vect_len = Vect_len.groupby(["track_id"], as_index=False).sum().rename(
+            columns={"TF-IDF-Sq": "TF-IDF-Sq-Sum"}
+        )[["track_id", "TF-IDF-Sq-Sum"]]
+        Vect_len["vect_len"] = np.sqrt(Vect_len[["TF-IDF-Sq-Sum"]].sum(axis=1))
+        TF = pandas.merge(TF, Vect_len, on="track_id", how="left", sort=False)
+        TF["label_wt"] = TF["TF-IDF"] / TF["vect_len"]
+        self.TF = TF
+
+    def constructUserProfile(self):
+        import pandas
+
+        TF = self.TF
+        rating_df = self.rating_source
+        rating_df = rating_df[rating_df["rating"] != 0]
+        user_distinct = rating_df["username"].drop_duplicates()
+        frames = []
+        for user in user_distinct:
+            user_data = rating_df[rating_df["username"] == user]
+            user_data = pandas.merge(user_data, TF, on="track_id", how="inner")
+            user_data_processed = user_data.groupby("label", as_index=False)[["label_wt"]].sum().rename(
+                columns={"label_wt": "label_pref"}
+            )[["label", "label_pref"]]
+            user_data_processed["user"] = user
+            frames.append(user_data_processed)
+        self.rating_df = rating_df
+        self.user_profile = pandas.concat(frames, ignore_index=True)
+
+    def constructCosineSimilarity(self, songs, users):
+        import pandas
+
+        user_profile = self.user_profile
+        TF = self.TF
+        frames = []
+        for user in users:
+            user_profile_all = user_profile[user_profile["user"] == user]
+            for song in songs:
+                TF_song = TF[TF["track_id"] == song]
+                label_merge = pandas.merge(TF_song, user_profile_all, on="label", how="left", sort=False)
+                label_merge["label_pref"] = label_merge["label_pref"].fillna(0)
+                label_merge["label_value"] = label_merge["label_wt"] * label_merge["label_pref"]
+                label_wt_val = np.sqrt(np.sum(np.square(label_merge["label_wt"]), axis=0))
+                label_pref_val = np.sqrt(np.sum(np.square(user_profile_all["label_pref"]), axis=0))
+                label_merge_final = (
+                    label_merge.groupby(["user", "track_id"])
+                    .agg({"label_value": "sum"})
+                    .rename(columns={"label_value": "score"})
+                    .reset_index()
+                )
+                label_merge_final["score"] = label_merge_final["score"] / (label_wt_val * label_pref_val)
+                frames.append(label_merge_final)
+        out = pandas.concat(frames, ignore_index=True)
+        return out.sort_values(by=["user", "score"]).reset_index(drop=True)
+
+
+def seed_tables(arrays):
+    import pandas
+
+    reps = arrays.lab_count.astype(np.int64)
+    labels_df = pandas.DataFrame({
+        "track_id": np.repeat(arrays.lab_track, reps),
+        "label": np.repeat(np.asarray(arrays.label_names, dtype=object)[arrays.lab_label], reps),
+    })
+    rating_df = pandas.DataFrame({
+        "username": [arrays.users[u] for u in arrays.rating_user.tolist()],
+        "track_id": arrays.rating_track,
+        "rating": arrays.rating_stars,
+    })
+    return labels_df, rating_df
+
+
+# ---------------------------------------------------------------------------------------------
+def timed(fn, repeat: int) -> list[float]:
+    out = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def summary(ms: list[float]) -> dict:
+    ms = sorted(ms)
+    return {
+        "median_ms": statistics.median(ms),
+        "p95_ms": ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))],
+        "n": len(ms),
+    }
+
+
+def rss_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return float("nan")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tracks", type=int, default=100_000)
+    ap.add_argument("--users", type=int, default=10)
+    ap.add_argument("--ratings", type=int, default=200, help="ratings per listener")
+    ap.add_argument("--plays", type=int, default=400, help="plays per listener")
+    ap.add_argument("--queries", type=int, default=200, help="timed queries per kind")
+    ap.add_argument("--seed-sample", type=int, default=200, help="songs scored by the seed's pandas loop")
+    ap.add_argument("--sqlite", action="store_true", help="also time from_library on a real library file")
+    ap.add_argument("--json", metavar="FILE", help="write the numbers as JSON")
+    args = ap.parse_args(argv)
+    rng = np.random.default_rng(1)
+    results: dict = {"tracks": args.tracks}
+
+    t = time.perf_counter()
+    arrays, truth = synthetic_arrays(args.tracks, n_users=args.users, ratings_per_user=args.ratings,
+                                     plays_per_user=args.plays, seed=0)
+    print(f"synthetic library: {args.tracks:,} songs, {len(arrays.label_names)} labels, "
+          f"{len(arrays.lab_track):,} (song, label) rows, {arrays.embeddings.shape[1]}-d embeddings, "
+          f"{args.users} listeners x {args.ratings} ratings, {len(arrays.plays):,} plays "
+          f"({time.perf_counter() - t:.1f} s to generate)")
+
+    # -- build + memory --------------------------------------------------------------------------
+    gc.collect()
+    rss0 = rss_mb()
+    tracemalloc.start()
+    t = time.perf_counter()
+    rec = Recommender.from_arrays(arrays)
+    rec.up_next(1, n=10)  # history and caches built
+    build_s = time.perf_counter() - t
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss1 = rss_mb()
+    results["build_s"] = build_s
+    results["memory"] = {"arrays_mb": rec.nbytes() / 2**20, "traced_retained_mb": current / 2**20,
+                         "traced_peak_mb": peak / 2**20, "rss_growth_mb": rss1 - rss0}
+    print(f"build: {build_s * 1000:.0f} ms; memory: arrays {rec.nbytes() / 2**20:.1f} MB, retained "
+          f"{current / 2**20:.1f} MB (tracemalloc, incl. titles/names), peak while building {peak / 2**20:.1f} MB, "
+          f"RSS growth {rss1 - rss0:.1f} MB")
+
+    users = sorted(arrays.users)
+    ids = arrays.track_ids
+    q = args.queries
+
+    def pick_user():
+        return int(users[rng.integers(len(users))])
+
+    def pick_track():
+        return int(ids[rng.integers(len(ids))])
+
+    timings = {}
+    for _ in range(5):  # warm up
+        rec.up_next(pick_user(), after_track_id=pick_track(), n=10)
+        rec.similar(pick_track(), n=10)
+    timings["up_next"] = summary(timed(lambda: rec.up_next(pick_user(), after_track_id=pick_track(), n=10), q))
+    timings["up_next_mood"] = summary(timed(
+        lambda: rec.up_next(pick_user(), after_track_id=pick_track(), mood_labels=["happy", "party", "dance"], n=10), q))
+    timings["up_next_no_current"] = summary(timed(lambda: rec.up_next(pick_user(), n=10), q))
+    timings["similar"] = summary(timed(lambda: rec.similar(pick_track(), n=10), q))
+    rebuild, after_rating = [], []
+    for _ in range(max(20, q // 5)):
+        u, tid = pick_user(), pick_track()
+        rec.source.rate(u, tid, int(rng.integers(1, 6)))
+        rebuild += timed(lambda: rec.on_rating_changed(u), 1)
+        after_rating += timed(lambda: rec.up_next(u, after_track_id=pick_track(), n=10), 1)
+    timings["profile_rebuild"] = summary(rebuild)
+    timings["up_next_after_rating"] = summary(after_rating)
+    new_user = max(users) + 1000
+    timings["cold_start"] = summary(timed(lambda: rec.up_next(new_user, n=10), q))
+    results["timings"] = timings
+    print("\nper query (median / p95 ms):")
+    goals = {"up_next": 30, "up_next_mood": 30, "up_next_no_current": 30, "up_next_after_rating": 30,
+             "similar": 10, "profile_rebuild": 50, "cold_start": 30}
+    for name, v in timings.items():
+        goal = goals.get(name)
+        verdict = "" if goal is None else f"  goal < {goal} ms: {'ok' if v['median_ms'] < goal else 'MISSED'}"
+        print(f"  {name:22s} {v['median_ms']:8.2f} / {v['p95_ms']:8.2f}{verdict}")
+
+    # -- against seed 002's pandas algorithm -------------------------------------------------------
+    seed_rec = Recommender.from_arrays(arrays, RecommendSettings(mode="seed"))
+    user = users[0]
+    name = arrays.users[user]
+    t = time.perf_counter()
+    labels_df, rating_df = seed_tables(arrays)
+    ref = SeedContentRecommender(labels_df, rating_df)
+    ref.constructLabelVector()
+    ref.constructUserProfile()
+    seed_setup_s = time.perf_counter() - t
+    sample = np.sort(rng.choice(np.unique(arrays.lab_track), size=min(args.seed_sample, len(arrays.lab_track)),
+                                replace=False))
+    t = time.perf_counter()
+    table = ref.constructCosineSimilarity(sample, [name])
+    seed_s = time.perf_counter() - t
+    seed_per_song_us = seed_s / len(sample) * 1e6
+    ours_ms = timed(lambda: seed_rec.profile_scores(user), 20)
+    ours_per_song_us = statistics.median(ours_ms) * 1000 / len(ids)
+    blend_per_song_us = timings["up_next"]["median_ms"] * 1000 / len(ids)
+    ours = seed_rec.profile_scores(user)
+    got = dict(zip(table["track_id"].tolist(), table["score"].tolist()))
+    diffs = []
+    for tid in sample.tolist():
+        want = got.get(tid)
+        mine = ours[seed_rec.position(tid)]
+        want = 0.0 if want is None or math.isnan(want) else want
+        diffs.append(abs(mine - want))
+    max_diff = max(diffs)
+    results["seed"] = {
+        "sample_songs": len(sample),
+        "seed_setup_s": seed_setup_s,
+        "seed_per_song_us": seed_per_song_us,
+        "ours_profile_scores_ms": statistics.median(ours_ms),
+        "ours_per_song_us": ours_per_song_us,
+        "speedup_profile": seed_per_song_us / ours_per_song_us,
+        "up_next_per_song_us": blend_per_song_us,
+        "speedup_up_next": seed_per_song_us / blend_per_song_us,
+        "max_abs_diff": max_diff,
+    }
+    print(f"\nseed 002 (pandas, literal), same library, same process: TF-IDF + profiles {seed_setup_s:.1f} s; "
+          f"cosine loop {seed_s:.2f} s for {len(sample)} songs x 1 listener = {seed_per_song_us:,.0f} us per song")
+    print(f"ours, seed mode: all {len(ids):,} songs in {statistics.median(ours_ms):.2f} ms = "
+          f"{ours_per_song_us * 1000:.1f} ns per song -> {seed_per_song_us / ours_per_song_us:,.0f}x faster "
+          f"(goal >= 1000x: {'ok' if seed_per_song_us / ours_per_song_us >= 1000 else 'MISSED'})")
+    print(f"ours, the whole up-next blend: {blend_per_song_us * 1000:.1f} ns per song -> "
+          f"{seed_per_song_us / blend_per_song_us:,.0f}x faster")
+    print(f"identical scores: max |ours - seed| over the sample = {max_diff:.2e} "
+          f"({'ok' if max_diff <= 1e-9 else 'MISSED'} at 1e-9)")
+
+    # -- through a real library file ------------------------------------------------------------
+    if args.sqlite:
+        from player.library import Library
+
+        with tempfile.TemporaryDirectory() as tmp:
+            lib = Library(Path(tmp) / "bench.db")
+            t = time.perf_counter()
+            write_library(lib, arrays)
+            write_s = time.perf_counter() - t
+            gc.collect()
+            t = time.perf_counter()
+            lrec = Recommender.from_library(lib)
+            load_s = time.perf_counter() - t
+            lq = summary(timed(lambda: lrec.up_next(pick_user(), after_track_id=pick_track(), n=10), q))
+            lr = []
+            for _ in range(20):
+                u, tid = pick_user(), pick_track()
+                lib.rate(u, tid, int(rng.integers(1, 6)))
+                lr += timed(lambda: lrec.on_rating_changed(u), 1)
+            lib.close()
+        results["sqlite"] = {"write_s": write_s, "from_library_s": load_s, "up_next": lq,
+                             "profile_rebuild": summary(lr)}
+        print(f"\nreal library file: written in {write_s:.1f} s; from_library {load_s * 1000:.0f} ms; "
+              f"up-next {lq['median_ms']:.2f} ms (median, reads recent plays from SQLite); "
+              f"rebuild after a rating {statistics.median(lr):.2f} ms")
+
+    mem_ok = results["memory"]["traced_peak_mb"] < 200
+    print(f"\nmemory goal < 200 MB for {args.tracks:,} songs: peak {results['memory']['traced_peak_mb']:.0f} MB "
+          f"({'ok' if mem_ok else 'MISSED'})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
