@@ -29,6 +29,8 @@ DEFAULT_MAX_EXCERPTS = 3
 DEFAULT_MIN_PER_EXCERPT = 3
 MIN_SECONDS = 1.0
 SILENCE_RMS = 1e-4
+TAGGER_BATCH = 8
+GENRE_BATCH = 32
 
 
 class AnalysisError(Exception):
@@ -157,8 +159,11 @@ class Analyser:
                 failures.append((track.id, f"analysis failed: {type(exc).__name__}: {_first_line(exc)}"))
         if not prepared:
             return [], failures
-        tag_probs = self.tagger.predict(np.concatenate([p.tagger_x for p in prepared]))
-        genre_probs, genre_emb = self.genre.predict_with_embedding(np.concatenate([p.genre_x for p in prepared]))
+        # Small inference batches keep the worker's memory flat: one tagger excerpt's first conv block
+        # alone is 96 x 1366 x 64 floats (33 MB).
+        tag_probs = self.tagger.predict(np.concatenate([p.tagger_x for p in prepared]), batch_size=TAGGER_BATCH)
+        genre_probs, genre_emb = self.genre.predict_with_embedding(np.concatenate([p.genre_x for p in prepared]),
+                                                                   batch_size=GENRE_BATCH)
         results = []
         ti = gi = 0
         thresholds = self.tagger.thresholds
