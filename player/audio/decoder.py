@@ -27,7 +27,7 @@ from player.audio.renderer import Renderer
 
 log = logging.getLogger(__name__)
 
-BLOCK = 4096
+BLOCK = 16384  # source frames per read: larger blocks cost less per frame (mp3 especially)
 SANE_FRAMES = 1 << 40  # more than this is libsndfile's "unknown" (2**63 for some broken mp3s)
 
 
