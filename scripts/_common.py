@@ -372,14 +372,14 @@ def table_keys(df, audio_root=None) -> tuple:
 
 def assign_splits(keys: list, strata=None, groups=None, *, test_count: int = 500, val_fraction: float = 0.1,
                   seed: int = 0) -> dict:
-    """A fixed, seeded train/val/test split. ``test_count`` items go to test (at most a fifth of the data
-    when there are fewer than 5 x test_count items), then ``val_fraction`` of the rest to validation.
+    """A fixed, seeded train/val/test split. ``test_count`` items go to test (but never more than 30 % of
+    the data), then ``val_fraction`` of the rest to validation.
     With ``groups`` whole groups move together; with ``strata`` (and no groups) the split is stratified."""
     n = len(keys)
     rng = np.random.default_rng(seed)
     if n < 3:
         raise ScriptError(f"need at least 3 items to split into train/val/test, got {n}")
-    n_test = min(test_count, max(1, n // 5)) if n < 5 * test_count else test_count
+    n_test = min(test_count, max(1, round(0.3 * n)))  # never more than 30 % of the data
     out = {}
     if groups is not None and any(groups):
         uniq = sorted(set(groups))

@@ -123,8 +123,8 @@ def add_data_args(p: argparse.ArgumentParser, task: str) -> None:
     g.add_argument("--frontend", help="genre, tagger or a JSON file (when features are computed here)")
     g.add_argument("--workers", type=int, default=1, help="processes for feature extraction")
     s = p.add_argument_group("split (when neither the table nor the store has a split column)")
-    s.add_argument("--test-count", type=int, default=500, help="items held out for test (default 500; a fifth "
-                                                                "of the data when there are fewer than 2500)")
+    s.add_argument("--test-count", type=int, default=500, help="items held out for test (default 500, as seed "
+                                                                "000; never more than 30 %% of the data)")
     s.add_argument("--val-fraction", type=float, default=0.1)
     s.add_argument("--split-seed", type=int, default=0)
 

@@ -68,9 +68,16 @@ def precision_at_k(emb: np.ndarray, classes: list, k: int) -> dict:
     """Seed 000's metric: per class of the anchor song, the mean share of its k neighbours in its class."""
     nn = cosine_neighbours(emb, k)
     cls = np.asarray(classes)
-    hit = (cls[nn] == cls[:, None]).mean(axis=1)
-    per = {str(c): float(hit[cls == c].mean()) for c in sorted(set(cls.tolist()))}
+    same = (cls[nn] == cls[:, None]).sum(axis=1)
+    hit = same / nn.shape[1]
+    # the best achievable share when a class has fewer than k other members in the split
+    size = np.array([(cls == c).sum() - 1 for c in cls])
+    norm = same / np.maximum(1, np.minimum(nn.shape[1], size))
+    names = sorted(set(cls.tolist()))
+    per = {str(c): float(hit[cls == c].mean()) for c in names}
+    per_norm = {str(c): float(norm[cls == c].mean()) for c in names}
     return {"per_class": per, "mean": float(np.mean(list(per.values()))), "micro": float(hit.mean()),
+            "per_class_normalised": per_norm, "mean_normalised": float(np.mean(list(per_norm.values()))),
             "k": int(nn.shape[1])}
 
 
@@ -196,6 +203,10 @@ def markdown(cfg, m: dict, split: str, data: str) -> str:
         cells += [f"**{m['precision_at'][k]['mean']:.3f}**" for k in ks]
         lines.append("| " + " | ".join(cells) + " |")
         lines.append("")
+        if any(v["mean_normalised"] != v["mean"] for v in m["precision_at"].values()):
+            norm = ", ".join(f"@{k}: {v['mean_normalised']:.3f}" for k, v in m["precision_at"].items())
+            lines += [f"Some genres have fewer than k other songs in this split; precision divided by the "
+                      f"achievable maximum instead: {norm}.", ""]
         if m.get("confusion_png"):
             lines += [f"Confusion matrix: `{m['confusion_png']}`.", ""]
     else:

@@ -8,8 +8,8 @@ Expected layout (as downloaded from https://github.com/mdeff/fma and unzipped in
     ROOT/fma_small/NNN/NNNNNN.mp3       the audio (fma_medium / fma_large with --subset)
 
 The split: --test-count tracks (500, as seed 000) are held out for test, stratified by genre; then
---val-fraction of the rest for validation; seeded, so the same data always gives the same split. With
-fewer than 2,500 tracks the test set is a fifth of the data instead. --split fma uses FMA's own split.
+--val-fraction of the rest for validation; seeded, so the same data always gives the same split. The
+test set never takes more than 30 % of the tracks (tiny data sets). --split fma uses FMA's own split.
 Unreadable or missing tracks (fma_small has a few) are reported, listed in OUT/failed.tsv, and skipped.
 Interrupted? Run the same command again: finished shards are kept.
 
@@ -44,7 +44,8 @@ def parser() -> argparse.ArgumentParser:
                                                        "or a JSON file with a frontend / model config")
     p.add_argument("--split", choices=["seeded", "fma"], default="seeded",
                    help="seeded: seed 000's 500-track test set (default); fma: FMA's own split column")
-    p.add_argument("--test-count", type=int, default=500)
+    p.add_argument("--test-count", type=int, default=500,
+                   help="tracks held out for test (default 500; never more than 30 %% of the data)")
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--seed", type=int, default=0, help="split seed")
     p.add_argument("--limit", type=int, help="use only the first N tracks (quick trials)")

@@ -282,6 +282,10 @@ def validate_frontend(cfg: dict) -> dict:
     fmax = cfg["fmax"] if cfg["fmax"] is not None else sr / 2
     if not (0 <= cfg["fmin"] < fmax <= sr / 2 + 1e-6):
         raise FrontendError(f"need 0 <= fmin < fmax <= sample_rate/2, got {cfg['fmin']}, {cfg['fmax']}")
+    if cfg["window"] != "hann":
+        raise FrontendError(f"window must be 'hann', got {cfg['window']!r}")
+    if cfg["mel_norm"] not in ("slaney", None):
+        raise FrontendError(f"mel_norm must be 'slaney' or null, got {cfg['mel_norm']!r}")
     log = cfg["log"]
     if not isinstance(log, dict) or log.get("kind") not in ("power_to_db", "none"):
         raise FrontendError(f"log must be {{'kind': 'power_to_db'|'none', ...}}, got {log!r}")
@@ -313,23 +317,53 @@ def feature_shape(cfg: dict) -> tuple:
 
 # ---------------------------------------------------------------------------------- spectrograms
 
+def _hz_to_mel(f, htk: bool):
+    f = np.asarray(f, dtype=np.float64)
+    if htk:
+        return 2595.0 * np.log10(1.0 + f / 700.0)
+    f_sp, min_log_hz = 200.0 / 3, 1000.0
+    min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
+    return np.where(f >= min_log_hz, min_log_mel + np.log(np.maximum(f, 1e-12) / min_log_hz) / logstep, f / f_sp)
+
+
+def _mel_to_hz(m, htk: bool):
+    m = np.asarray(m, dtype=np.float64)
+    if htk:
+        return 700.0 * (10.0 ** (m / 2595.0) - 1.0)
+    f_sp, min_log_hz = 200.0 / 3, 1000.0
+    min_log_mel, logstep = min_log_hz / f_sp, np.log(6.4) / 27.0
+    return np.where(m >= min_log_mel, min_log_hz * np.exp(logstep * (m - min_log_mel)), f_sp * m)
+
+
 @functools.lru_cache(maxsize=16)
 def _mel_basis(sr: int, n_fft: int, n_mels: int, fmin: float, fmax, htk: bool, norm) -> tuple:
-    import librosa
-
-    m = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, htk=htk, norm=norm,
-                            dtype=np.float32)
-    used = np.nonzero(m.any(axis=0))[0]
+    """librosa.filters.mel (Slaney-style, same numbers) in numpy, transposed and cut to the FFT bins any
+    filter uses (fmax 8 kHz at 22,050 Hz: 73 % of them)."""
+    if fmax is None:
+        fmax = sr / 2.0
+    if norm not in ("slaney", None):
+        raise FrontendError(f"mel_norm must be 'slaney' or null, got {norm!r}")
+    fftfreqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
+    mel_f = _mel_to_hz(np.linspace(_hz_to_mel(fmin, htk), _hz_to_mel(fmax, htk), n_mels + 2), htk)
+    fdiff = np.diff(mel_f)
+    ramps = np.subtract.outer(mel_f, fftfreqs)
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    if norm == "slaney":
+        weights *= (2.0 / (mel_f[2:n_mels + 2] - mel_f[:n_mels]))[:, None]
+    weights = weights.astype(np.float32)
+    used = np.nonzero(weights.any(axis=0))[0]
     hi = int(used[-1]) + 1 if len(used) else 1
-    # Only FFT bins up to the highest one any filter uses are needed (fmax 8 kHz: ~73 % of them).
-    return np.ascontiguousarray(m[:, :hi].T), hi
+    return np.ascontiguousarray(weights[:, :hi].T), hi
 
 
 @functools.lru_cache(maxsize=16)
 def _window(name: str, n_fft: int) -> np.ndarray:
-    import scipy.signal
-
-    return scipy.signal.get_window(name, n_fft, fftbins=True).astype(np.float32)
+    if name != "hann":
+        raise FrontendError(f"window must be 'hann', got {name!r}")
+    # the periodic Hann window (scipy.signal.get_window('hann', n, fftbins=True), librosa's default)
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
 
 
 def mel_power(audio: np.ndarray, cfg: dict) -> np.ndarray:

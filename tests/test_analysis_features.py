@@ -1,0 +1,234 @@
+"""The feature front ends (player/analysis/features.py) on real generated audio files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from player.analysis import features as F
+
+GENRE = F.frontend_preset("genre")
+TAGGER = F.frontend_preset("tagger")
+
+
+def _signal(seconds, sr, seed=0, freq=440.0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * sr)) / sr
+    return (0.3 * np.sin(2 * np.pi * freq * t) + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+def _write_long(path, data, sr, fmt=None, subtype=None):
+    """Write in one-second blocks (libsndfile 1.2.2 crashes on one huge mp3/ogg write)."""
+    data = data if data.ndim == 2 else data[:, None]
+    with sf.SoundFile(path, "w", sr, data.shape[1], format=fmt, subtype=subtype) as f:
+        for i in range(0, len(data), sr):
+            f.write(data[i:i + sr])
+    return path
+
+
+# ------------------------------------------------------------------------------------ spectrograms
+
+@pytest.mark.parametrize("cfg", [GENRE, TAGGER], ids=["genre", "tagger"])
+def test_mel_and_log_match_librosa(cfg):
+    import librosa
+
+    sr = cfg["sample_rate"]
+    y = _signal(cfg["excerpt_seconds"], sr)
+    ref = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=cfg["n_fft"], hop_length=cfg["hop_length"],
+                                         n_mels=cfg["n_mels"], fmax=cfg["fmax"])
+    mine = F.mel_power(y, cfg)
+    assert mine.shape == ref.shape and mine.dtype == np.float32
+    assert np.abs(mine - ref).max() <= 1e-4 * ref.max()
+    # the seeds' logs: power_to_db(S) for seed 000, power_to_db(S ** 2, ref=1.0) for seed 002
+    expect = librosa.power_to_db(ref) if cfg is GENRE else librosa.power_to_db(ref ** 2, ref=1.0)
+    assert np.abs(F.log_mel(mine, cfg) - expect).max() < 1e-3
+
+
+def test_genre_slices_shape_range_and_short_audio():
+    sr = GENRE["sample_rate"]
+    x = F.genre_slices(_signal(30, sr), GENRE)
+    assert x.shape == (10, 128, 128, 1) and x.dtype == np.float32
+    assert x.min() == 0.0 and x.max() == 1.0  # min-max over the excerpt
+    # a longer signal is centre-cropped to the excerpt: still ten slices
+    assert F.genre_slices(_signal(70, sr), GENRE).shape[0] == 10
+    # shorter audio gives fewer slices, never fewer than one; no NaN for silence
+    assert F.genre_slices(_signal(10, sr), GENRE).shape == (3, 128, 128, 1)
+    assert F.genre_slices(_signal(0.5, sr), GENRE).shape == (1, 128, 128, 1)
+    silent = F.genre_slices(np.zeros(sr * 30, np.float32), GENRE)
+    assert np.isfinite(silent).all() and not silent.any()
+
+
+def test_genre_slices_are_consecutive_time_blocks():
+    sr = GENRE["sample_rate"]
+    y = _signal(30, sr)
+    y[: sr * 6] *= 0.0  # the first ~2 slices are silent
+    x = F.genre_slices(y, GENRE)
+    assert x[0].mean() < 0.05 and x[-1].mean() > 0.2
+
+
+def test_tagger_input_crop_and_pad():
+    sr = TAGGER["sample_rate"]
+    n = F.excerpt_samples(TAGGER)
+    assert n == 349440
+    y = _signal(29.12, sr)
+    x = F.tagger_input(y, TAGGER)
+    assert x.shape == (96, 1366, 1) and x.dtype == np.float32
+    # longer: the centre 29.12 s, as seed 002
+    long = np.concatenate([np.zeros(sr * 5, np.float32), y, np.zeros(sr * 5, np.float32)])
+    np.testing.assert_allclose(F.tagger_input(long, TAGGER), x, atol=1e-4)
+    # shorter: zero-padded at the end
+    short = F.tagger_input(y[: sr * 3], TAGGER)
+    assert short.shape == (96, 1366, 1)
+    assert short[:, -100:].max() <= short.min() + 1e-3  # padded region is at the floor
+    assert np.isfinite(F.tagger_input(np.zeros(10, np.float32), TAGGER)).all()
+
+
+def test_features_dispatch_and_shapes_match_config():
+    for cfg in (GENRE, TAGGER):
+        y = _signal(cfg["excerpt_seconds"], cfg["sample_rate"])
+        x = F.features(y, cfg)
+        assert x.shape[1:] == F.feature_shape(cfg)
+    with pytest.raises(F.FrontendError):
+        F.genre_slices(np.zeros(100, np.float32), TAGGER)
+
+
+def test_validate_frontend_errors_and_presets_are_copies():
+    bad = F.frontend_preset("genre")
+    del bad["n_mels"]
+    with pytest.raises(F.FrontendError, match="n_mels"):
+        F.validate_frontend(bad)
+    bad = F.frontend_preset("tagger")
+    bad["n_frames"] = 1000
+    with pytest.raises(F.FrontendError, match="n_frames"):
+        F.validate_frontend(bad)
+    bad = F.frontend_preset("genre")
+    bad["fmax"] = 20000.0
+    with pytest.raises(F.FrontendError, match="fmax"):
+        F.validate_frontend(bad)
+    p = F.frontend_preset("genre")
+    p["n_mels"] = 1
+    assert F.frontend_preset("genre")["n_mels"] == 128
+    assert F.validate_frontend(F.frontend_preset("tagger"))["n_frames"] == 1366
+
+
+# ---------------------------------------------------------------------------------------- decoding
+
+def test_decode_centre_excerpt_of_long_file_reads_only_the_excerpt(tmp_path, monkeypatch):
+    sr = 8000
+    y = np.zeros(sr * 600, np.float32)  # ten minutes of silence with a tone in the middle
+    y[sr * 299: sr * 301] = _signal(2, sr, freq=1000)
+    path = _write_long(tmp_path / "long.flac", y, sr)
+    read = []
+    orig = sf.SoundFile.read
+
+    def counting_read(self, frames=-1, *a, **k):
+        out = orig(self, frames, *a, **k)
+        read.append(len(out))
+        return out
+
+    monkeypatch.setattr(sf.SoundFile, "read", counting_read)
+    ex = F.decode_excerpt(path, 30.0)
+    assert len(ex.audio) == 30 * sr and ex.sr == sr and ex.duration == pytest.approx(600)
+    assert ex.start == pytest.approx(285.0)
+    assert sum(read) == 30 * sr  # only the excerpt was decoded
+    assert np.abs(ex.audio[14 * sr: 16 * sr]).max() > 0.2 and np.abs(ex.audio[: 10 * sr]).max() == 0
+    # an explicit offset, and one past the end clamps to the last 30 s
+    assert F.decode_excerpt(path, 30.0, offset=10.0).start == pytest.approx(10.0)
+    assert F.decode_excerpt(path, 30.0, offset=10_000).start == pytest.approx(570.0)
+
+
+@pytest.mark.parametrize("channels,sr", [(1, 8000), (2, 44100), (6, 48000), (2, 192000)])
+def test_load_excerpt_channels_and_rates(tmp_path, channels, sr):
+    base = _signal(4, sr, freq=300)
+    data = np.stack([base * (1 - 0.1 * c) for c in range(channels)], axis=1)
+    path = tmp_path / f"x{channels}_{sr}.wav"
+    sf.write(path, data, sr, subtype="PCM_16")
+    y = F.load_excerpt(path, 22050, 30.0)
+    assert y.dtype == np.float32 and y.ndim == 1
+    assert len(y) == pytest.approx(4 * 22050, abs=2)  # shorter than the excerpt: what there is
+    padded = F.load_excerpt(path, 12000, 29.12, pad=True)
+    assert len(padded) == 349440 and not padded[-1000:].any()
+    # the downmix is the channel mean; the tone's energy survives resampling
+    assert 0.1 < np.sqrt(np.mean(y[:22050] ** 2)) < 0.3
+
+
+def test_mp3_and_ogg_excerpts(tmp_path):
+    sr = 44100
+    y = _signal(40, sr)
+    for ext, fmt, sub in (("mp3", "MP3", "MPEG_LAYER_III"), ("ogg", "OGG", "VORBIS")):
+        p = _write_long(tmp_path / f"a.{ext}", np.stack([y, y], 1), sr, fmt, sub)
+        x = F.load_features(p, GENRE)
+        assert x.shape == (10, 128, 128, 1) and np.isfinite(x).all()
+        t = F.load_features(p, TAGGER)
+        assert t.shape == (1, 96, 1366, 1)
+
+
+def test_truncated_mp3_whose_header_lies(tmp_path):
+    sr = 22050
+    p = _write_long(tmp_path / "full.mp3", _signal(60, sr), sr, "MP3", "MPEG_LAYER_III")
+    data = p.read_bytes()
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(data[: len(data) * 2 // 5])
+    with sf.SoundFile(cut) as f:
+        claimed = f.frames / sr
+    ex = F.decode_excerpt(cut, 30.0)
+    real = len(ex.audio) / sr
+    assert claimed > 50 and 15 < real <= 30  # the excerpt comes from the audio that really exists
+    assert ex.duration < 30  # the real length was counted
+
+
+def test_unreadable_inputs_give_reasons(tmp_path):
+    garbage = tmp_path / "garbage.mp3"
+    garbage.write_bytes(np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes())
+    with pytest.raises(F.AudioDecodeError, match="not a readable audio file"):
+        F.decode_excerpt(garbage, 30)
+    with pytest.raises(F.AudioDecodeError, match="not found"):
+        F.decode_excerpt(tmp_path / "missing.wav", 30)
+    with pytest.raises(F.AudioDecodeError, match="folder"):
+        F.decode_excerpt(tmp_path, 30)
+    empty = tmp_path / "empty.wav"
+    sf.write(empty, np.zeros((0, 1), np.float32), 22050)
+    with pytest.raises(F.AudioDecodeError, match="no audio"):
+        F.decode_excerpt(empty, 30)
+
+
+def test_silent_file_features_are_finite(tmp_path):
+    p = tmp_path / "silence.wav"
+    sf.write(p, np.zeros(22050 * 5, np.float32), 22050)
+    for cfg in (GENRE, TAGGER):
+        x = F.load_features(p, cfg)
+        assert np.isfinite(x).all()
+
+
+def test_seed000_picture_pixels_match_our_slices():
+    """Seed 000's matplotlib -> JPEG -> cv2 round trip and our direct arrays agree up to JPEG error
+    (after undoing the picture's inverted grey scale and its vertical flip)."""
+    matplotlib = pytest.importorskip("matplotlib")
+    import io
+
+    import cv2
+    import librosa
+    import librosa.display
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sr = 22050
+    y = _signal(30, sr, seed=3)
+    y += 0.2 * np.sin(2 * np.pi * 110 * np.arange(len(y)) / sr).astype(np.float32)
+    mel = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr, n_mels=128, fmax=8000))
+    fig = plt.figure(figsize=(mel.shape[1] / 100, mel.shape[0] / 100), dpi=100)
+    fig.add_axes([0.0, 0.0, 1.0, 1.0], frameon=False, xticks=[], yticks=[])
+    librosa.display.specshow(mel, cmap="gray_r")
+    buf = io.BytesIO()
+    fig.savefig(buf, bbox_inches=None, pad_inches=0, format="jpg")
+    plt.close(fig)
+    img = cv2.imdecode(np.frombuffer(buf.getvalue(), np.uint8), cv2.IMREAD_UNCHANGED)
+    grey = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    k = grey.shape[1] // 128
+    seed = np.stack(np.hsplit(grey[:, : k * 128], k))
+    ours = F.genre_slices(y, GENRE)[..., 0]
+    assert seed.shape == ours.shape == (10, 128, 128)
+    seed_values = 1.0 - seed[:, ::-1, :] / 255.0
+    assert np.abs(seed_values - ours).mean() < 0.05
