@@ -527,3 +527,80 @@ def test_empty_queue_and_bad_index(make_player):
     assert player.state == "stopped" and player.position == 0.0 and player.current_track is None
     with pytest.raises(IndexError, match="out of range"):
         player.play(3)
+
+
+def test_a_failing_refill_is_reported_and_playback_goes_on(tmp_path, make_player):
+    a = write_audio(tmp_path / "a.wav", noise(0.2, seed=1), SR)
+    player = make_player()
+    events = Events(player)
+
+    def refill(queue):
+        raise RuntimeError("recommender offline")
+
+    player.queue.refill = refill
+    player.queue.set_tracks([track(a)])
+    player.play()
+    assert events.wait_stopped().data["reason"] == "end of queue"
+    assert events.titles("ended") == ["a"]
+    assert any("recommender offline" in e.data["message"] for e in events.of("error"))
+
+
+SOUNDDEVICE_SCRIPT = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from player.audio import FileTrack, Player, SoundDeviceBackend
+player = Player(backend="sounddevice")
+assert isinstance(player.backend, SoundDeviceBackend) and player.backend_message is None
+seen = []
+player.subscribe(lambda e: seen.append((e.kind, getattr(e.track, "title", None), e.data.get("state"))))
+player.queue.set_tracks([FileTrack.from_path(p) for p in sys.argv[2:]])
+player.play()
+t0 = time.monotonic()
+while player.state != "stopped" and time.monotonic() - t0 < 20:
+    time.sleep(0.01)
+player.close()
+print([s for s in seen if s[0] in ("track", "ended", "skipped", "error")])
+print(player.state, player.backend.error)
+"""
+
+
+def test_the_sounddevice_backend_through_portaudio(tmp_path):
+    """The real OutputStream callback path, on ALSA's null PCM (no sound card needed; it consumes
+    as fast as it can, so only the flow of events is checked, not the samples)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    conf = tmp_path / "asound.conf"
+    conf.write_text("pcm.!default {\n    type null\n}\n")
+    a = write_audio(tmp_path / "a.wav", noise(0.5, seed=1), SR)
+    b = write_audio(tmp_path / "b.ogg", noise(0.5, seed=2), 48000)
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, ALSA_CONFIG_PATH=str(conf))
+    probe = subprocess.run([sys.executable, "-c", "import sounddevice as sd; sd.query_devices(kind='output')"],
+                           env=env, capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"PortAudio/ALSA null device not available here: {probe.stderr.strip()[-200:]}")
+    proc = subprocess.run([sys.executable, "-c", SOUNDDEVICE_SCRIPT, root, str(a), str(b)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0] == str([("track", "a", None), ("ended", "a", None), ("track", "b", None), ("ended", "b", None)])
+    assert lines[1] == "stopped None"
+
+
+def test_a_long_repeat_one_run_stays_exact_and_bounded(tmp_path, make_player, manual):
+    a = write_audio(tmp_path / "tick.wav", noise(0.05, seed=3), SR)
+    src = decoded(a)
+    player = make_player(manual)
+    events = Events(player)
+    player.queue.set_tracks([track(a)])
+    player.queue.repeat = "one"
+    player.play()
+    for _ in range(20):
+        manual.advance(frames=len(src) * 6)
+        player.poll()
+    player.sync()
+    assert np.array_equal(manual.captured(), np.tile(src, (120, 1)))
+    assert len(events.of("track")) == 120 and len(events.of("ended")) == 119
+    assert len(player._decoder.segments(player._renderer.gen)) < 64  # played segments are let go

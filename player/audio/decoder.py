@@ -256,6 +256,14 @@ class Decoder(threading.Thread):
         with self.seg_lock:
             return list(self.table.get(gen, ()))
 
+    def prune(self, gen: int, count: int) -> None:
+        """Drop the first ``count`` segments of ``gen`` (already played; long gapless runs and
+        repeat-one loops would otherwise grow the list for ever)."""
+        with self.seg_lock:
+            segs = self.table.get(gen)
+            if segs:
+                del segs[:count]
+
     def forget_before(self, gen: int) -> None:
         with self.seg_lock:
             for g in [g for g in self.table if g < gen and g != self.gen]:
@@ -265,27 +273,32 @@ class Decoder(threading.Thread):
     def run(self) -> None:
         try:
             while not self._quit:
-                busy = self.job is not None or self.cut_pending is not None or self.replan_wanted
-                if not busy:
-                    self._handle(self.cmds.get())
-                    continue
-                self._drain_commands()
-                if self._quit:
-                    break
-                if self.cut_pending is not None:
-                    self._check_cut()
-                elif self.replan_wanted:
-                    self._replan()
-                elif self.job is not None:
-                    self._step()
-        except Exception:  # never die silently: stop the stream with the reason
-            log.exception("decoder thread failed")
-            try:
-                self._end("error: the decoder failed unexpectedly (see the log)")
-            except Exception:
-                pass
+                try:
+                    self._iterate()
+                except Exception as exc:  # a bug or a surprise from a library: end this stream, keep the thread
+                    log.exception("decoder failed")
+                    self._drop_job()
+                    self.cut_pending = None
+                    self.replan_wanted = False
+                    self._end(f"error: playback failed unexpectedly ({type(exc).__name__}: {exc})")
+                    self._settled()
         finally:
             self._drop_job()
+
+    def _iterate(self) -> None:
+        busy = self.job is not None or self.cut_pending is not None or self.replan_wanted
+        if not busy:
+            self._handle(self.cmds.get())
+            return
+        self._drain_commands()
+        if self._quit:
+            return
+        if self.cut_pending is not None:
+            self._check_cut()
+        elif self.replan_wanted:
+            self._replan()
+        elif self.job is not None:
+            self._step()
 
     def _drain_commands(self) -> None:
         while True:

@@ -550,6 +550,10 @@ class Player:
             self._enter(nxt, actions)
         self._account(r - self._mr)
         self._mr = max(self._mr, r)
+        if self._midx > 16:
+            drop = self._midx - 1
+            self._decoder.prune(self._mgen, drop)
+            self._midx -= drop
 
     def _enter_gen(self, gen: int, at: int, kind: int, actions) -> None:
         segs = self._decoder.segments(gen)
@@ -681,13 +685,6 @@ class Player:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    def __del__(self):  # best effort; close() is the real way
-        try:
-            if not self._closed:
-                self._monitor_stop.set()
-        except Exception:
-            pass
 
 
 __all__ = ["Player", "PlayerEvent", "FileTrack", "is_skip", "SKIP_SECONDS", "EVENT_KINDS"]

@@ -162,4 +162,4 @@ def _run(player, tracks, args, missing, fmt_time, _queue) -> int:
     newline()
     if state["skipped"]:
         print(f"done: {state['played']} played, {state['skipped']} skipped", flush=True)
-    return 0 if state["played"] and not state["failed"] else 1
+    return 0 if state["played"] else 1
