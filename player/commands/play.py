@@ -100,8 +100,10 @@ def _run(player, tracks, args, missing, fmt_time, _queue) -> int:
     def status(pos, dur):
         text = f"{fmt_time(pos)} / {fmt_time(dur)}  {state['title']}"
         if tty:
-            sys.stdout.write(f"\r{text}\x1b[K")
-            sys.stdout.flush()
+            if text != state.get("shown") or not state["line"]:
+                sys.stdout.write(f"\r{text}\x1b[K")
+                sys.stdout.flush()
+                state["shown"] = text
             state["line"] = True
         else:
             sec = int(pos)
