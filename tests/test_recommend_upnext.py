@@ -285,3 +285,14 @@ def test_similar_by_embedding_labels_or_metadata(lib):
         rec.similar(999999)
     with pytest.raises(RecommendError):
         rec.up_next(lib.ann, after_track_id=999999)
+
+
+def test_update_settings_applies_without_reloading(lib):
+    rec = Recommender.from_library(lib)
+    assert rec.up_next(lib.ann, n=3)
+    rec.update_settings(RecommendSettings(mode="seed"))
+    # seed mode: the 1-star calm song now counts as taste, so calm songs score above zero
+    scores = rec.profile_scores(lib.ann)
+    assert scores[rec.position(lib.ids["calm 2"])] > 0
+    rec.update_settings(RecommendSettings())
+    assert rec.profile_scores(lib.ann)[rec.position(lib.ids["calm 2"])] < 0

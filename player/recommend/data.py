@@ -110,13 +110,19 @@ def load_arrays(library) -> LibraryArrays:
     ok = np.fromiter((r[6] == "ok" for r in rows), dtype=bool, count=len(rows))
     del rows
 
-    label_names = [r[0] for r in conn.execute("SELECT DISTINCT label FROM track_labels ORDER BY label")]
-    cur = conn.execute(
-        "WITH v AS (SELECT label, ROW_NUMBER() OVER (ORDER BY label) - 1 AS code "
-        "           FROM (SELECT DISTINCT label FROM track_labels)) "
-        "SELECT tl.track_id, v.code, tl.count FROM track_labels tl JOIN v ON v.label = tl.label"
+    # labels as integer codes while streaming (a dict lookup per row beats a join on the label text)
+    codes: dict[str, int] = {}
+    labs = np.fromiter(
+        ((t, codes.setdefault(lab, len(codes)), c)
+         for t, lab, c in conn.execute("SELECT track_id, label, count FROM track_labels")),
+        dtype=[("t", "i8"), ("l", "i8"), ("c", "f8")],
     )
-    labs = np.fromiter(cur, dtype=[("t", "i8"), ("l", "i8"), ("c", "f8")])
+    label_names = sorted(codes)
+    remap = np.empty(len(codes), dtype=np.int64)
+    for new_code, name in enumerate(label_names):
+        remap[codes[name]] = new_code
+    if len(labs):
+        labs["l"] = remap[labs["l"]]
 
     cur = conn.execute(
         "SELECT track_id, embedding FROM analysis "

@@ -118,6 +118,16 @@ class Recommender:
         with self._lock, _one_blas_thread():
             self._build(self._source.load())
 
+    def update_settings(self, settings: RecommendSettings) -> None:
+        """Use new settings; profiles and history are rebuilt lazily, the library is not re-read."""
+        with self._lock:
+            self.settings = settings
+            self._listeners = {}
+            self._history_dirty = True
+            self._plays_dirty = True
+            self._history_cache = {}
+            self._cold_order = None
+
     def _build(self, a: LibraryArrays) -> None:
         s = self.settings
         self.track_ids = a.track_ids
@@ -784,30 +794,30 @@ class Recommender:
                 return []
             s = self.settings
             if self.has_emb[j]:
-                sims = (self.E @ self.E[j]).astype(np.float64)
-                known = self.has_emb.copy()
+                sims = self.E @ self.E[j]  # float32
+                known = self.has_emb
                 basis = "embedding"
                 if s.similar_label_weight > 0 and self.has_labels[j]:
                     lab = np.asarray(self.X @ self._row_dense(j)).ravel()
-                    sims = (sims + s.similar_label_weight * np.where(self.has_labels, lab, 0.0)) / (1 + s.similar_label_weight)
+                    sims = (sims + s.similar_label_weight * lab) / (1 + s.similar_label_weight)
             elif self.has_labels[j]:
                 sims = np.asarray(self.X @ self._row_dense(j)).ravel()
-                known = self.has_labels.copy()
+                known = self.has_labels
                 basis = "labels"
             else:  # not analysed: the same album, then the same artist
                 a, b = self.artist_code[j], self.album_code[j]
                 sims = 0.5 * ((self.artist_code == a) & (a >= 0)) + 0.5 * ((self.album_code == b) & (b >= 0))
                 known = sims > 0
                 basis = "metadata"
-            eligible = known & self.ok
-            eligible[j] = False
-            cand = np.flatnonzero(eligible)
-            if cand.size == 0:
+            masked = np.where(known & self.ok, sims, -np.inf)
+            masked[j] = -np.inf
+            T = self.n_tracks
+            k = min(n, T)
+            idx = np.argpartition(masked, T - k)[T - k:] if k < T else np.arange(T)
+            idx = idx[np.isfinite(masked[idx])]
+            if idx.size == 0:
                 return []
-            k = min(n, cand.size)
-            vals = sims[cand]
-            part = np.argpartition(-vals, k - 1)[:k] if k < cand.size else np.arange(cand.size)
-            top = cand[part[np.lexsort((self.track_ids[cand[part]], -vals[part]))]]
+            top = idx[np.lexsort((self.track_ids[idx], -masked[idx]))]
             qrow = self._row_dense(j) if self.has_labels[j] else None
             out = []
             for i in top:

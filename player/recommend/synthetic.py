@@ -45,8 +45,11 @@ def synthetic_arrays(
     ratings_per_user: int = 200,
     plays_per_user: int = 400,
     unanalysed_fraction: float = 0.02,
+    separation: float = 1.0,
     seed: int = 0,
 ) -> tuple[LibraryArrays, SyntheticTruth]:
+    """``separation`` scales how distinct the styles are (their core labels' weight and the spread
+    of their embedding centroids); 1 is clear-cut, 0.2 heavily overlapping."""
     rng = np.random.default_rng(seed)
     T = int(n_tracks)
     labels = list(MSD_TAGS[:n_labels]) + [f"tag{i}" for i in range(max(0, n_labels - len(MSD_TAGS)))]
@@ -57,9 +60,9 @@ def synthetic_arrays(
     pref = np.full((n_styles, L), 0.2)
     for c in range(n_styles):
         core = rng.choice(L, size=min(6, L), replace=False)
-        pref[c, core] = rng.uniform(3.0, 8.0, size=core.size)
+        pref[c, core] = 0.2 + separation * rng.uniform(2.8, 7.8, size=core.size)
     pref /= pref.sum(axis=1, keepdims=True)
-    centroids = rng.normal(size=(n_styles, dim)).astype(np.float32)
+    centroids = (separation * rng.normal(size=(n_styles, dim))).astype(np.float32)
 
     # artists and albums, each in one style; songs spread over the artists of their style
     n_artists = max(n_styles, T // 12)

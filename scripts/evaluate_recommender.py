@@ -1,0 +1,320 @@
+"""Offline quality of the recommender: simulated listeners, precision@10 of up-next.
+
+    .venv/bin/python scripts/evaluate_recommender.py --db ~/.local/share/tastebuds/library.db
+    .venv/bin/python scripts/evaluate_recommender.py --synthetic 5000
+    .venv/bin/python scripts/evaluate_recommender.py --synthetic 5000 --write-docs   # table -> docs/recommender.md
+
+A synthetic library (``--synthetic``) has styles whose songs share labels and sound alike, overlapping
+more or less (``--separation``); its folders are its styles.
+
+Protocol (the library's songs and analysis are real; the listeners are simulated, and nothing is
+written to the library file):
+
+1. Groups of songs a listener could love: *label clusters* (spherical k-means on the songs' TF-IDF
+   label vectors) and *folders* (the first folder below the library's common root: an album,
+   a soundtrack, a genre folder). Groups with fewer than ``--min-group`` songs are left out.
+2. Each simulated listener loves one group (half pick a label cluster, half a folder): they rate
+   ``--rated`` songs of it 5 stars and ``--disliked`` songs outside it 1 star, and play ``--plays``
+   songs of it in sessions. A share of every group (``--new-share``) is "newly imported": nobody
+   has played those songs, so history alone cannot reach them.
+3. For each listener and each method, up-next gives 10 songs (the rated ones excluded); precision@10
+   is the share of them in the listener's group. Methods: random; content as seed 002 (TF-IDF
+   profile, ``seed`` mode); content with stars (TF-IDF + embedding profile); history (seed 002's
+   co-occurrence filtering alone); the hybrid (the default blend).
+4. More like this (seed 000's protocol): for sampled songs, the share of their 10 nearest neighbours
+   by embedding cosine that are in the same folder / the same label cluster.
+5. Mood: for listeners given a mood label, the share of the top-10 carrying it, without and with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from player.recommend import Recommender, RecommendSettings  # noqa: E402
+from player.recommend.data import PLAY_DTYPE, LibraryArrays, load_arrays  # noqa: E402
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "recommender.md"
+START, END = "<!-- evaluation:start -->", "<!-- evaluation:end -->"
+
+METHODS = {
+    "random": None,
+    "content, seed 002 (TF-IDF profile, seed mode)": RecommendSettings(
+        mode="seed", weight_taste_embedding=0, weight_history=0, weight_artist=0, weight_embedding=0,
+        max_familiar_fraction=1.0),
+    "content, stars (TF-IDF + embedding profile)": RecommendSettings(
+        weight_history=0, weight_artist=0, max_familiar_fraction=1.0),
+    "history, seed 002 (co-occurrence CF)": RecommendSettings(
+        weight_profile=0, weight_taste_embedding=0, weight_artist=0, weight_history=1.0,
+        max_familiar_fraction=1.0),
+    "hybrid (default blend)": RecommendSettings(max_familiar_fraction=1.0),
+}
+
+
+def spherical_kmeans(X, k: int, rng, iters: int = 20) -> np.ndarray:
+    """Cluster unit rows of X by cosine; -1 for zero rows."""
+    has = np.diff(X.indptr) > 0
+    rows = np.flatnonzero(has)
+    labels = np.full(X.shape[0], -1, dtype=np.int64)
+    if rows.size == 0:
+        return labels
+    k = max(1, min(k, rows.size))
+    Xr = X[rows]
+    centres = Xr[rng.choice(rows.size, size=k, replace=False)].toarray()
+    assign = np.zeros(rows.size, dtype=np.int64)
+    for _ in range(iters):
+        sims = np.asarray(Xr @ centres.T)
+        new = sims.argmax(axis=1)
+        if (new == assign).all() and _:
+            break
+        assign = new
+        for c in range(k):
+            members = assign == c
+            if members.any():
+                v = np.asarray(Xr[members].sum(axis=0)).ravel()
+                centres[c] = v / (np.linalg.norm(v) or 1.0)
+    labels[rows] = assign
+    return labels
+
+
+def folders_of(paths: list[str]) -> np.ndarray:
+    """The first folder below the common root of all paths, as integer codes."""
+    dirs = [os.path.dirname(p) for p in paths]
+    try:
+        root = os.path.commonpath(dirs) if dirs else ""
+    except ValueError:  # mixed drives
+        root = ""
+    names = []
+    for d in dirs:
+        rel = os.path.relpath(d, root) if root else d
+        names.append(rel.split(os.sep)[0] if rel not in (".", "") else ".")
+    table: dict = {}
+    return np.array([table.setdefault(n, len(table)) for n in names], dtype=np.int64)
+
+
+@dataclasses.dataclass
+class Listener:
+    uid: int
+    kind: str  # "cluster" | "folder"
+    group: np.ndarray  # positions of the songs of the loved group
+    rated: np.ndarray  # positions rated 5 stars
+    disliked: np.ndarray
+
+
+def simulate(arrays: LibraryArrays, rec0: Recommender, args, rng):
+    T = len(arrays.track_ids)
+    clusters = spherical_kmeans(rec0.X, args.clusters or max(4, int(round(np.sqrt(T / 40)))), rng)
+    folders = folders_of(arrays.paths or [str(i) for i in arrays.track_ids])
+    ok = np.asarray(arrays.ok, bool)
+    groups = {"cluster": [], "folder": []}
+    for kind, codes in (("cluster", clusters), ("folder", folders)):
+        for c in np.unique(codes[codes >= 0]):
+            members = np.flatnonzero((codes == c) & ok)
+            if members.size >= args.min_group:
+                groups[kind].append(members)
+    if not groups["cluster"] and not groups["folder"]:
+        raise SystemExit(f"no group of at least {args.min_group} songs: the library is too small")
+    new = rng.random(T) < args.new_share  # newly imported: nobody played them
+    listeners, r_u, r_t, r_s, plays = [], [], [], [], []
+    play_id, t0 = 1, 1.7e9
+    kinds = [k for k in ("cluster", "folder") if groups[k]]
+    for i in range(args.listeners):
+        uid = i + 1
+        kind = kinds[i % len(kinds)]
+        sizes = np.array([g.size for g in groups[kind]], dtype=float)
+        g = groups[kind][rng.choice(len(sizes), p=sizes / sizes.sum())]
+        old = g[~new[g]]
+        rated = rng.choice(old if old.size >= args.rated else g, size=min(args.rated, g.size - 1), replace=False)
+        outside = np.setdiff1d(np.flatnonzero(ok), g)
+        disliked = rng.choice(outside, size=min(args.disliked, outside.size), replace=False)
+        listeners.append(Listener(uid, kind, g, rated, disliked))
+        for pos, stars in ((rated, 5), (disliked, 1)):
+            r_u.append(np.full(pos.size, uid))
+            r_t.append(arrays.track_ids[pos])
+            r_s.append(np.full(pos.size, stars))
+        pool = old if old.size else g
+        heard = np.concatenate([rated, rng.choice(pool, size=args.plays, replace=True)])
+        block = np.zeros(heard.size, dtype=PLAY_DTYPE)
+        block["id"] = np.arange(play_id, play_id + heard.size)
+        block["user"] = uid
+        block["track"] = arrays.track_ids[heard]
+        block["started_at"] = t0 + uid * 1e6 + (np.arange(heard.size) // 10) * 86_400 + np.arange(heard.size) * 200
+        block["seconds"] = 200.0
+        play_id += heard.size
+        plays.append(block)
+    sim = dataclasses.replace(
+        arrays,
+        users={lst.uid: f"sim{lst.uid}" for lst in listeners},
+        rating_user=np.concatenate(r_u), rating_track=np.concatenate(r_t), rating_stars=np.concatenate(r_s),
+        plays=np.concatenate(plays),
+    )
+    return sim, listeners, clusters, folders, new
+
+
+def evaluate(arrays: LibraryArrays, args) -> tuple[str, dict]:
+    rng = np.random.default_rng(args.seed)
+    t0 = time.perf_counter()
+    rec0 = Recommender.from_arrays(arrays)
+    sim, listeners, clusters, folders, new = simulate(arrays, rec0, args, rng)
+    T = len(arrays.track_ids)
+    results = {}
+    for name, settings in METHODS.items():
+        prec = {"cluster": [], "folder": []}
+        fresh = []
+        rec = None if settings is None else Recommender.from_arrays(dataclasses.replace(sim), settings)
+        for lst in listeners:
+            truth = set(lst.group.tolist()) - set(lst.rated.tolist())
+            if rec is None:
+                pool = np.setdiff1d(np.flatnonzero(sim.ok), np.concatenate([lst.rated, lst.disliked]))
+                top = rng.choice(pool, size=min(10, pool.size), replace=False)
+            else:
+                out = rec.up_next(lst.uid, n=10, exclude_ids=arrays.track_ids[lst.rated].tolist())
+                top = np.array([rec.position(r.track_id) for r in out], dtype=np.int64)
+            prec[lst.kind].append(len(set(top.tolist()) & truth) / 10.0)
+            fresh.append(float(new[top].mean()) if top.size else 0.0)
+        allp = prec["cluster"] + prec["folder"]
+        results[name] = {
+            "cluster": float(np.mean(prec["cluster"])) if prec["cluster"] else float("nan"),
+            "folder": float(np.mean(prec["folder"])) if prec["folder"] else float("nan"),
+            "all": float(np.mean(allp)),
+            "new_share": float(np.mean(fresh)),
+        }
+
+    # more like this: embedding neighbours in the same folder / label cluster
+    hyb = Recommender.from_arrays(sim, RecommendSettings())
+    analysed = np.flatnonzero(hyb.has_emb & sim.ok)
+    sample = rng.choice(analysed, size=min(args.similar_sample, analysed.size), replace=False) if analysed.size else []
+    same = {"folder": [], "cluster": []}
+    base = {"folder": [], "cluster": []}
+    for j in sample:
+        out = hyb.similar(int(arrays.track_ids[j]), n=10)
+        nb = np.array([hyb.position(r.track_id) for r in out], dtype=np.int64)
+        if nb.size == 0:
+            continue
+        for kind, codes in (("folder", folders), ("cluster", clusters)):
+            if codes[j] < 0:
+                continue
+            same[kind].append(float((codes[nb] == codes[j]).mean()))
+            base[kind].append(float(((codes == codes[j]).sum() - 1) / max(1, T - 1)))
+
+    # mood: a frequent label as the mood, for every listener
+    mood = {}
+    if hyb.label_names:
+        df_order = np.argsort(-hyb.df)
+        label = hyb.label_names[int(df_order[min(len(df_order) - 1, len(df_order) // 3)])]
+        col = hyb.label_names.index(label)
+        has_label = np.asarray((hyb.X[:, col] != 0).toarray()).ravel()
+        without, with_ = [], []
+        for lst in listeners:
+            ex = arrays.track_ids[lst.rated].tolist()
+            a = [hyb.position(r.track_id) for r in hyb.up_next(lst.uid, n=10, exclude_ids=ex)]
+            b = [hyb.position(r.track_id) for r in hyb.up_next(lst.uid, n=10, exclude_ids=ex, mood_labels=[label])]
+            without.append(float(has_label[a].mean()) if a else 0.0)
+            with_.append(float(has_label[b].mean()) if b else 0.0)
+        mood = {"label": label, "library_share": float(has_label.mean()), "without": float(np.mean(without)),
+                "with": float(np.mean(with_))}
+
+    n_c = sum(lst.kind == "cluster" for lst in listeners)
+    n_f = len(listeners) - n_c
+    lines = [
+        f"Library: {T:,} songs ({int(hyb.analysed.sum()):,} analysed), {len(hyb.label_names)} labels; "
+        f"{len(listeners)} simulated listeners ({n_c} love a label cluster, {n_f} a folder), "
+        f"{args.rated} songs rated 5★ and {args.disliked} rated 1★ each, {args.plays} plays each; "
+        f"{args.new_share:.0%} of the songs never played (new). Seed {args.seed}; "
+        f"{time.perf_counter() - t0:.1f} s.",
+        "",
+        "| method | precision@10, cluster listeners | precision@10, folder listeners | precision@10, all | "
+        "never-played songs in the top 10 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, r in results.items():
+        lines.append(f"| {name} | {r['cluster']:.3f} | {r['folder']:.3f} | **{r['all']:.3f}** | {r['new_share']:.0%} |")
+    if same["folder"] or same["cluster"]:
+        lines += [
+            "",
+            "| more like this (embedding cosine, 10 neighbours) | same folder | same label cluster |",
+            "|---|---:|---:|",
+            f"| precision@10 over {len(sample)} songs | {np.mean(same['folder']):.3f} | "
+            f"{np.mean(same['cluster']) if same['cluster'] else float('nan'):.3f} |",
+            f"| by chance | {np.mean(base['folder']):.3f} | "
+            f"{np.mean(base['cluster']) if base['cluster'] else float('nan'):.3f} |",
+        ]
+    if mood:
+        lines += [
+            "",
+            f"Mood query (hybrid): with the label “{mood['label']}” as the mood ({mood['library_share']:.0%} of the "
+            f"library has it), the share of the top 10 carrying it goes from {mood['without']:.0%} to "
+            f"{mood['with']:.0%}.",
+        ]
+    return "\n".join(lines), {"methods": results, "similar": same, "mood": mood}
+
+
+def write_docs(table: str, how: str) -> None:
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else f"# Recommender\n\n{START}\n{END}\n"
+    block = f"{START}\n<!-- written by scripts/evaluate_recommender.py; command: {how} -->\n\n{table}\n\n{END}"
+    if START in text and END in text:
+        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda m: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n## Evaluation\n\n" + block + "\n"
+    DOC.write_text(text, encoding="utf-8")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Offline precision@10 of up-next with simulated listeners.")
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--db", metavar="PATH", help="an analysed library database (read only)")
+    src.add_argument("--synthetic", type=int, metavar="N", help="a synthetic analysed library of N songs")
+    ap.add_argument("--separation", type=float, default=0.15,
+                    help="with --synthetic: how distinct the styles are (1 clear-cut, 0.15 overlapping)")
+    ap.add_argument("--listeners", type=int, default=60)
+    ap.add_argument("--rated", type=int, default=5, help="songs each listener rates 5 stars (default 5)")
+    ap.add_argument("--disliked", type=int, default=2, help="songs outside the group rated 1 star")
+    ap.add_argument("--plays", type=int, default=30, help="songs of the group each listener plays")
+    ap.add_argument("--new-share", type=float, default=0.3, help="share of songs nobody played")
+    ap.add_argument("--clusters", type=int, default=0, help="label clusters (0: about sqrt(N/40))")
+    ap.add_argument("--min-group", type=int, default=15)
+    ap.add_argument("--similar-sample", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--write-docs", action="store_true", help=f"put the table into {DOC.relative_to(DOC.parent.parent)}")
+    args = ap.parse_args(argv)
+
+    if args.synthetic:
+        from player.recommend.synthetic import synthetic_arrays
+
+        arrays, _ = synthetic_arrays(args.synthetic, n_users=0, separation=args.separation, seed=args.seed)
+        how = f"scripts/evaluate_recommender.py --synthetic {args.synthetic} --separation {args.separation}"
+    else:
+        from player.library import Library
+
+        path = Path(args.db).expanduser()
+        if not path.exists():
+            print(f"error: no library at {path}", file=sys.stderr)
+            return 2
+        with Library(path) as lib:
+            arrays = load_arrays(lib)
+        if not len(arrays.track_ids):
+            print(f"error: the library {path} has no songs", file=sys.stderr)
+            return 2
+        if not len(arrays.lab_track) and not len(arrays.emb_track):
+            print(f"error: no song in {path} is analysed yet: run 'python -m player analyse' first", file=sys.stderr)
+            return 2
+        how = f"scripts/evaluate_recommender.py --db {path.name}"
+    table, _ = evaluate(arrays, args)
+    print(table)
+    if args.write_docs:
+        write_docs(table, how)
+        print(f"\nwritten into {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
