@@ -152,6 +152,20 @@ def test_history_by_hand():
     assert got == pytest.approx(brute_jaccard(baskets, {0, 1}, 4))
 
 
+def test_history_in_small_chunks_is_the_same(monkeypatch):
+    import player.recommend.history as history
+
+    rng = np.random.default_rng(3)
+    baskets = [set(rng.choice(30, size=rng.integers(1, 12), replace=False).tolist()) for _ in range(90)]
+    basket = np.array([b for b, items in enumerate(baskets) for _ in items], dtype=np.int64)
+    item = np.array([i for items in baskets for i in items], dtype=np.int64)
+    whole = ListenerCooccurrence(30, basket, item, 90).scores(4)
+    monkeypatch.setattr(history, "CHUNK_CELLS", 5)  # a handful of groups at a time
+    chunked = ListenerCooccurrence(30, basket, item, 90).scores(4)
+    assert chunked == pytest.approx(whole, abs=1e-12)
+    assert chunked == pytest.approx(brute_jaccard(baskets, baskets[4], 30), abs=1e-12)
+
+
 def test_sessions_split_on_gaps_and_listeners():
     user = np.array([1, 1, 1, 2, 1])
     t = np.array([0.0, 100.0, 5000.0, 110.0, 5100.0])

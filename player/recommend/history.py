@@ -69,6 +69,9 @@ def best_cooccurring(B: sp.csc_matrix, B_csr: sp.csr_matrix, item: int, S: np.nd
     return int(S[k]), float(jac[k])
 
 
+CHUNK_CELLS = 4_000_000  # group pairs scored at once by ListenerCooccurrence (memory bound)
+
+
 class ListenerCooccurrence:
     """Seed 002's score with one basket per listener, via listener-set groups and popcounts."""
 
@@ -110,12 +113,18 @@ class ListenerCooccurrence:
         if n_s == 0:
             return out
         A = self.groups[mine]  # g x words
-        inter = np.zeros((A.shape[0], len(self.groups)), dtype=np.float64)
-        for w in range(self.words):
-            inter += np.bitwise_count(A[:, w, None] & self.groups[None, :, w])
-        union = self.group_pop[mine][:, None] + self.group_pop[None, :] - inter
-        jac = inter / union
-        per_group = (self.group_size[mine] @ jac) / n_s
+        sizes, pops = self.group_size[mine], self.group_pop[mine]
+        G = len(self.groups)
+        per_group = np.zeros(G, dtype=np.float64)
+        step = max(1, CHUNK_CELLS // max(1, G))  # bounded memory however many listener sets there are
+        for a in range(0, A.shape[0], step):
+            chunk = A[a:a + step]
+            inter = np.zeros((chunk.shape[0], G), dtype=np.float64)
+            for w in range(self.words):
+                inter += np.bitwise_count(chunk[:, w, None] & self.groups[None, :, w])
+            union = pops[a:a + step, None] + self.group_pop[None, :] - inter
+            per_group += sizes[a:a + step] @ (inter / union)
+        per_group /= n_s
         out[self.played] = per_group[self.group_of_played]
         return out
 

@@ -1,0 +1,73 @@
+"""The evaluation script and the benchmark run (small sizes), and the evaluation never writes."""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import bench_recommend  # noqa: E402
+import evaluate_recommender  # noqa: E402
+
+
+def test_evaluation_on_a_synthetic_library(capsys):
+    code = evaluate_recommender.main(["--synthetic", "1500", "--listeners", "16", "--similar-sample", "40"])
+    out = capsys.readouterr().out
+    assert code == 0
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ") and "**" in line}
+    prec = {name: float(line.split("**")[1]) for name, line in rows.items()}
+    assert set(prec) == set(evaluate_recommender.METHODS)
+    assert prec["hybrid (default blend)"] > prec["random"] + 0.3
+    assert prec["content, seed 002 (TF-IDF profile, seed mode)"] > prec["random"] + 0.3
+    # history alone hardly proposes a song nobody played (only as 0-score filler); the hybrid does
+    new = {name: int(line.rstrip(" |").rsplit("|", 1)[1].strip(" %")) for name, line in rows.items()}
+    assert new["history, seed 002 (co-occurrence CF)"] <= 5
+    assert new["hybrid (default blend)"] >= 15
+
+
+def test_evaluation_reads_a_library_without_writing_it(tmp_path, capsys):
+    from player.library import Library
+    from player.recommend.synthetic import synthetic_arrays, write_library
+
+    arrays, _ = synthetic_arrays(600, n_users=2, ratings_per_user=10, plays_per_user=20, separation=0.3)
+    db = tmp_path / "lib.db"
+    with Library(db) as lib:
+        write_library(lib, arrays)
+    digest = hashlib.sha256(db.read_bytes()).hexdigest()
+    code = evaluate_recommender.main(["--db", str(db), "--listeners", "8", "--similar-sample", "20", "--min-group", "10"])
+    assert code == 0
+    assert "precision@10" in capsys.readouterr().out
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+    with Library(db) as lib:
+        assert len(lib.ratings(1)) == 10  # the simulated listeners stayed in memory
+
+
+def test_evaluation_refuses_a_library_that_is_not_analysed(tmp_path, capsys):
+    from player.library import Library
+    from test_recommend_support import add_tracks
+
+    db = tmp_path / "lib.db"
+    with Library(db) as lib:
+        add_tracks(lib, [{"title": "x"}])
+    assert evaluate_recommender.main(["--db", str(db)]) == 2
+    assert "is analysed yet" in capsys.readouterr().err
+    assert evaluate_recommender.main(["--db", str(tmp_path / "none.db")]) == 2
+    assert "no library" in capsys.readouterr().err
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_benchmark_runs_small(capsys, tmp_path):
+    out = tmp_path / "bench.json"
+    assert bench_recommend.main(["--tracks", "3000", "--queries", "5", "--seed-sample", "10",
+                                 "--json", str(out)]) == 0
+    import json
+
+    r = json.loads(out.read_text())
+    assert r["seed"]["max_abs_diff"] <= 1e-9
+    assert r["seed"]["speedup_profile"] > 10
