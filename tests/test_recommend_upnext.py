@@ -279,7 +279,7 @@ def test_similar_by_embedding_labels_or_metadata(lib):
     # an unanalysed song: the same album, then the same artist, marked as such
     out = rec.similar(lib.ids["rock new unanalysed"], n=3)
     assert out and all(lib.track(t).artist == "rock-artist0" for t in ids_of(out))
-    assert "not analysed" in out[0].reason
+    assert out[0].parts["basis"] == "metadata" and out[0].reason in ("same album", "same artist")
     assert rec.similar(lib.ids["mystery"], n=3) == []
     with pytest.raises(RecommendError, match="no track with id 999999"):
         rec.similar(999999)
@@ -296,3 +296,25 @@ def test_update_settings_applies_without_reloading(lib):
     assert scores[rec.position(lib.ids["calm 2"])] > 0
     rec.update_settings(RecommendSettings())
     assert rec.profile_scores(lib.ann)[rec.position(lib.ids["calm 2"])] < 0
+
+
+def test_queries_while_another_thread_reloads(lib):
+    import threading
+
+    rec = Recommender.from_library(lib)
+    errors = []
+
+    def reloader():
+        try:
+            for _ in range(15):
+                rec.reload()
+        except Exception as exc:  # pragma: no cover - the assertion below reports it
+            errors.append(exc)
+
+    t = threading.Thread(target=reloader)
+    t.start()
+    while t.is_alive():
+        assert len(rec.up_next(lib.ann, n=5)) == 5
+        assert len(rec.similar(lib.ids["jazz 0"], n=3)) == 3
+    t.join()
+    assert not errors

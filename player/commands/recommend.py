@@ -177,6 +177,8 @@ def cmd_similar(args) -> int:
         rec = Recommender.from_library(library, settings=RecommendSettings.load(library))
         recs = rec.similar(track.id, n=n)
         rows = _rows(library, recs, args.explain)
+    if recs and recs[0].parts.get("basis") == "metadata":
+        print(f"note: {track.title} is not analysed yet: these share its album or artist", file=sys.stderr)
     _print(
         rows,
         args.json,

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from player.recommend.data import LibraryArrays, LibrarySource, MemorySource, PLAY_DTYPE
-from player.recommend.history import ListenerCooccurrence, best_cooccurring, incidence, jaccard_sparse, sessions_from_plays
+from player.recommend.history import (
+    ListenerCooccurrence,
+    best_cooccurring,
+    incidence,
+    jaccard_sparse,
+    sessions_from_plays,
+)
 from player.recommend.settings import RecommendSettings
 from player.recommend.vectors import (
     cosine_to_rows,
@@ -58,9 +64,6 @@ class _Listener:
     artist_vec: np.ndarray | None  # per song: mean star weight for its artist and album, or None
     liked_pos: np.ndarray  # the songs a reason may call "like X"
     disliked_pos: np.ndarray
-
-
-_COMPONENTS = ("profile", "mood", "embedding", "taste_embedding", "history", "artist")
 
 
 _BLAS = None
@@ -114,9 +117,19 @@ class Recommender:
         return self._source
 
     def reload(self) -> None:
-        """Read everything again (after an import, an analysis run, or a settings change)."""
-        with self._lock, _one_blas_thread():
-            self._build(self._source.load())
+        """Read everything again (after an import or an analysis run).
+
+        The slow part (reading the database, building the matrices) runs without the lock, so
+        queries from other threads keep being answered from the old state until the new one is
+        swapped in. Call it from a worker thread in the GUI (about 3 s at 100,000 songs).
+        """
+        fresh = object.__new__(type(self))
+        fresh.settings = self.settings
+        fresh._source = self._source
+        with _one_blas_thread():
+            fresh._build(self._source.load())
+        with self._lock:
+            self.__dict__.update(fresh.__dict__)
 
     def update_settings(self, settings: RecommendSettings) -> None:
         """Use new settings; profiles and history are rebuilt lazily, the library is not re-read."""
@@ -762,8 +775,10 @@ class Recommender:
                 parts["history_with"] = {"track_id": int(self.track_ids[other]), "title": self.titles[other],
                                          "jaccard": round(jac, 4)}
                 pieces.append((contrib["history"], f"often played with {self._title(other)}"))
-            elif S.size and np.any(S == j):
+            elif self._played_by(lst.user_id, j):
                 pieces.append((contrib["history"], "you played it before"))
+            elif S.size and np.any(S == j):
+                pass  # in the listener's songs only through their stars, said above
             else:
                 pieces.append((contrib["history"], "played by listeners with your taste"))
         if "artist" in comps and parts.get("artist", 0) > 0 and self.artists[j]:
@@ -775,6 +790,10 @@ class Recommender:
             texts.insert(0, "not analysed yet")
         reason = " · ".join(texts) if texts else "close to your taste"
         return Recommendation(int(self.track_ids[j]), float(total), reason, analysed, parts)
+
+    def _played_by(self, user_id: int, j: int) -> bool:
+        users, pos = self._positive_plays
+        return bool(np.any((pos == j) & (users == user_id)))
 
     def _session_partner(self, j: int, S: np.ndarray) -> tuple[int, float]:
         """The listener's song most often in the same listening sessions as ``j`` (-1: none)."""
@@ -823,8 +842,8 @@ class Recommender:
             for i in top:
                 parts = {"basis": basis, "similarity": float(sims[i])}
                 if basis == "metadata":
-                    reason = "same album" if self.album_code[i] == self.album_code[j] and self.album_code[j] >= 0 else "same artist"
-                    reason = f"{reason} (this track is not analysed yet)"
+                    same_album = self.album_code[i] == self.album_code[j] and self.album_code[j] >= 0
+                    reason = "same album" if same_album else "same artist"
                 else:
                     shared = self._top_labels(i, qrow) if qrow is not None else []
                     parts["shared_labels"] = shared
