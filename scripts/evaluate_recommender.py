@@ -51,6 +51,9 @@ METHODS = {
     "content, seed 002 (TF-IDF profile, seed mode)": RecommendSettings(
         mode="seed", weight_taste_embedding=0, weight_history=0, weight_artist=0, weight_embedding=0,
         max_familiar_fraction=1.0),
+    "content, stars (TF-IDF profile)": RecommendSettings(
+        weight_taste_embedding=0, weight_history=0, weight_artist=0, weight_embedding=0,
+        max_familiar_fraction=1.0),
     "content, stars (TF-IDF + embedding profile)": RecommendSettings(
         weight_history=0, weight_artist=0, max_familiar_fraction=1.0),
     "history, seed 002 (co-occurrence CF)": RecommendSettings(
@@ -284,6 +287,8 @@ def main(argv=None) -> int:
     ap.add_argument("--min-group", type=int, default=15)
     ap.add_argument("--similar-sample", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--disliked-sweep", metavar="N,N,…", default="",
+                    help="also compare the profile modes as listeners dislike more songs (e.g. 2,5,10)")
     ap.add_argument("--write-docs", action="store_true", help=f"put the table into {DOC.relative_to(DOC.parent.parent)}")
     args = ap.parse_args(argv)
 
@@ -309,6 +314,19 @@ def main(argv=None) -> int:
             return 2
         how = f"scripts/evaluate_recommender.py --db {path.name}"
     table, _ = evaluate(arrays, args)
+    if args.disliked_sweep:
+        counts = [int(x) for x in args.disliked_sweep.split(",") if x.strip()]
+        keys = ["content, seed 002 (TF-IDF profile, seed mode)", "content, stars (TF-IDF profile)",
+                "hybrid (default blend)"]
+        rows = ["", "Stars against seed 002's profile as listeners rate more songs they dislike (1★, outside "
+                "their group), precision@10 over all listeners:", "",
+                "| songs rated 1★ per listener | " + " | ".join(keys) + " |",
+                "|---:|" + "---:|" * len(keys)]
+        for c in counts:
+            _, res = evaluate(arrays, argparse.Namespace(**{**vars(args), "disliked": c}))
+            rows.append(f"| {c} | " + " | ".join(f"{res['methods'][k]['all']:.3f}" for k in keys) + " |")
+        table += "\n" + "\n".join(rows)
+        how += f" --disliked-sweep {args.disliked_sweep}"
     print(table)
     if args.write_docs:
         write_docs(table, how)
