@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from player.paths import models_dir
 
 
@@ -111,7 +109,9 @@ class TrackAnalysis:
     has_embedding: bool = False
 
 
-def _vector(blob) -> np.ndarray | None:
+def _vector(blob):
+    import numpy as np
+
     if blob is None:
         return None
     try:
@@ -167,20 +167,29 @@ def top_labels(library, since: float | None = None, top: int = 3) -> tuple[dict[
         lst = tags.setdefault(tid, [])
         if len(lst) < top:
             lst.append(label)
+    import numpy as np
+
     genre: dict[int, str] = {}
     stamp = since or 0.0
     gwhere = " AND analysed_at >= ?" if since is not None else ""
-    names: list[str] | None = None
-    for tid, blob, at in library.db.query(
-        f"SELECT track_id, genre_probs, analysed_at FROM analysis WHERE status = 'ok'{gwhere}", params
-    ):
-        stamp = max(stamp, at or 0.0)
-        v = _vector(blob)
-        if v is None:
-            continue
-        if names is None or len(names) != v.size:
-            names = label_names(v.size, "genre")
-        genre[tid] = names[int(np.argmax(v))]
+    rows = library.db.query(
+        f"SELECT track_id, genre_probs, analysed_at FROM analysis WHERE status = 'ok' AND genre_probs IS NOT NULL{gwhere}",
+        params)
+    if rows:
+        stamp = max(stamp, max(r[2] or 0.0 for r in rows))
+        # one vectorised argmax per vector length (normally a single group)
+        by_len: dict[int, list] = {}
+        for r in rows:
+            by_len.setdefault(len(r[1]), []).append(r)
+        for nbytes, group in by_len.items():
+            n = nbytes // 4
+            if n == 0:
+                continue
+            mat = np.frombuffer(b"".join(bytes(r[1]) for r in group), dtype=np.float32).reshape(len(group), n)
+            best = mat.argmax(axis=1)
+            names = label_names(n, "genre")
+            for r, k in zip(group, best.tolist()):
+                genre[r[0]] = names[k]
     return {k: " · ".join(v) for k, v in tags.items()}, genre, stamp
 
 

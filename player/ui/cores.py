@@ -56,6 +56,25 @@ def core(name: str) -> Core:
     return result
 
 
+def present(name: str) -> Core:
+    """Cheap: is the core's module there at all (no import of its heavy parts)? ``module`` stays None.
+
+    The window uses this at start-up and imports the core in a worker when it first needs it.
+    """
+    import importlib.util
+
+    module_name, _needed, feature = _SPECS[name]
+    if name in _CACHE and _CACHE[name].module is None:
+        return _CACHE[name]
+    try:
+        spec = importlib.util.find_spec(module_name)
+    except (ImportError, ValueError) as exc:
+        return Core(name, None, f"{feature} is unavailable: {exc}")
+    if spec is None:
+        return Core(name, None, f"{feature} is not installed in this build ({module_name} is missing)")
+    return Core(name, True, None)
+
+
 def forget() -> None:
     """Forget cached probes (tests; a core landing while the window runs is not supported)."""
     _CACHE.clear()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
@@ -79,26 +78,30 @@ class BarChart(QWidget):
 
 
 # -- spectrogram (worker) -------------------------------------------------------------------------
-_MAGMA = np.array([
+_MAGMA = [
     [0, 0, 4], [28, 16, 68], [79, 18, 123], [129, 37, 129], [181, 54, 122],
     [229, 80, 100], [251, 135, 97], [254, 194, 135], [252, 253, 191],
-], dtype=np.float32)
+]
 
 
-def colormap(x: np.ndarray) -> np.ndarray:
+def colormap(x):
     """Values in [0, 1] → uint8 RGB with a magma-like ramp."""
+    import numpy as np
+
+    magma = np.array(_MAGMA, dtype=np.float32)
     x = np.clip(x, 0.0, 1.0) * (len(_MAGMA) - 1)
     lo = np.floor(x).astype(np.int32)
     hi = np.minimum(lo + 1, len(_MAGMA) - 1)
     f = (x - lo)[..., None]
-    return (_MAGMA[lo] * (1 - f) + _MAGMA[hi] * f).astype(np.uint8)
+    return (magma[lo] * (1 - f) + magma[hi] * f).astype(np.uint8)
 
 
-def mel_spectrogram_rgb(path: str, seconds: float = SPEC_SECONDS, n_mels: int = N_MELS) -> tuple[np.ndarray, dict]:
+def mel_spectrogram_rgb(path: str, seconds: float = SPEC_SECONDS, n_mels: int = N_MELS):
     """The mel spectrogram (dB) of up to ``seconds`` from the middle of the track, as an RGB image.
 
     Returns (image[n_mels, frames, 3] uint8, low frequencies at the bottom; info).
     """
+    import numpy as np
     import soundfile as sf
 
     with sf.SoundFile(os.fsencode(path) if isinstance(path, str) else path) as f:
@@ -127,7 +130,7 @@ def mel_spectrogram_rgb(path: str, seconds: float = SPEC_SECONDS, n_mels: int = 
     return np.ascontiguousarray(img), {"start": start / sr if sr else 0.0, "seconds": len(mono) / sr, "sr": sr}
 
 
-def rgb_to_qimage(img: np.ndarray) -> QImage:
+def rgb_to_qimage(img) -> QImage:
     h, w, _ = img.shape
     return QImage(img.data, w, h, img.strides[0], QImage.Format_RGB888).copy()
 
@@ -294,7 +297,7 @@ class TrackDetails(QDialog):
         self.genres.set_items([], "could not be read")
         self.analysis_note.setText(message)
 
-    def set_spectrogram(self, img: np.ndarray, info: dict) -> None:
+    def set_spectrogram(self, img, info: dict) -> None:
         self.spectrogram.set_image(rgb_to_qimage(img))
         self.spec_note.setText(
             f"{info['seconds']:.0f} s from {fmt_duration(info['start']) or '0:00'} · {N_MELS} mel bands · "

@@ -269,3 +269,23 @@ def transport_icon(kind: str, size: int = 20, color: QColor | None = None) -> QI
         pm.setDevicePixelRatio(scale)
         icon.addPixmap(pm)
     return icon
+
+
+def playing_icon(size: int = 14, color: QColor | None = None) -> QIcon:
+    """The playing row's mark: a small speaker with one wave, in the accent colour."""
+    color = color or ACCENT
+    icon = QIcon()
+    for scale in (1, 2):
+        s = size * scale
+        pm, p = _pixmap(s)
+        p.setPen(Qt.NoPen)
+        p.setBrush(color)
+        p.drawPolygon(QPolygonF([QPointF(s * 0.08, s * 0.36), QPointF(s * 0.3, s * 0.36), QPointF(s * 0.55, s * 0.12),
+                                 QPointF(s * 0.55, s * 0.88), QPointF(s * 0.3, s * 0.64), QPointF(s * 0.08, s * 0.64)]))
+        p.setBrush(Qt.NoBrush)
+        p.setPen(QPen(color, s * 0.1, Qt.SolidLine, Qt.RoundCap))
+        p.drawArc(QRectF(s * 0.42, s * 0.26, s * 0.48, s * 0.48), -50 * 16, 100 * 16)
+        p.end()
+        pm.setDevicePixelRatio(scale)
+        icon.addPixmap(pm)
+    return icon

@@ -28,8 +28,8 @@ from PySide6.QtGui import QBrush, QColor, QFont
 
 from player.ui.workers import Pools, WorkerError
 
-# Row tuple layout
-ID, TITLE, ARTIST, ALBUM, DURATION, GENRE, STATUS, ERROR, PATH, TRACKNO, ALBUMARTIST, YEAR, TEXT = range(13)
+# Row tuple layout (TITLE, ARTIST, ALBUM must stay adjacent: data() indexes them by column)
+ID, TITLE, ARTIST, ALBUM, DURATION, GENRE, STATUS, ERROR, PATH, TRACKNO, ALBUMARTIST, YEAR, TEXT, DURTEXT = range(14)
 
 COLUMNS = [
     ("title", "Title"),
@@ -45,11 +45,22 @@ STARS_COL = COL["stars"]
 TAGS_COL = COL["tags"]
 GENRE_COL = COL["genre"]
 
-TrackIdRole = Qt.UserRole + 1
-StarsRole = Qt.UserRole + 2
-StatusRole = Qt.UserRole + 3
+TrackIdRole = int(Qt.UserRole) + 1
+StarsRole = int(Qt.UserRole) + 2
+StatusRole = int(Qt.UserRole) + 3
 
 FETCH_BATCH = 2000
+
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole.value)
+_EDIT = int(Qt.ItemDataRole.EditRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_FONT = int(Qt.ItemDataRole.FontRole.value)
+_ALIGN = int(Qt.ItemDataRole.TextAlignmentRole.value)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole.value)
+_RIGHT = int((Qt.AlignRight | Qt.AlignVCenter).value)
+_ROLES = frozenset({_DISPLAY, _DECORATION, _EDIT, _TOOLTIP, _FONT, _ALIGN, _FOREGROUND,
+                    int(Qt.UserRole) + 1, int(Qt.UserRole) + 2, int(Qt.UserRole) + 3})
 
 _SELECT = (
     "SELECT id, title, artist, album, duration, genre, status, error, path, tracknumber, albumartist, year, updated_at "
@@ -73,7 +84,8 @@ def _row_from_db(r) -> tuple:
     album = r[3] or ""
     genre = r[5] or ""
     text = " ".join((title, artist, album, genre, r[10] or "")).casefold()
-    return (r[0], title, artist, album, r[4], genre, r[6], r[7], path, r[9], r[10] or "", r[11], text)
+    return (r[0], title, artist, album, r[4], genre, r[6], r[7], path, r[9], r[10] or "", r[11], text,
+            fmt_duration(r[4]))
 
 
 @dataclass
@@ -264,6 +276,11 @@ class LibraryModel(QAbstractTableModel):
         self._font_italic.setItalic(True)
         self._dim = QBrush(QColor(128, 128, 128))
         self._warn = QBrush(QColor(190, 60, 40))
+        from player.ui.icons import playing_icon, std
+
+        self._playing_icon = playing_icon(14)
+        self._problem_icon = std("MessageBoxWarning")
+        self._flags = Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -325,10 +342,7 @@ class LibraryModel(QAbstractTableModel):
         return None
 
     def flags(self, index):
-        if not index.isValid():
-            return Qt.NoItemFlags
-        f = Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDragEnabled
-        return f
+        return self._flags
 
     def _row(self, r: int) -> tuple | None:
         if r < 0 or r >= self._fetched or r >= len(self._order.rows):
@@ -339,38 +353,58 @@ class LibraryModel(QAbstractTableModel):
             return None
         return rows[i]
 
-    def data(self, index, role=Qt.DisplayRole):
-        if not index.isValid():
+    def data(self, index, role=0):
+        # Hot path: called ~7 times per visible cell per repaint. Roles the table never needs return at
+        # once; no Qt enum lookups, no formatting (durations are pre-formatted in the row tuple).
+        if role not in _ROLES:
             return None
-        row = self._row(index.row())
+        r = index.row()
+        order = self._order.rows
+        if r < 0 or r >= self._fetched or r >= len(order):
+            return None
+        i = order[r]
+        rows = self._snap.rows
+        if i >= len(rows):
+            return None
+        row = rows[i]
         col = index.column()
-        if row is None or col < 0 or col >= len(COLUMNS):
-            return None
-        if role == Qt.DisplayRole:
-            if col == 0:
-                return row[TITLE]
-            if col == 1:
-                return row[ARTIST]
-            if col == 2:
-                return row[ALBUM]
+        if role == _DISPLAY:
+            if col <= 2:
+                return row[TITLE + col]  # title, artist, album are adjacent
             if col == 3:
-                return fmt_duration(row[DURATION])
-            if col == STARS_COL:
-                return None  # painted by the star delegate
-            if col == TAGS_COL:
+                return row[DURTEXT]
+            if col == 5:
                 return self._snap.tags.get(row[ID], "")
-            if col == GENRE_COL:
-                return self._snap.genre_of(row)
+            if col == 6:
+                return self._snap.agenre.get(row[ID]) or row[GENRE]
             return None
-        if role == StarsRole or (role == Qt.EditRole and col == STARS_COL):
+        if role == _FOREGROUND:
+            if row[STATUS] != "ok":
+                return self._warn if row[STATUS] == "error" else self._dim
+            if col == 3 or col == 5 or (col == 6 and row[ID] not in self._snap.agenre):
+                return self._dim
+            return None
+        if role == _FONT:
+            if row[ID] == self._current_id:
+                return self._font_bold
+            if row[STATUS] != "ok":
+                return self._font_italic
+            return None
+        if role == _ALIGN:
+            return _RIGHT if col == 3 else None
+        if role == _DECORATION:
+            if col == 0 and row[ID] == self._current_id:
+                return self._playing_icon
+            if col == 0 and row[STATUS] != "ok":
+                return self._problem_icon
+            return None
+        if role == StarsRole or (role == _EDIT and col == STARS_COL):
             return self._snap.stars.get(row[ID], 0)
         if role == TrackIdRole:
             return row[ID]
         if role == StatusRole:
             return row[STATUS]
-        if role == Qt.TextAlignmentRole and col == COL["duration"]:
-            return int(Qt.AlignRight | Qt.AlignVCenter)
-        if role == Qt.ToolTipRole:
+        if role == _TOOLTIP:
             if row[STATUS] == "error":
                 return f"Cannot be played: {row[ERROR] or 'unknown error'}\n{row[PATH]}"
             if row[STATUS] == "missing":
@@ -382,20 +416,6 @@ class LibraryModel(QAbstractTableModel):
             if col == TAGS_COL and row[ID] not in self._snap.tags:
                 return "Not analysed yet"
             return row[PATH] if col == 0 else None
-        if role == Qt.ForegroundRole:
-            if row[STATUS] == "error":
-                return self._warn
-            if row[STATUS] == "missing" or (col == GENRE_COL and row[ID] not in self._snap.agenre):
-                return self._dim
-            if col in (TAGS_COL, COL["duration"]):
-                return self._dim
-            return None
-        if role == Qt.FontRole:
-            if row[ID] == self._current_id:
-                return self._font_bold
-            if row[STATUS] != "ok":
-                return self._font_italic
-            return None
         return None
 
     def sort(self, column: int, order=Qt.AscendingOrder) -> None:

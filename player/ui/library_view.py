@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QModelIndex, QRectF, Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
 
 from player.ui.icons import paint_stars, star_at
@@ -24,17 +24,35 @@ class StarDelegate(QStyledItemDelegate):
         self.hover_star = 0
 
     def paint(self, painter, option, index):
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        style = opt.widget.style() if opt.widget else None
+        # The cell's background (selection, alternate rows) from the style, then cached star strips.
+        style = option.widget.style() if option.widget else None
         if style is not None:
-            style.drawControl(QStyle.CE_ItemViewItem, opt, painter, opt.widget)
+            style.drawPrimitive(QStyle.PE_PanelItemViewItem, option, painter, option.widget)
         stars = int(index.data(StarsRole) or 0)
         hover = self.hover_star if index.row() == self.hover_row else 0
-        if index.data(StatusRole) not in (None, "ok"):
+        if hover and index.data(StatusRole) not in (None, "ok"):
             hover = 0
-        paint_stars(painter, QRectF(option.rect), stars, hover=hover, size=STAR_SIZE, gap=STAR_GAP)
+        dpr = painter.device().devicePixelRatioF() if painter.device() is not None else 1.0
+        pm = self._strip(stars, hover, dpr)
+        r = option.rect
+        painter.drawPixmap(r.left(), r.top() + (r.height() - pm.height() / pm.devicePixelRatio()) // 2, pm)
+
+    _cache: dict = {}
+
+    def _strip(self, stars: int, hover: int, dpr: float) -> QPixmap:
+        key = (stars, hover, dpr)
+        pm = self._cache.get(key)
+        if pm is None:
+            w = int(5 * (STAR_SIZE + STAR_GAP) + 8)
+            h = int(STAR_SIZE + 4)
+            pm = QPixmap(int(w * dpr), int(h * dpr))
+            pm.setDevicePixelRatio(dpr)
+            pm.fill(Qt.transparent)
+            p = QPainter(pm)
+            paint_stars(p, QRectF(0, 0, w, h), stars, hover=hover, size=STAR_SIZE, gap=STAR_GAP)
+            p.end()
+            self._cache[key] = pm
+        return pm
 
     def sizeHint(self, option, index):
         s = super().sizeHint(option, index)

@@ -52,6 +52,9 @@ class MainWindow(QMainWindow):
         self.audio_backend = audio_backend
         self.mood_source = mood_source
         self.user = None
+        # Scans run in a child process (keeps the interpreter lock free for the GUI); in-process
+        # when the pools are synchronous (tests). None: decide by that rule.
+        self.scan_in_child: bool | None = None
         self._import_worker = None
         self._last_import_refresh = 0.0
         self._last_report = None
@@ -365,12 +368,11 @@ class MainWindow(QMainWindow):
         np_.muteToggled.connect(self._mute_toggled)
         np_.shuffleToggled.connect(self._shuffle_toggled)
         np_.repeatChanged.connect(self._repeat_changed)
+        pb.ready.connect(self._playback_ready)
         if not pb.available:
-            np_.set_enabled_reason(pb.reason)
-            for a in (self.act_play, self.act_next, self.act_prev, self.act_fwd, self.act_back, self.act_play_next,
-                      self.act_enqueue):
-                a.setEnabled(False)
-                a.setToolTip(pb.reason)
+            self._playback_ready(False)
+        elif pb.player is None:
+            np_.set_enabled_reason("Starting the audio output…", starting=True)
         pb.trackChanged.connect(self._track_changed)
         pb.stateChanged.connect(lambda st: np_.set_playing(st == "playing"))
         pb.positionChanged.connect(self._position_changed)
@@ -687,12 +689,17 @@ class MainWindow(QMainWindow):
         if self._import_worker is not None:
             self.notify("An import is already running; wait for it or stop it first.", "warning")
             return
-        from player.library.scan import scan
-
         folders = [str(f) for f in folders]
         lib = self.library
+        in_child = self.scan_in_child if self.scan_in_child is not None else not self.pools.synchronous
 
         def job(j, folders):
+            if in_child:
+                from player.ui.scan_process import scan_in_child
+
+                return scan_in_child(j, lib.path, folders, workers=2)
+            from player.library.scan import scan
+
             last = [0.0]
 
             def progress(done, total, path):
@@ -889,6 +896,9 @@ class MainWindow(QMainWindow):
         if not self.playback.available:
             self.notify(self.playback.reason, "info")
             return
+        if self.playback.player is None:
+            self.statusBar().showMessage("The audio output is still starting; try again in a moment.", 3000)
+            return
         row = self.model.row_tuple(track_id)
         if row is not None and row[6] != "ok":
             self.notify(f"“{row[TITLE]}” cannot be played: {row[7] or 'the file is missing'}", "warning")
@@ -908,6 +918,8 @@ class MainWindow(QMainWindow):
     def toggle_play(self) -> None:
         if not self.playback.available:
             self.notify(self.playback.reason, "info")
+            return
+        if self.playback.player is None:
             return
         if self.playback.current_track_id() is None:
             tid = self.view.current_track_id() or self.model.track_id_at(0)
@@ -955,6 +967,18 @@ class MainWindow(QMainWindow):
         self.playback.set_repeat(mode)
         self.settings.repeat = mode
 
+    def _playback_ready(self, ok: bool) -> None:
+        pb = self.playback
+        reason = None if ok else pb.reason
+        self.now_playing.set_enabled_reason(reason)
+        for a in (self.act_play, self.act_next, self.act_prev, self.act_fwd, self.act_back, self.act_play_next,
+                  self.act_enqueue):
+            a.setEnabled(ok)
+            a.setToolTip(a.text().replace("&", "") if ok else reason)
+        if not ok and reason:
+            self.notify(reason, "warning")
+        self._show_up_next()
+
     def _track_changed(self, track) -> None:
         np_ = self.now_playing
         if track is None:
@@ -977,8 +1001,9 @@ class MainWindow(QMainWindow):
 
     # up next
     def _show_up_next(self) -> None:
-        entries = self.playback.up_next_entries(self.recs.reasons) if self.playback.available else []
-        if not self.playback.available:
+        if self.playback.player is not None:
+            entries = self.playback.up_next_entries(self.recs.reasons)
+        else:
             entries = self.recs.preview_entries()
         self.up_next.set_entries(entries)
         hint = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from player.ui.cores import core
+from player.ui.cores import present
 
 
 class MoodController(QObject):
@@ -24,7 +24,7 @@ class MoodController(QObject):
         super().__init__(window)
         self.window = window
         self.pools = pools
-        c = core("mood")
+        c = present("mood")
         self.available = c.ok
         self.reason = c.reason
         self._source = source

@@ -255,16 +255,22 @@ class NowPlayingBar(QFrame):
         rem = max(0.0, self._duration - pos)
         self.remaining.setText("-" + (fmt_duration(rem) or "0:00"))
 
-    def set_enabled_reason(self, reason: str | None) -> None:
-        """Disable the transport with a tooltip saying why (no playback engine)."""
+    def set_enabled_reason(self, reason: str | None, *, starting: bool = False) -> None:
+        """Disable the transport with a tooltip saying why (no playback engine), or enable it."""
         on = reason is None
         for w in (self.play, self.prev, self.next, self.slider, self.shuffle, self.repeat, self.volume, self.mute):
             w.setEnabled(on)
         if not on:
             self.play.setToolTip(reason)
             self.slider.setToolTip(reason)
-            self.artist.setText("Playback is unavailable")
+            self.artist.setText("Starting the audio output…" if starting else "Playback is unavailable")
             self.artist.setToolTip(reason)
+        else:
+            self.set_playing(self._playing)
+            self.slider.setToolTip("Seek (Left/Right: 5 s)")
+            self.artist.setToolTip("")
+            if self.title.text() == "Nothing playing":
+                self.artist.setText("Double-click a song to play it")
 
     @property
     def position(self) -> float:

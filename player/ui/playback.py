@@ -8,11 +8,9 @@ kept by :class:`~player.ui.recommend_control.RecommendController`.
 
 from __future__ import annotations
 
-import inspect
-
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from player.ui.cores import core
+from player.ui.cores import present
 from player.ui.panels import Entry
 
 
@@ -29,6 +27,7 @@ class PlaybackController(QObject):
     positionChanged = Signal(float, float)  # position, duration
     queueChanged = Signal()
     message = Signal(str, str)  # text, level
+    ready = Signal(bool)  # the player is up (True) or could not start (False; see .reason)
     _event = Signal(object)  # from audio threads
     _queue_event = Signal(str)
 
@@ -39,9 +38,11 @@ class PlaybackController(QObject):
         self.pools = pools
         self.backend = backend
         self.player = None
-        c = core("audio")
+        c = present("audio")
         self.available = c.ok
         self.reason = c.reason
+        self.starting = False
+        self._pending_settings: dict = {}
         self._track_id: int | None = None
         self._state = "stopped"
         self._unsubscribe = None
@@ -51,32 +52,52 @@ class PlaybackController(QObject):
         self._timer.setInterval(200)
         self._timer.timeout.connect(self._poll)
         if self.available:
-            self._open(backend)
+            self.start()
 
     # -- set-up --------------------------------------------------------------------------------
-    def _open(self, backend: str, device: str | None = None) -> None:
-        Player = core("audio").get("Player")
-        kwargs = {"library": self.library, "user_id": None, "backend": backend}
-        try:
-            params = inspect.signature(Player).parameters
-        except (TypeError, ValueError):
-            params = {}
-        device = device if device is not None else getattr(self.window.settings, "audio_device", "") or None
-        if device and "device" in params:
-            kwargs["device"] = device
-        kwargs = {k: v for k, v in kwargs.items() if not params or k in params or any(
-            p.kind == p.VAR_KEYWORD for p in params.values())}
-        try:
-            self.player = Player(**kwargs)
-        except Exception as exc:  # noqa: BLE001 - the window still works without sound
+    def start(self) -> None:
+        """Import the audio core and open the output in a worker (the import alone takes ~0.3 s);
+        the transport is enabled when :attr:`ready` fires."""
+        self.starting = True
+        device = getattr(self.window.settings, "audio_device", "") or None
+        self.pools.media.submit(self._make_player, self.backend, device, on_result=self._started,
+                                on_error=self._start_failed)
+
+    def _make_player(self, backend: str, device: str | None):
+        """Worker: the Player, and a note for the listener (or None)."""
+        from player.audio import Player
+        from player.ui.workers import describe_exception
+
+        note = None
+        chosen = backend
+        if device and backend in ("auto", "sounddevice"):
             try:
-                self.player = Player(**{**kwargs, "backend": "null"})
-                self.message.emit(f"No sound: {exc}. Songs play silently.", "warning")
-            except Exception as exc2:  # noqa: BLE001
-                self.player = None
-                self.available = False
-                self.reason = f"playback could not start: {exc2}"
-                return
+                from player.audio import make_backend
+
+                chosen = make_backend("sounddevice", device=device)
+            except Exception as exc:  # noqa: BLE001 - fall back to the default device
+                note = f"{describe_exception(exc)}; using the default output instead."
+                chosen = backend
+        try:
+            return Player(library=self.library, user_id=None, backend=chosen), note
+        except Exception as exc:  # noqa: BLE001 - the window still works without sound
+            return (Player(library=self.library, user_id=None, backend="null-realtime"),
+                    f"No sound: {describe_exception(exc)}. Songs play silently.")
+
+    def _start_failed(self, err) -> None:
+        self.starting = False
+        self.available = False
+        self.reason = f"playback could not start: {err.message}"
+        self.ready.emit(False)
+
+    def _started(self, result) -> None:
+        self.starting = False
+        self.player, note = result
+        if getattr(self.window, "_closing", False):
+            self.close()
+            return
+        if note:
+            self.message.emit(note, "warning")
         msg = getattr(self.player, "backend_message", None)
         if msg:
             QTimer.singleShot(0, lambda m=msg: self.message.emit(str(m), "warning"))
@@ -90,6 +111,10 @@ class PlaybackController(QObject):
                 add(self._queue_event.emit)
             if hasattr(q, "refill"):
                 q.refill = self._refill
+        for name, value in self._pending_settings.items():
+            getattr(self, name)(value)
+        self._pending_settings.clear()
+        self.ready.emit(True)
 
     @property
     def queue(self):
@@ -105,7 +130,10 @@ class PlaybackController(QObject):
             self.player = None
 
     def set_user(self, user_id: int | None) -> None:
-        if self.player is not None and hasattr(self.player, "user_id"):
+        if self.player is None:
+            self._pending_settings["set_user"] = user_id
+            return
+        if hasattr(self.player, "user_id"):
             try:
                 self.player.user_id = user_id
             except AttributeError:
@@ -172,17 +200,29 @@ class PlaybackController(QObject):
         self._poll()
 
     def set_volume(self, v: float) -> None:
+        if self.player is None:
+            self._pending_settings["set_volume"] = v
+            return
         self._call("set_volume", float(v))
 
     def set_muted(self, on: bool) -> None:
+        if self.player is None:
+            self._pending_settings["set_muted"] = on
+            return
         self._call("set_muted", bool(on))
 
     def set_shuffle(self, on: bool) -> None:
+        if self.player is None:
+            self._pending_settings["set_shuffle"] = on
+            return
         q = self.queue
         if q is not None:
             q.shuffle = bool(on)
 
     def set_repeat(self, mode: str) -> None:
+        if self.player is None:
+            self._pending_settings["set_repeat"] = mode
+            return
         q = self.queue
         if q is not None:
             try:
@@ -355,27 +395,21 @@ class PlaybackController(QObject):
 
     # -- devices -------------------------------------------------------------------------------
     def output_devices(self) -> tuple[list[str], str | None]:
-        fn = core("audio").get("output_devices") or core("audio").get("list_devices")
-        if fn is None:
-            return [], "choosing a device is not supported by this build"
+        """Names of the output devices PortAudio offers (empty with a reason when none)."""
         try:
-            devs = fn()
-        except Exception as exc:  # noqa: BLE001
-            return [], f"no devices: {exc}"
-        names = [getattr(d, "name", None) or (d.get("name") if isinstance(d, dict) else str(d)) for d in devs]
-        return [n for n in names if n], None
+            import sounddevice as sd
+
+            devs = sd.query_devices()
+        except Exception as exc:  # noqa: BLE001 - no PortAudio: say so in the menu
+            from player.ui.workers import describe_exception
+
+            return [], f"no audio devices: {describe_exception(exc)}"
+        names = [d["name"] for d in devs if d.get("max_output_channels", 0) > 0]
+        return names, None if names else "no audio output device was found"
 
     def set_device(self, name: str) -> str | None:
-        if self.player is None:
-            return self.reason
-        setter = getattr(self.player, "set_device", None)
-        if setter is None:
-            return "The output device will be used the next time the player starts."
-        try:
-            setter(name or None)
-        except Exception as exc:  # noqa: BLE001
-            return f"Could not switch the output device: {exc}"
-        return None
+        """Remembered in the settings; used from the next start of the player."""
+        return (f"Sound will go to {name or 'the system default output'} the next time the player starts.")
 
     # -- events --------------------------------------------------------------------------------
     def _handle_event(self, ev) -> None:

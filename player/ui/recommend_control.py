@@ -11,7 +11,7 @@ import threading
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from player.ui.cores import core
+from player.ui.cores import present
 from player.ui.panels import Entry
 
 N_UP_NEXT = 10
@@ -28,7 +28,7 @@ class RecommendController(QObject):
         self.window = window
         self.library = library
         self.pools = pools
-        c = core("recommend")
+        c = present("recommend")
         self.available = c.ok
         self.reason = c.reason
         self.engine = None
@@ -64,7 +64,7 @@ class RecommendController(QObject):
         """Worker side: build or reload the engine when the library changed."""
         with self._engine_lock:
             if self.engine is None:
-                from player.recommend import Recommender
+                from player.recommend import Recommender  # scipy: imported here, in a worker
 
                 self.engine = Recommender.from_library(self.library, self._settings())
                 self._dirty_engine = False

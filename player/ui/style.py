@@ -25,7 +25,7 @@ QTreeWidget#sidebar::item:hover:!selected {{ background: #e4e7ee; }}
 
 QTableView#libraryView {{ outline: 0; background: #ffffff; alternate-background-color: #f8f9fb; border: none;
     selection-background-color: #dde3fb; selection-color: #111827; }}
-QTableView#libraryView::item {{ padding-left: 6px; padding-right: 6px; border: none; }}
+
 QHeaderView::section {{ background: #ffffff; border: none; border-bottom: 1px solid #e1e4ea; padding: 6px 6px;
     color: #5b6170; font-weight: 600; }}
 

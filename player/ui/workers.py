@@ -61,7 +61,10 @@ class Job:
         self._cancel = threading.Event()
 
     def progress(self, value: Any) -> None:
-        self._signals.progress.emit(value)
+        try:
+            self._signals.progress.emit(value)
+        except RuntimeError:  # the receiver is gone: the job's caller will cancel it
+            pass
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -108,11 +111,18 @@ class Worker(QRunnable):
             else:
                 value = self.fn(*self.args, **self.kwargs)
         except BaseException as exc:  # noqa: BLE001 - every failure becomes a message, never a crash
-            self.signals.error.emit(WorkerError(describe_exception(exc), exc, traceback.format_exc()))
+            self._emit(self.signals.error, WorkerError(describe_exception(exc), exc, traceback.format_exc()))
         else:
-            self.signals.result.emit(value)
+            self._emit(self.signals.result, value)
         finally:
-            self.signals.finished.emit()
+            self._emit(self.signals.finished)
+
+    @staticmethod
+    def _emit(signal, *args) -> None:
+        try:
+            signal.emit(*args)
+        except RuntimeError:  # the window (and the signals' owner) went away while the job ran
+            pass
 
 
 class TaskPool(QObject):
