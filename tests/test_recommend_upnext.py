@@ -318,3 +318,14 @@ def test_queries_while_another_thread_reloads(lib):
         assert len(rec.similar(lib.ids["jazz 0"], n=3)) == 3
     t.join()
     assert not errors
+
+
+def test_a_song_imported_after_the_last_reload(lib):
+    rec = Recommender.from_library(lib)
+    new = add_tracks(lib, [{"title": "just imported", "artist": "x", "album": "y", "labels": {"rock": 1}}])[0]
+    # the library has it, the recommender not yet: no error, nothing known about it
+    out = rec.up_next(lib.ann, after_track_id=new, n=5)
+    assert len(out) == 5 and new not in ids_of(out)
+    assert rec.similar(new, n=5) == []
+    rec.reload()
+    assert rec.similar(new, n=5)  # known after the reload (by its labels)

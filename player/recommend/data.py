@@ -230,6 +230,10 @@ class LibrarySource:
             dtype=np.int64,
         )
 
+    def has_track(self, track_id: int) -> bool:
+        return _TupleRows(self.library.db.conn).execute(
+            "SELECT 1 FROM tracks WHERE id = ?", (int(track_id),)).fetchone() is not None
+
     def user_name(self, user_id: int) -> str | None:
         row = _TupleRows(self.library.db.conn).execute("SELECT name FROM users WHERE id = ?", (int(user_id),)).fetchone()
         return None if row is None else row[0]
@@ -286,6 +290,9 @@ class MemorySource:
         mine = self._plays[self._plays["user"] == user_id]
         order = np.lexsort((-mine["id"], -mine["started_at"]))[:limit]
         return mine["track"][order]
+
+    def has_track(self, track_id: int) -> bool:
+        return False  # the arrays are the whole library
 
     def user_name(self, user_id: int) -> str | None:
         return self.arrays.users.get(int(user_id))

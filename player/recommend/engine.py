@@ -234,6 +234,16 @@ class Recommender:
             raise RecommendError(f"no track with id {track_id} in the library")
         return pos
 
+    def _known_or_new(self, track_id: int) -> int:
+        """The position of a track; -1 for a track imported since the last :meth:`reload` (the library
+        has it, the arrays not yet); :class:`RecommendError` for a track the library does not have."""
+        pos = int(self._positions_or_minus(np.array([int(track_id)]))[0])
+        if pos >= 0:
+            return pos
+        if self._source.has_track(int(track_id)):
+            return -1
+        raise RecommendError(f"no track with id {track_id} in the library")
+
     # -- listeners -----------------------------------------------------------------------------
     def on_rating_changed(self, user_id: int) -> None:
         """Re-read one listener's ratings and rebuild their profile (a few ms at 100k songs)."""
@@ -444,7 +454,7 @@ class Recommender:
         s = self.settings
         T = self.n_tracks
         lst = self._listener(user_id)
-        current = self.position(after_track_id) if after_track_id is not None else -1
+        current = -1 if after_track_id is None else self._known_or_new(after_track_id)
 
         # -- what may come next
         eligible = self.ok.copy()
@@ -808,8 +818,8 @@ class Recommender:
         """The ``n`` songs whose embeddings are closest (cosine) to the track's (seed 000)."""
         n = int(n)
         with self._lock, _one_blas_thread():
-            j = self.position(track_id)
-            if n <= 0:
+            j = self._known_or_new(track_id)
+            if n <= 0 or j < 0:  # j < 0: imported after the last reload, nothing known about it yet
                 return []
             s = self.settings
             if self.has_emb[j]:
