@@ -41,83 +41,9 @@ from player.recommend import Recommender, RecommendSettings  # noqa: E402
 from player.recommend.synthetic import synthetic_arrays, write_library  # noqa: E402
 
 
-# ---------------------------------------------------------------------------------------------
-# seed 002's content recommender, literally (the same reference the tests use; pandas 2 forces
-# DataFrame.append -> one concat, and an explicit column in groupby().sum())
-# ---------------------------------------------------------------------------------------------
-class SeedContentRecommender:
-    def __init__(self, labels_df, rating_df):
-        self.labels_df = labels_df
-        self.rating_source = rating_df
-
-    def constructLabelVector(self):
-        import pandas
-
-        labels_df = self.labels_df.copy()
-        labels_df["label_count"] = 1
-        TF = labels_df.groupby(["track_id", "label"], as_index=False).count().rename(
-            columns={"label_count": "label_count_TF"}
-        )
-        label_distinct = labels_df[["label", "track_id"]].drop_duplicates()
-        DF = label_distinct.groupby("label", as_index=False).count().rename(columns={"track_id": "label_count_DF"})
-        a = math.log10(len(np.unique(labels_df["track_id"])))
-        DF["IDF"] = a - np.log10(DF["label_count_DF"])
-        TF = pandas.merge(TF, DF, on="label", how="left", sort=False)
-        TF["TF-IDF"] = TF["label_count_TF"] * TF["IDF"]
-        Vect_len = TF[["track_id", "TF-IDF"]].copy()
-        Vect_len["TF-IDF-Sq"] = Vect_len["TF-IDF"] ** 2
-        Vect_len = Vect_len.groupby(["track_id"], as_index=False).sum().rename(
-            columns={"TF-IDF-Sq": "TF-IDF-Sq-Sum"}
-        )[["track_id", "TF-IDF-Sq-Sum"]]
-        Vect_len["vect_len"] = np.sqrt(Vect_len[["TF-IDF-Sq-Sum"]].sum(axis=1))
-        TF = pandas.merge(TF, Vect_len, on="track_id", how="left", sort=False)
-        TF["label_wt"] = TF["TF-IDF"] / TF["vect_len"]
-        self.TF = TF
-
-    def constructUserProfile(self):
-        import pandas
-
-        TF = self.TF
-        rating_df = self.rating_source
-        rating_df = rating_df[rating_df["rating"] != 0]
-        user_distinct = rating_df["username"].drop_duplicates()
-        frames = []
-        for user in user_distinct:
-            user_data = rating_df[rating_df["username"] == user]
-            user_data = pandas.merge(user_data, TF, on="track_id", how="inner")
-            user_data_processed = user_data.groupby("label", as_index=False)[["label_wt"]].sum().rename(
-                columns={"label_wt": "label_pref"}
-            )[["label", "label_pref"]]
-            user_data_processed["user"] = user
-            frames.append(user_data_processed)
-        self.rating_df = rating_df
-        self.user_profile = pandas.concat(frames, ignore_index=True)
-
-    def constructCosineSimilarity(self, songs, users):
-        import pandas
-
-        user_profile = self.user_profile
-        TF = self.TF
-        frames = []
-        for user in users:
-            user_profile_all = user_profile[user_profile["user"] == user]
-            for song in songs:
-                TF_song = TF[TF["track_id"] == song]
-                label_merge = pandas.merge(TF_song, user_profile_all, on="label", how="left", sort=False)
-                label_merge["label_pref"] = label_merge["label_pref"].fillna(0)
-                label_merge["label_value"] = label_merge["label_wt"] * label_merge["label_pref"]
-                label_wt_val = np.sqrt(np.sum(np.square(label_merge["label_wt"]), axis=0))
-                label_pref_val = np.sqrt(np.sum(np.square(user_profile_all["label_pref"]), axis=0))
-                label_merge_final = (
-                    label_merge.groupby(["user", "track_id"])
-                    .agg({"label_value": "sum"})
-                    .rename(columns={"label_value": "score"})
-                    .reset_index()
-                )
-                label_merge_final["score"] = label_merge_final["score"] / (label_wt_val * label_pref_val)
-                frames.append(label_merge_final)
-        out = pandas.concat(frames, ignore_index=True)
-        return out.sort_values(by=["user", "score"]).reset_index(drop=True)
+# seed 002's content recommender, literally: the one reference the tests check us against
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from test_recommend_support import SeedContentRecommender  # noqa: E402
 
 
 def seed_tables(arrays):

@@ -281,9 +281,7 @@ class Recommender:
         scale = max(1e-12, float(np.max(np.abs(s.star_weights))))
         art = self._affinity(self._artist_slot[pos], sw / scale, self.n_artists)
         alb = self._affinity(self._album_slot[pos], sw / scale, self.n_albums)
-        star_w = np.asarray(s.star_weights)[stars - 1] if stars.size else np.zeros(0)
-        liked = pos[star_w > 0] if s.mode == "stars" else pos[stars > s.dislike_threshold]
-        disliked = pos[stars <= s.dislike_threshold]
+        liked, disliked = self._liked_disliked(pos, stars)
         return _Listener(
             user_id=user_id,
             rated_pos=pos,
@@ -299,6 +297,17 @@ class Recommender:
             liked_pos=liked,
             disliked_pos=disliked,
         )
+
+    def _liked_disliked(self, pos: np.ndarray, stars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The rated songs a listener likes (a positive star weight; in ``seed`` mode anything above
+        the dislike threshold) and those they dislike (at or below the threshold)."""
+        s = self.settings
+        stars = np.clip(np.asarray(stars, np.int64), 1, 5)
+        if s.mode == "stars":
+            liked = np.asarray(s.star_weights)[stars - 1] > 0
+        else:
+            liked = stars > s.dislike_threshold
+        return pos[liked], pos[stars <= s.dislike_threshold]
 
     @staticmethod
     def _affinity(slots: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
@@ -380,13 +389,10 @@ class Recommender:
         bu = [np.searchsorted(users, play_user)]
         bi = [play_pos]
         dis_keys = []
-        sw = np.asarray(s.star_weights)
         for u, (pos, stars) in self._all_ratings.items():
-            stars = np.clip(stars, 1, 5)
-            good = pos[(sw[stars - 1] > 0) if s.mode == "stars" else (stars > s.dislike_threshold)]
+            good, bad = self._liked_disliked(pos, stars)
             bu.append(np.full(good.size, self._basket_of_user[u], np.int64))
             bi.append(good)
-            bad = pos[stars <= s.dislike_threshold]
             dis_keys.append(self._basket_of_user[u] * np.int64(T + 1) + bad)
         ub = np.concatenate(bu)
         ui = np.concatenate(bi)
