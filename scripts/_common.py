@@ -54,9 +54,9 @@ def run_main(fn, argv=None) -> int:
         return 130
 
 
-def command_line(argv) -> str:
-    prog = "python " + os.path.relpath(sys.argv[0], REPO) if sys.argv and sys.argv[0].endswith(".py") else ""
-    return " ".join(x for x in [prog, " ".join(shlex.quote(a) for a in argv)] if x)
+def command_line(script: str, argv) -> str:
+    """The command that reproduces a run, e.g. ``python scripts/train_genre.py --model cnn ...``."""
+    return " ".join(["python", f"scripts/{script}"] + [shlex.quote(str(a)) for a in argv])
 
 
 def resolve_frontend(spec: str) -> dict:
@@ -146,18 +146,28 @@ def build_store(out, items: list, frontend: dict, *, shard_size: int = 256, work
     if len(set(keys)) != len(keys):
         raise ScriptError("item keys must be unique")
     shards = [items[i:i + shard_size] for i in range(0, len(items), shard_size)]
+
+    def record(chunk):
+        return [str(it["key"]) for it in chunk], [str(it["path"]) for it in chunk], \
+            ["" if it.get("offset") is None else str(it["offset"]) for it in chunk]
+
     done_items = 0
-    todo = []
+    todo = []  # (shard, rows to compute or None for all, previous record)
     for s, chunk in enumerate(shards):
         info = out / "shards" / f"{s:05d}.json"
         if info.exists() and (out / "shards" / f"{s:05d}.npy").exists():
             try:
-                if json.loads(info.read_text()).get("keys") == [str(it["key"]) for it in chunk]:
-                    done_items += len(chunk)
-                    continue
+                old = json.loads(info.read_text())
             except (OSError, json.JSONDecodeError):
-                pass
-        todo.append(s)
+                old = {}
+            keys, paths, offs = record(chunk)
+            if old.get("keys") == keys and old.get("paths") == paths and old.get("offsets") == offs:
+                retry = [r for r, k in enumerate(keys) if k in old.get("failed", {})]
+                done_items += len(chunk) - len(retry)
+                if retry:  # failed files get another chance (the file may have been fixed)
+                    todo.append((s, retry, old))
+                continue
+        todo.append((s, None, None))
     bar = tqdm(total=len(items), initial=done_items, unit="track", desc="features", disable=not progress,
                file=sys.stderr)
     pool = None
@@ -166,24 +176,33 @@ def build_store(out, items: list, frontend: dict, *, shard_size: int = 256, work
 
         pool = multiprocessing.get_context("spawn").Pool(workers)
     try:
-        for s in todo:
+        for s, rows, old in todo:
             chunk = shards[s]
-            arr = np.zeros([len(chunk)] + shape, dtype=np.uint8 if storage["dtype"] == "uint8" else np.float16)
-            n_slices, failed = [], {}
-            jobs = [(str(it["key"]), str(it["path"]), it.get("offset"), frontend) for it in chunk]
+            npy = out / "shards" / f"{s:05d}.npy"
+            if rows is None:
+                arr = np.zeros([len(chunk)] + shape, dtype=np.uint8 if storage["dtype"] == "uint8" else np.float16)
+                n_slices, failed = [0] * len(chunk), {}
+                rows = list(range(len(chunk)))
+            else:
+                arr = np.array(np.load(npy))
+                n_slices, failed = list(old["n_slices"]), dict(old["failed"])
+            jobs = [(str(chunk[r]["key"]), str(chunk[r]["path"]), chunk[r].get("offset"), frontend) for r in rows]
             results = pool.imap(_extract_one, jobs, chunksize=2) if pool else map(_extract_one, jobs)
-            for row, (key, x, k, err) in enumerate(results):
+            for row, (key, x, k, err) in zip(rows, results):
+                failed.pop(key, None)
                 if err is not None:
                     failed[key] = err
-                    n_slices.append(0)
+                    n_slices[row] = 0
                     bar.write(f"skipped {chunk[row]['path']}: {err}")
                 else:
+                    arr[row] = 0
                     arr[row, :len(x)] = _quantise(x, storage)
-                    n_slices.append(k)
+                    n_slices[row] = k
                 bar.update(1)
-            _write_atomic(out / "shards" / f"{s:05d}.npy", lambda fh: np.save(fh, arr))
+            keys, paths, offs = record(chunk)
+            _write_atomic(npy, lambda fh: np.save(fh, arr))
             _write_atomic(out / "shards" / f"{s:05d}.json", lambda fh: fh.write(json.dumps(
-                {"keys": [str(it["key"]) for it in chunk], "n_slices": n_slices, "failed": failed}).encode()))
+                {"keys": keys, "paths": paths, "offsets": offs, "n_slices": n_slices, "failed": failed}).encode()))
     finally:
         bar.close()
         if pool is not None:

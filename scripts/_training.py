@@ -164,6 +164,9 @@ def train(args, argv, task: str, architecture: str) -> Path:
     from player.analysis import architectures as A
     from player.analysis import registry as R
 
+    if args.labels:  # refuse a useless label set before spending time on features
+        df, cols = C.read_label_table(args.labels, args.label_columns)
+        C.check_label_set(df[cols].to_numpy(np.float32), list(cols), args.labels, task)
     store = open_or_build_store(args, task)
     audio_root = args.audio_root or (Path(args.labels).parent if args.labels else None)
     items, y, names = labelled_items(store, task, args.labels, args.label_columns, audio_root)
@@ -201,7 +204,8 @@ def train(args, argv, task: str, architecture: str) -> Path:
     if task == "genre":
         loss, metrics = keras.losses.CategoricalCrossentropy(), ["accuracy"]
     else:
-        loss, metrics = keras.losses.BinaryCrossentropy(), [keras.metrics.AUC(multi_label=True, name="auc")]
+        # no training-time AUC: Keras' AUC needs 0/1 labels and reads soft labels as 0; evaluate.py measures it
+        loss, metrics = keras.losses.BinaryCrossentropy(), []
     opt = keras.optimizers.Adam(args.lr)
     if contrastive > 0:
         net = A.with_embedding(model)
@@ -243,7 +247,7 @@ def train(args, argv, task: str, architecture: str) -> Path:
                         "embedding": "mean over the excerpt's rows (slices)"},
         "frontend": store.frontend,
         "training": {
-            "command": C.command_line(argv),
+            "command": C.command_line("train_genre.py" if task == "genre" else "train_tagger.py", argv),
             "features": str(store.root),
             "labels": args.labels or "store genre column",
             "split": split_info,
