@@ -153,25 +153,31 @@ def track_analysis(library, track_id: int) -> TrackAnalysis:
 def top_labels(library, since: float | None = None, top: int = 3) -> tuple[dict[int, str], dict[int, str], float]:
     """Per track: its top labels as one line and its most likely analysed genre; and the newest stamp.
 
-    ``since``: only tracks analysed at or after that time (a delta for a running analysis).
+    ``since``: only tracks analysed after that time (a delta for a running analysis; each analysis
+    batch commits with its own time, so a batch is seen whole or not at all).
     """
     params: tuple = ()
     where = ""
     if since is not None:
-        where = " WHERE track_id IN (SELECT track_id FROM analysis WHERE analysed_at >= ?)"
+        where = " WHERE track_id IN (SELECT track_id FROM analysis WHERE analysed_at > ?)"
         params = (since,)
-    tags: dict[int, list[str]] = {}
-    for tid, label in library.db.query(
-        f"SELECT track_id, label FROM track_labels{where} ORDER BY track_id, probability DESC", params
-    ):
-        lst = tags.setdefault(tid, [])
-        if len(lst) < top:
-            lst.append(label)
+    # The top labels per track, ranked and joined by SQLite (in C, without the interpreter lock).
+    sql = (
+        "SELECT track_id, group_concat(label, ' · ') FROM ("
+        " SELECT track_id, label, ROW_NUMBER() OVER (PARTITION BY track_id ORDER BY probability DESC, label) AS rn"
+        f" FROM track_labels{where} ORDER BY track_id, rn) WHERE rn <= ? GROUP BY track_id"
+    )
+    cur = library.db.conn.cursor()
+    cur.row_factory = None
+    try:
+        tags = dict(cur.execute(sql, params + (int(top),)).fetchall())
+    finally:
+        cur.close()
     import numpy as np
 
     genre: dict[int, str] = {}
     stamp = since or 0.0
-    gwhere = " AND analysed_at >= ?" if since is not None else ""
+    gwhere = " AND analysed_at > ?" if since is not None else ""
     rows = library.db.query(
         f"SELECT track_id, genre_probs, analysed_at FROM analysis WHERE status = 'ok' AND genre_probs IS NOT NULL{gwhere}",
         params)
@@ -190,7 +196,7 @@ def top_labels(library, since: float | None = None, top: int = 3) -> tuple[dict[
             names = label_names(n, "genre")
             for r, k in zip(group, best.tolist()):
                 genre[r[0]] = names[k]
-    return {k: " · ".join(v) for k, v in tags.items()}, genre, stamp
+    return tags, genre, stamp
 
 
 # -- control -------------------------------------------------------------------------------------
