@@ -142,7 +142,7 @@ def cmd_show(args) -> int:
             order = np.argsort(-gp)[:3]
             names = genres if genres and len(genres) == len(gp) else [f"genre {i}" for i in range(len(gp))]
             print("  genres: " + ", ".join(f"{names[i]} {gp[i]:.0%}" for i in order))
-        neighbours = _neighbours(library, track.id, analysis["embedding"], args.n)
+        neighbours = _neighbours(library, track.id, args.n) if analysis["embedding"] is not None else []
         if neighbours:
             print("  sounds like:")
             for other, sim in neighbours:
@@ -167,19 +167,9 @@ def _genre_names(root, version: str) -> list[str] | None:
     return None
 
 
-def _neighbours(library, track_id: int, embedding, n: int):
-    import numpy as np
+def _neighbours(library, track_id: int, n: int):
+    """The nearest analysed tracks by embedding cosine (the recommender's "more like this")."""
+    from player.recommend import Recommender
 
-    if embedding is None:
-        return []
-    rows = library.db.query(
-        "SELECT track_id, embedding FROM analysis WHERE status = 'ok' AND embedding IS NOT NULL AND track_id != ?",
-        (track_id,))
-    if not rows:
-        return []
-    ids = np.array([r["track_id"] for r in rows])
-    mat = np.stack([np.frombuffer(r["embedding"], np.float32) for r in rows])
-    q = embedding / (np.linalg.norm(embedding) + 1e-12)
-    sims = (mat / (np.linalg.norm(mat, axis=1, keepdims=True) + 1e-12)) @ q
-    order = np.argsort(-sims)[:n]
-    return [(library.track(int(ids[i])), float(sims[i])) for i in order]
+    recs = Recommender.from_library(library).similar(track_id, n=n)
+    return [(library.track(r.track_id), r.score) for r in recs]
