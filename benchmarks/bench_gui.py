@@ -236,7 +236,7 @@ def bench_analysis(app, tmp: Path) -> None:
     run_until(app, lambda: w.model.is_loaded, 10)
     meter = StallMeter()
     finished = []
-    w._analysis_relay.connect(lambda p: finished.append(p) if p.finished else None)
+    w.analysisProgress.connect(lambda p: finished.append(p) if p.finished else None)
     meter.start()
     t0 = time.perf_counter()
     w.start_analysis()

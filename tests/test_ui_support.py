@@ -20,14 +20,45 @@ ARTISTS = [
 ]
 
 
-def make_music(root: Path, *, seconds: float = 1.0, broken: bool = True, sr: int = 8000) -> list[Path]:
+def rich_signal(seconds: float, sr: int, seed: int) -> np.ndarray:
+    """Something with a spectrogram worth looking at: an arpeggio of harmonic notes over a beat."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    out = np.zeros(n, np.float32)
+    root = 110.0 * 2 ** (rng.integers(0, 12) / 12)
+    step = 0.25 + 0.125 * rng.integers(0, 3)
+    scale = [0, 3, 5, 7, 10, 12, 15]
+    for k in range(int(seconds / step)):
+        a, b = int(k * step * sr), min(n, int((k + 1) * step * sr))
+        f = root * 2 ** (scale[rng.integers(0, len(scale))] / 12) * (2 if k % 8 >= 4 else 1)
+        tt = t[a:b] - t[a]
+        env = np.exp(-tt * 4.0)
+        for h in range(1, 6):
+            out[a:b] += (0.25 / h) * env * np.sin(2 * np.pi * f * h * tt)
+    beat = int(0.5 * sr)
+    for a in range(0, n, beat):  # kick: a falling sine; hat: short noise
+        m = min(n - a, int(0.12 * sr))
+        tt = np.arange(m) / sr
+        out[a:a + m] += 0.5 * np.exp(-tt * 30) * np.sin(2 * np.pi * (120 - 300 * tt) * tt)
+        h = a + beat // 2
+        if h < n:
+            m2 = min(n - h, int(0.03 * sr))
+            out[h:h + m2] += 0.15 * rng.standard_normal(m2) * np.exp(-np.arange(m2) / (0.01 * sr))
+    return (0.6 * out / max(1e-6, float(np.abs(out).max()))).astype(np.float32)
+
+
+def make_music(root: Path, *, seconds: float = 1.0, broken: bool = True, sr: int = 8000, rich: bool = False) -> list[Path]:
     """A small tagged library (several artists and albums), plus one broken file."""
     out = []
     k = 0
     for artist, album, titles in ARTISTS:
         for n, title in enumerate(titles, start=1):
             k += 1
-            data = (0.2 * np.sin(2 * np.pi * (180 + 40 * k) * np.arange(int(seconds * sr)) / sr)).astype(np.float32)
+            if rich:
+                data = rich_signal(seconds, sr, seed=k)
+            else:
+                data = (0.2 * np.sin(2 * np.pi * (180 + 40 * k) * np.arange(int(seconds * sr)) / sr)).astype(np.float32)
             p = write_audio(root / artist / album / f"{n:02d} {title}.wav", data[:, None], sr,
                             tags={"title": title, "artist": artist, "album": album, "tracknumber": str(n)})
             out.append(p)

@@ -209,112 +209,118 @@ class AnalysisProgress:
     paused: bool = False
     message: str = ""
     finished: bool = False
+    state: str = "running"  # starting | running | paused | finished | cancelled | error | idle
+    failed: int = 0
 
 
 class AnalysisControl:
-    """Start/pause/resume/cancel background analysis through ``player.analysis`` when it exists.
+    """Start/pause/resume/cancel background analysis (``player.analysis.service.AnalysisService``).
 
-    The engine is expected (issue 7) to offer a runner object with ``start()``, ``pause()``,
-    ``resume()``, ``cancel()`` and progress callbacks (done, total, rate, ETA). This class adapts
-    whatever the engine offers to those calls; :attr:`reason` says why control is unavailable.
+    The service runs worker processes (TensorFlow never enters the GUI process) and calls back from a
+    listener thread; ``on_progress`` receives :class:`AnalysisProgress` there (the window marshals it).
+    :meth:`start` blocks for the pending count (a query): call it from a worker.
+    :attr:`reason` says why control is unavailable.
     """
 
-    def __init__(self, library, on_progress: Callable[[AnalysisProgress], None] | None = None):
+    def __init__(self, library, on_progress: Callable[[AnalysisProgress], None] | None = None,
+                 workers: int | None = None):
         self.library = library
         self.on_progress = on_progress
-        self._runner = None
-        self._factory, self.reason = self._find_engine()
+        self.workers = workers
+        self._service = None
+        self.reason = self._find_engine()
 
     @property
     def available(self) -> bool:
-        return self._factory is not None
+        return self.reason is None
 
     @staticmethod
-    def _find_engine():
+    def _find_engine() -> str | None:
+        import importlib.util
+
         try:
-            import importlib
+            spec = importlib.util.find_spec("player.analysis.service")
+        except (ImportError, ValueError) as exc:
+            return f"background analysis failed to load: {exc}"
+        if spec is None:
+            return "background analysis is not part of this build; tags, genres and similarity need it"
+        return None
 
-            mod = importlib.import_module("player.analysis")
-        except Exception as exc:  # noqa: BLE001
-            return None, f"background analysis failed to load: {exc}"
-        for name in ("AnalysisRunner", "Analyser", "AnalysisService", "BackgroundAnalysis"):
-            factory = getattr(mod, name, None)
-            if factory is not None:
-                return factory, None
-        return None, "background analysis is not part of this build yet; tags, genres and similarity appear once it is"
+    @property
+    def running(self) -> bool:
+        s = self._service
+        return s is not None and s.is_running()
 
-    def start(self) -> None:
+    def start(self) -> AnalysisProgress:
+        """Start analysing what is pending (worker thread). Returns the first progress (total known).
+
+        Raises in words when the models are missing or broken (nothing is started then)."""
         if not self.available:
             raise RuntimeError(self.reason)
-        if self._runner is None:
-            self._runner = self._make_runner()
-        self._call("start")
+        if self.running:
+            return AnalysisProgress(self._service.progress.done, self._service.progress.total, state="running")
+        from player.analysis.engine import model_version
+        from player.analysis.service import AnalysisService
+        from player.analysis.store import count_pending
 
-    def _make_runner(self):
-        factory = self._factory
-        kwargs = {}
-        try:
-            import inspect
+        version = model_version()  # ModelError in words when a model folder is missing or broken
+        total = count_pending(self.library, version)[0]
+        if total == 0:
+            return AnalysisProgress(0, 0, finished=True, state="idle")
+        import os
 
-            params = inspect.signature(factory).parameters
-        except (TypeError, ValueError):
-            params = {}
-        for key in ("progress", "on_progress"):
-            if key in params:
-                kwargs[key] = self._progress
-                break
-        if "library" in params or not params:
-            return factory(self.library, **kwargs)
-        if "db_path" in params:
-            return factory(db_path=self.library.path, **kwargs)
-        return factory(self.library, **kwargs)
+        workers = self.workers or max(1, min(2, (os.cpu_count() or 2) // 2))
+        self.close()
+        service = AnalysisService(self.library.path, workers=workers, on_event=self._event)
+        service.start(total=total)
+        self._service = service
+        self._renice(service)
+        return AnalysisProgress(0, total, state="starting")
 
-    def _progress(self, *args, **kwargs) -> None:
+    @staticmethod
+    def _renice(service) -> None:
+        """The analysis processes yield the CPU to the window (a 2-core machine stays responsive)."""
+        import os
+
+        for proc in getattr(service, "_procs", []) or []:
+            pid = getattr(proc, "pid", None)
+            if pid:
+                try:
+                    os.setpriority(os.PRIO_PROCESS, pid, 10)
+                except (AttributeError, OSError):
+                    pass
+
+    def _event(self, ev) -> None:
         if self.on_progress is None:
             return
-        if args and isinstance(args[0], AnalysisProgress):
-            self.on_progress(args[0])
-            return
-        ev = args[0] if len(args) == 1 and not kwargs else None
-        if ev is not None and hasattr(ev, "done"):
-            self.on_progress(
-                AnalysisProgress(
-                    int(ev.done), int(getattr(ev, "total", 0)), float(getattr(ev, "rate", 0.0) or 0.0),
-                    getattr(ev, "eta", None), bool(getattr(ev, "paused", False)), str(getattr(ev, "message", "") or ""),
-                    bool(getattr(ev, "finished", False)),
-                )
-            )
-            return
-        done, total = (list(args) + [kwargs.get("done", 0), kwargs.get("total", 0)])[:2]
-        self.on_progress(AnalysisProgress(int(done), int(total)))
-
-    def _call(self, name: str) -> None:
-        fn = getattr(self._runner, name, None)
-        if fn is None:
-            raise RuntimeError(f"the analysis engine cannot {name}")
-        fn()
+        state = str(getattr(ev, "state", "running"))
+        self.on_progress(AnalysisProgress(
+            done=int(getattr(ev, "done", 0) or 0), total=int(getattr(ev, "total", 0) or 0),
+            rate=float(getattr(ev, "rate", 0.0) or 0.0), eta=getattr(ev, "eta_s", None),
+            paused=state == "paused", message=str(getattr(ev, "message", "") or ""),
+            finished=state in ("finished", "cancelled", "error"), state=state,
+            failed=int(getattr(ev, "failed", 0) or 0),
+        ))
 
     def pause(self) -> None:
-        self._call("pause")
+        if self._service is not None:
+            self._service.pause()
 
     def resume(self) -> None:
-        self._call("resume")
+        if self._service is not None:
+            self._service.resume()
 
     def cancel(self) -> None:
-        if self._runner is not None:
-            self._call("cancel")
+        if self._service is not None:
+            self._service.cancel()
 
     def close(self) -> None:
-        if self._runner is not None:
-            for name in ("close", "stop", "cancel"):
-                fn = getattr(self._runner, name, None)
-                if fn is not None:
-                    try:
-                        fn()
-                    except Exception:  # noqa: BLE001
-                        pass
-                    break
-            self._runner = None
+        s, self._service = self._service, None
+        if s is not None:
+            try:
+                s.close(timeout=5.0)
+            except Exception:  # noqa: BLE001 - closing never fails the window
+                pass
 
 
 def eta_text(seconds: float | None) -> str:

@@ -41,7 +41,7 @@ class BarChart(QWidget):
         return QFontMetrics(self.font()).height() + 6
 
     def sizeHint(self) -> QSize:
-        return QSize(320, max(1, len(self.items)) * self._row_h() + 4)
+        return QSize(260, max(1, len(self.items)) * self._row_h() + 4)
 
     def minimumSizeHint(self) -> QSize:
         return self.sizeHint()
@@ -138,7 +138,7 @@ def rgb_to_qimage(img) -> QImage:
 class SpectrogramView(QLabel):
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setMinimumHeight(150)
+        self.setMinimumHeight(170)
         self.setAlignment(Qt.AlignCenter)
         self.setStyleSheet("background: #14161c; color: #9aa1ad; border-radius: 6px;")
         self._image: QImage | None = None
@@ -173,7 +173,7 @@ class TrackDetails(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Track details")
         self.setModal(False)
-        self.resize(720, 760)
+        self.resize(760, 820)
         self.track_id: int | None = None
         root = QVBoxLayout(self)
         root.setContentsMargins(16, 16, 16, 12)
@@ -207,6 +207,7 @@ class TrackDetails(QDialog):
 
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
         scroll.setFrameShape(QScrollArea.NoFrame)
         body = QWidget()
         grid = QGridLayout(body)
@@ -216,10 +217,12 @@ class TrackDetails(QDialog):
         tl = QVBoxLayout(self.tags_box)
         self.tags = BarChart(ACCENT)
         tl.addWidget(self.tags)
+        tl.addStretch(1)
         self.genres_box = QGroupBox("Genre")
         gl = QVBoxLayout(self.genres_box)
         self.genres = BarChart(QColor(140, 70, 200))
         gl.addWidget(self.genres)
+        gl.addStretch(1)
         grid.addWidget(self.tags_box, 0, 0, 2, 1)
         grid.addWidget(self.genres_box, 0, 1)
         self.analysis_note = QLabel()
@@ -288,7 +291,7 @@ class TrackDetails(QDialog):
             if a.labels:
                 note += "  Labels (count): " + ", ".join(f"{lab} ({c})" for lab, c, _p in a.labels[:8])
         empty = "Not analysed yet" if a.status is None else "No tags"
-        self.tags.set_items(a.tags[:15], empty)
+        self.tags.set_items(a.tags[:12], empty)
         self.genres.set_items(a.genres[:8], "Not analysed yet" if a.status is None else "No genre")
         self.analysis_note.setText(note)
 

@@ -41,6 +41,7 @@ class MainWindow(QMainWindow):
     listenerChanged = Signal(object)  # User or None
     upNextChanged = Signal()
     moreLikeThisChanged = Signal()
+    analysisProgress = Signal(object)  # AnalysisProgress, on the GUI thread
 
     def __init__(self, library, *, settings: Settings | None = None, pools: Pools | None = None,
                  synchronous: bool = False, audio_backend: str = "auto", mood_source: str | None = None,
@@ -791,36 +792,60 @@ class MainWindow(QMainWindow):
     # analysis (through the adapter)
     def _setup_analysis(self) -> None:
         a = self.analysis
-        a.on_progress = self._analysis_progress_from_thread
+        a.on_progress = self._analysis_relay.emit  # from the service's listener thread: queued to ours
         self._analysis_relay.connect(self._analysis_progress)
+        self._set_analysis_controls(False)
         if not a.available:
-            for w in (self.analysis_pause, self.analysis_cancel):
-                w.setEnabled(False)
-                w.setToolTip(a.reason)
             self.act_analyse.setEnabled(False)
             self.act_analyse.setToolTip(a.reason)
         self._analysis_timer.start()
 
-    def _analysis_progress_from_thread(self, progress) -> None:
-        # called from the engine's thread: hop to the GUI thread through a worker-style signal
-        self._analysis_relay.emit(progress)
-
     _analysis_relay = Signal(object)
+    _analysis_live = False
+
+    def _set_analysis_controls(self, live: bool) -> None:
+        self._analysis_live = live
+        for w in (self.analysis_pause, self.analysis_cancel):
+            w.setEnabled(live)
+            w.setVisible(live)
+        if not live:
+            self.analysis_pause.blockSignals(True)
+            self.analysis_pause.setChecked(False)
+            self.analysis_pause.blockSignals(False)
+            self.analysis_pause.setIcon(std("MediaPause"))
+            self.analysis_pause.setToolTip("Pause analysis")
 
     def start_analysis(self, quiet: bool = False) -> None:
+        """Analyse what is pending, in the analysis worker processes (never in this process)."""
         if not self.analysis.available:
             if not quiet:
                 self.notify(self.analysis.reason, "info")
             return
+        if self.analysis.running:
+            return
 
-        def started(_):
+        def started(p: aa.AnalysisProgress):
+            if p.state == "idle":
+                if not quiet:
+                    self.statusBar().showMessage("Every song is analysed already.", 4000)
+                return
+            self._set_analysis_controls(True)
             self.analysis_widget.setVisible(True)
+            self.analysis_bar.setVisible(True)
+            self.analysis_bar.setRange(0, 0)
+            self.analysis_label.setText(f"Starting analysis of {p.total:,} songs…")
 
-        self.pools.analysis.submit(self.analysis.start, on_result=started,
-                                   on_error=lambda e: self.notify(f"Analysis could not start: {e.message}", "error"))
+        def failed(e: WorkerError):
+            text = f"Songs cannot be analysed yet: {e.message}"
+            if quiet and text == getattr(self, "_analysis_complaint", None):
+                return  # said once already; "Analyse now" says it again
+            self._analysis_complaint = text
+            self.notify(text, "warning" if quiet else "error")
+
+        self.pools.analysis.submit(self.analysis.start, on_result=started, on_error=failed)
 
     def _poll_analysis(self) -> None:
-        if self._closing:
+        if self._closing or self._analysis_live:
             return
         self.pools.analysis.submit(aa.counts, self.library, on_result=self._show_analysis_counts,
                                    on_error=lambda e: None)
@@ -834,6 +859,7 @@ class MainWindow(QMainWindow):
         self.analysis_widget.setVisible(True)
         self.analysis_bar.setRange(0, max(1, c.total))
         self.analysis_bar.setValue(c.analysed + c.failed)
+        self.analysis_bar.setVisible(c.pending > 0)  # a full bar says nothing
         text = f"Analysed {c.analysed:,} / {c.total:,}"
         if c.failed:
             text += f" · {c.failed:,} failed"
@@ -841,35 +867,51 @@ class MainWindow(QMainWindow):
         tip = "Analysis tags each song and finds its genre and its neighbours."
         if not self.analysis.available:
             tip += "\n" + (self.analysis.reason or "")
+        elif c.pending:
+            tip += f"\n{c.pending:,} songs wait (Library ▸ Analyse now)."
         self.analysis_label.setToolTip(tip)
         if c.analysed and c.analysed != getattr(self, "_last_analysed", None):
             self._last_analysed = c.analysed
             self.model.refresh_labels(delta=True)
             self._schedule_facets()
 
-    _analysis_live = False
-
     def _analysis_progress(self, p: aa.AnalysisProgress) -> None:
-        self._analysis_live = not p.finished
+        live = p.state in ("starting", "running", "paused")
+        self._set_analysis_controls(live)
         self.analysis_widget.setVisible(True)
-        self.analysis_bar.setRange(0, max(1, p.total))
-        self.analysis_bar.setValue(p.done)
-        state = "Paused" if p.paused else "Analysing"
-        text = f"{state} {p.done:,} / {p.total:,}"
-        if p.rate and not p.paused:
-            text += f" · {p.rate:.1f}/s · ETA {aa.eta_text(p.eta)}"
-        if p.finished:
-            text = f"Analysed {p.done:,} / {p.total:,}"
-        self.analysis_label.setText(text)
-        if p.message:
-            self.statusBar().showMessage(p.message, 6000)
+        self.analysis_bar.setVisible(live)
+        if p.state == "starting":
+            self.analysis_bar.setRange(0, 0)
+            self.analysis_label.setText(f"Starting analysis of {p.total:,} songs (loading the models)…")
+        else:
+            self.analysis_bar.setRange(0, max(1, p.total))
+            self.analysis_bar.setValue(min(p.done, max(1, p.total)))
+        if p.state == "running":
+            text = f"Analysing {p.done:,} / {p.total:,}"
+            if p.rate:
+                text += f" · {p.rate:.1f} songs/s · ETA {aa.eta_text(p.eta)}"
+            self.analysis_label.setText(text)
+        elif p.state == "paused":
+            self.analysis_label.setText(f"Analysis paused at {p.done:,} / {p.total:,}")
+        elif p.state == "finished":
+            self.analysis_label.setText(f"Analysed {p.done - p.failed:,} new songs"
+                                        + (f" · {p.failed:,} failed" if p.failed else ""))
+        elif p.state == "cancelled":
+            self.analysis_label.setText(f"Analysis stopped after {p.done:,} of {p.total:,} (done ones are kept)")
+        elif p.state == "error":
+            self.analysis_label.setText("Analysis stopped")
+            self.notify(f"Analysis stopped: {p.message}", "error")
+        if p.failed:
+            self.analysis_label.setToolTip(f"{p.failed} song(s) could not be analysed; see Track details for why.")
         now = time.monotonic()
-        if p.finished or now - getattr(self, "_last_label_refresh", 0.0) > 2.0:
+        if not live or now - getattr(self, "_last_label_refresh", 0.0) > 2.0:
             self._last_label_refresh = now
             self.model.refresh_labels(delta=True)
-        if p.finished:
+        if not live:
             self._schedule_facets()
             self.recs.library_changed()
+            QTimer.singleShot(4000, self._poll_analysis)
+        self.analysisProgress.emit(p)
 
     def _analysis_pause_toggled(self, paused: bool) -> None:
         try:
@@ -884,6 +926,7 @@ class MainWindow(QMainWindow):
             self.analysis.cancel()
         except Exception as exc:  # noqa: BLE001
             self.notify(f"Analysis: {exc}", "error")
+        self.analysis_label.setText("Stopping analysis…")
 
     # ------------------------------------------------------------------------------------------
     # playback (through PlaybackController)

@@ -81,7 +81,7 @@ QGroupBox::title {{ subcontrol-origin: margin; left: 10px; padding: 0 4px; }}
 
 
 def apply_style(app: QApplication) -> None:
-    if "Fusion" in QStyleFactory.keys():
+    if "Fusion" in QStyleFactory.keys() and app.style().name().lower() != "fusion":
         app.setStyle("Fusion")
     pal = QPalette()
     pal.setColor(QPalette.Window, QColor("#f6f7f9"))

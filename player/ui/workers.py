@@ -48,7 +48,8 @@ def describe_exception(exc: BaseException) -> str:
     if not text:
         return type(exc).__name__
     # Errors of the core are already sentences; others get their kind in front.
-    if type(exc).__name__.endswith(("LibraryError", "DatabaseError", "MoodError", "AudioError", "AnalysisError")):
+    if type(exc).__name__.endswith(("LibraryError", "DatabaseError", "MoodError", "AudioError", "AnalysisError",
+                                    "ModelError", "RecommendError", "AudioUnavailable", "DecodeError")):
         return text.splitlines()[0]
     return f"{type(exc).__name__}: {text.splitlines()[0]}"
 
