@@ -80,9 +80,11 @@ def make_window(library, tmp_path: Path, *, synchronous: bool = True, mood_sourc
 
     apply_style(QApplication.instance())
     settings = Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat))
+    restored = settings.geometry is not None
     w = MainWindow(library, settings=settings, synchronous=synchronous, audio_backend=audio_backend,
                    mood_source=mood_source)
-    w.resize(1360, 820)
+    if not restored:
+        w.resize(1360, 820)
     return w
 
 
@@ -98,12 +100,22 @@ def settle(qtbot, window, ms: int = 50) -> None:
     raise AssertionError("worker pools did not go idle")
 
 
-def shoot(widget, name: str) -> Path:
-    """Save a screenshot under docs/screenshots (when PLAYER_SCREENSHOTS is set, or always in CI-less runs)."""
+def shoot(widget, name: str, *, keep_notices: bool = False) -> Path:
+    """Save a screenshot under docs/screenshots (PLAYER_SCREENSHOTS=0 turns this off).
+
+    Notices are cleared first unless ``keep_notices``: they fade away by themselves in use, and
+    the pictures are about the window."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    if os.environ.get("PLAYER_SCREENSHOTS", "1") != "0":
-        widget.grab().save(str(path))
+    if os.environ.get("PLAYER_SCREENSHOTS", "1") == "0":
+        return path
+    notices = getattr(widget, "notices", None)
+    if notices is not None and not keep_notices:
+        notices.clear()
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()
+    widget.grab().save(str(path))
     return path
 
 

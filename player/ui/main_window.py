@@ -81,14 +81,14 @@ class MainWindow(QMainWindow):
         self.recs = RecommendController(self, library, self.pools)
         self.mood = MoodController(self, self.pools, source=mood_source)
         self._wire_cores()
-
-        self._reload_listeners(select=self.settings.listener)
-        self.model.reload(self.user.id if self.user else None)
         self.analysis = aa.AnalysisControl(library, on_progress=None)
         self._analysis_timer = QTimer(self)
         self._analysis_timer.setInterval(3000)
         self._analysis_timer.timeout.connect(self._poll_analysis)
         self._setup_analysis()
+
+        self._reload_listeners(select=self.settings.listener)
+        self.model.reload(self.user.id if self.user else None)
 
     # ------------------------------------------------------------------------------------------
     # construction
