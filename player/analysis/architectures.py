@@ -150,7 +150,8 @@ def with_embedding(model):
     """A model sharing ``model``'s weights that returns ``[output, embedding]`` in one pass."""
     import keras
 
-    return keras.Model(model.inputs, [model.output, model.get_layer(EMBEDDING_LAYER).output],
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    return keras.Model(inputs, [model.output, model.get_layer(EMBEDDING_LAYER).output],
                        name=f"{model.name}_with_embedding")
 
 
