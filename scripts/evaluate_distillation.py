@@ -130,6 +130,11 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=Path("/work/cache/distillation_eval.json"))
     ap.add_argument("--write-cards", action="store_true", help="write distillation.json + a README section "
                                                                 "into each model folder")
+    ap.add_argument("--fit-thresholds", type=float, metavar="RATE", default=None,
+                    help="tagger: set each tag's decision threshold in config.json so that it passes on the "
+                         "RATE most probable share of the validation packages' excerpts, capped at 0.5 and "
+                         "floored at --threshold-floor (e.g. 0.1); done before the evaluation")
+    ap.add_argument("--threshold-floor", type=float, default=0.01)
     args = ap.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -153,7 +158,7 @@ def main(argv=None) -> int:
             continue
         for o in TT.track_offsets(float(z["seconds"][i]), args.excerpts):
             train_scores.append(L.genre_scores(TT.excerpt_teacher(z, i, o, TT.GENRE_SECONDS, float(z["seconds"][i]))))
-    prior = np.mean(train_scores, axis=0)
+    prior = TT.genre_prior(np.stack(train_scores))
 
     from tqdm import tqdm
 
@@ -173,6 +178,14 @@ def main(argv=None) -> int:
         load_s[n] = round(time.perf_counter() - t, 2)
     genre_models = [n for n, m in models.items() if m.task == "genre"]
     taggers = [n for n, m in models.items() if m.task == "tags"]
+    if args.fit_thresholds is not None:
+        val = [i for i in range(len(z["path"])) if z["split"][i] == "val"]
+        for n in taggers:
+            th = fit_thresholds(models[n], z, val, args.music, args.excerpts, args.fit_thresholds,
+                                args.threshold_floor)
+            models[n] = R.load(n, args.models_dir)  # re-read the config with its thresholds
+            print(f"{n}: thresholds fitted on {len(val)} validation tracks: "
+                  f"{dict(zip(models[n].labels, th))}", file=sys.stderr)
 
     # ---- per track: the centre excerpt (genre, baselines) and the tagger excerpts
     centre_teacher, centre_pen_msd, centre_pen_mtt, mfcc = [], [], [], []
@@ -287,6 +300,8 @@ def main(argv=None) -> int:
                 tag_positives(t_teacher, 0.5, None), rows, labels).items() if k != "per_tag"},
             "same_package_precision_at": package_p[f"{n} embedding (64)"],
             "same_package_precision_at_tag_probabilities": package_p[f"{n} tag probabilities (50)"],
+            "thresholds": dict(zip(labels, [round(float(t), 4) for t in models[n].thresholds])),
+            "thresholds_rule": models[n].config.get("thresholds_rule", "0.5 for every tag"),
         }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
@@ -303,6 +318,38 @@ def main(argv=None) -> int:
             card_path.write_text(replace_section(card, text[n]), encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
+
+
+def fit_thresholds(model, z: dict, tracks: list[int], music: Path, excerpts: int, rate: float,
+                   floor: float) -> list[float]:
+    """Per tag: the (1 - rate) quantile of the model's probabilities on the tracks' excerpts, clipped to
+    [floor, 0.5]; written into the model's config.json as ``thresholds`` (with the rule)."""
+    from tqdm import tqdm
+
+    from player.analysis import registry as R
+
+    if not 0 < rate < 1:
+        raise SystemExit("--fit-thresholds RATE must be between 0 and 1")
+    if not tracks:
+        raise SystemExit("no validation tracks to fit thresholds on")
+    rows = []
+    for i in tqdm(tracks, unit="track", desc="thresholds", dynamic_ncols=True):
+        dur = float(z["seconds"][i])
+        offs = [o + (TT.GENRE_SECONDS - TT.TAGGER_SECONDS) / 2 for o in TT.track_offsets(dur, excerpts)]
+        x = np.concatenate([model.load_features(music / str(z["path"][i]), offset=o) for o in offs])
+        rows.append(model.predict(x))
+    probs = np.concatenate(rows)
+    th = np.clip(np.quantile(probs, 1.0 - rate, axis=0), floor, 0.5)
+    th = [round(float(t), 4) for t in th]
+    path = model.folder / R.CONFIG_FILE
+    cfg = json.loads(path.read_text(encoding="utf-8"))
+    cfg["thresholds"] = th
+    cfg["thresholds_rule"] = (f"per tag: the {1 - rate:.2f} quantile of this model's probabilities on "
+                              f"{len(probs)} excerpts of the {len(tracks)} validation-package tracks, clipped to "
+                              f"[{floor}, 0.5] (scripts/evaluate_distillation.py --fit-thresholds {rate})")
+    path.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
+    R.read_config(model.folder)
+    return th
 
 
 # ------------------------------------------------------------------------------------------ reporting
@@ -339,11 +386,13 @@ def markdown(n: str, result: dict) -> str:
                   f" ({m['roc_auc_vs_teacher_top3_only']['tags_evaluated']} tags); ≥ 0.5 only: "
                   f"{m['roc_auc_vs_teacher_threshold_only']['mean_roc_auc']} "
                   f"({m['roc_auc_vs_teacher_threshold_only']['tags_evaluated']} tags).", "",
-                  "| tag | positives | ROC-AUC | PR-AUC |", "|---|---|---|---|"]
+                  "| tag | positives | ROC-AUC | PR-AUC | threshold |", "|---|---|---|---|---|"]
         for t, v in r["per_tag"].items():
             fmt = (lambda x: "–" if x is None else f"{x:.3f}")
-            lines.append(f"| {t} | {v['positives']} | {fmt(v['roc_auc'])} | {fmt(v['pr_auc'])} |")
+            lines.append(f"| {t} | {v['positives']} | {fmt(v['roc_auc'])} | {fmt(v['pr_auc'])} | "
+                         f"{m['thresholds'][t]:.3f} |")
         lines.append("")
+        lines += [f"Decision thresholds (last column): {m['thresholds_rule']}.", ""]
         hl = [f"{n} embedding (64)", f"{n} tag probabilities (50)"]
     else:
         lines += [f"**Agreement with the teacher's top genre** (calibrated, centre excerpt): "

@@ -15,7 +15,7 @@ much of each lies inside the excerpt.
   OUT/genre_calibration.json   the per-genre priors and the temperature (documented in docs/training.md)
 
 Genres: the teacher's genre scores (label_with_teacher.GENRE_MAP) are divided by their mean over the
-*training* excerpts (the teacher says "electronic" to most game music: uncalibrated, 70 % of tracks
+*training* excerpts (at least 0.02) (the teacher says "electronic" to most game music: uncalibrated, 70 % of tracks
 would be Electronic and the rest mostly Instrumental), then sharpened and normalised:
 ``p_g ∝ (s_g / prior_g) ** (1 / T)``. The teacher's top genre is the argmax of ``s_g / prior_g``.
 
@@ -38,6 +38,12 @@ from scripts import label_with_teacher as L  # noqa: E402
 
 GENRE_SECONDS = 30.0
 TAGGER_SECONDS = 29.12
+PRIOR_FLOOR = 0.02  # a genre the teacher almost never hears is not amplified from noise
+
+
+def genre_prior(train_scores: np.ndarray) -> np.ndarray:
+    """Per genre: the mean teacher score over the training excerpts, at least PRIOR_FLOOR."""
+    return np.maximum(np.asarray(train_scores, np.float64).mean(axis=0), PRIOR_FLOOR).astype(np.float32)
 
 
 def overlap_weights(starts: np.ndarray, length: float, a: float, b: float) -> np.ndarray:
@@ -111,7 +117,7 @@ def main(argv=None) -> int:
     if not (split == "train").any():
         print("error: no training package: cannot calibrate the genres", file=sys.stderr)
         return 2
-    prior = scores[split == "train"].mean(axis=0)
+    prior = genre_prior(scores[split == "train"])
     genre_y = calibrated_genres(scores, prior, args.temperature)
     tag_y = L.tagger_targets(t_teacher)
 
@@ -130,7 +136,7 @@ def main(argv=None) -> int:
     top = scores / prior
     calib = {"genres": L.GENRES, "prior": [round(float(p), 6) for p in prior], "temperature": args.temperature,
              "rule": "p_g ∝ (score_g / prior_g) ** (1 / temperature); teacher top genre = argmax score_g / prior_g",
-             "prior_from": "mean genre score over the training split's excerpts",
+             "prior_from": f"mean genre score over the training split's excerpts, at least {PRIOR_FLOOR}",
              "top_genre_counts": {s: {g: int(((top.argmax(1) == k) & (split == s)).sum())
                                       for k, g in enumerate(L.GENRES)} for s in ("train", "val", "test")}}
     (args.out / "genre_calibration.json").write_text(json.dumps(calib, indent=1) + "\n", encoding="utf-8")

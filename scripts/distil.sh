@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The exact commands that made the shipped models (models/tagger, cnn_lstm, cnn, cnn_bilstm): students of
+# the musicnn teacher on the Debian game music of ../shared/data. Everything ran on 2 shared CPU cores.
+# docs/training.md explains each step.
+#   bash scripts/distil.sh [STAGE...]   stages: music teacher tables features cnn_lstm tagger cnn cnn_bilstm evaluate
+# No stage = all of them, in that order. Every stage is resumable (run it again after an interruption).
+# Environment: PY (python, default .venv/bin/python), MUSIC (default /work/music), CACHE (default /work/cache).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+MUSIC=${MUSIC:-/work/music}
+CACHE=${CACHE:-/work/cache}
+STAGES=${*:-music teacher tables features cnn_lstm tagger cnn cnn_bilstm evaluate}
+export TF_CPP_MIN_LOG_LEVEL=2 KERAS_BACKEND=tensorflow
+
+# Training settings (CPU budget: an "epoch" is --steps-per-epoch random batches, not a full pass).
+GENRE_ARGS="--batch-size 64 --lr 1e-3 --contrastive 0.5 --temperature 0.1 --steps-per-epoch 40 --val-steps 12
+ --epochs 14 --patience 4 --precise-bn 10 --seed 1 --version 1"
+TAGGER_ARGS="--batch-size 16 --lr 1e-3 --steps-per-epoch 60 --val-steps 20 --epochs 14 --patience 4
+ --precise-bn 10 --seed 1 --version 1"
+
+for stage in $STAGES; do
+  echo "== $stage" >&2
+  case $stage in
+    music)     [ -f "$MUSIC/manifest.tsv" ] || PYTHON=$PY bash ../shared/data/fetch_training_music.sh "$MUSIC" ;;
+    teacher)   $PY scripts/label_with_teacher.py "$MUSIC" "$CACHE/teacher" ;;
+    tables)    $PY scripts/teacher_tables.py "$CACHE/teacher" "$MUSIC" "$CACHE/tables" --excerpts 6 ;;
+    features)  $PY scripts/extract_features.py --table "$CACHE/tables/genre.csv" --frontend genre --workers 2 \
+                   "$CACHE/genre.features"
+               $PY scripts/extract_features.py --table "$CACHE/tables/tags.csv" --frontend tagger --workers 2 \
+                   "$CACHE/tagger.features" ;;
+    cnn_lstm)  $PY scripts/train_genre.py --model cnn_lstm --features "$CACHE/genre.features" \
+                   --labels "$CACHE/tables/genre.csv" $GENRE_ARGS --out models/cnn_lstm --work "$CACHE/work/cnn_lstm" ;;
+    tagger)    $PY scripts/train_tagger.py --features "$CACHE/tagger.features" --labels "$CACHE/tables/tags.csv" \
+                   $TAGGER_ARGS --out models/tagger --work "$CACHE/work/tagger" ;;
+    cnn|cnn_bilstm)
+               $PY scripts/init_from_trunk.py models/cnn_lstm "$stage" "$CACHE/work/$stage.init.npz"
+               $PY scripts/train_genre.py --model "$stage" --features "$CACHE/genre.features" \
+                   --labels "$CACHE/tables/genre.csv" $GENRE_ARGS --epochs 8 \
+                   --init-weights "$CACHE/work/$stage.init.npz" --out "models/$stage" --work "$CACHE/work/$stage" ;;
+    evaluate)  $PY scripts/evaluate_distillation.py --teacher "$CACHE/teacher" --music "$MUSIC" \
+                   --fit-thresholds 0.1 --write-cards --out "$CACHE/distillation_eval.json" ;;
+    *) echo "unknown stage $stage" >&2; exit 2 ;;
+  esac
+done
