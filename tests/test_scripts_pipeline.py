@@ -184,6 +184,12 @@ def test_train_and_evaluate_genre_cnn(fma, store, tmp_path, capsys):
         right += model.labels[int(probs.mean(axis=0).argmax())] == g
     assert right >= 2
 
+    # the same command again: nothing retrained, the folder is written again from the finished run
+    capsys.readouterr()
+    rc = script("train_genre").main(["--model", "cnn", "--features", str(store), "--out", str(out),
+                                     "--epochs", "3", "--batch-size", "16", "--precise-bn", "4", "--quiet"])
+    assert rc == 0 and "already finished" in capsys.readouterr().err
+    assert R.load(str(out)).config["training"]["best_epoch"] == cfg["training"]["best_epoch"]
     # resuming a finished run with other settings is refused in words
     rc = script("train_genre").main(["--model", "cnn", "--features", str(store), "--out", str(out),
                                      "--epochs", "3", "--batch-size", "8", "--quiet"])

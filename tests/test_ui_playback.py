@@ -77,6 +77,17 @@ def test_play_pause_seek_next_through_the_null_backend(qtbot, window, library):
     assert w.now_playing.title.text() == first.title
     alice = library.user("alice")
     qtbot.waitUntil(lambda: len(library.plays(alice.id)) >= 1, timeout=3000)
+    # Enter on a selected row plays it; the media play/pause key pauses
+    w.view.setFocus()
+    w.view.select_track(m.track_id_at(row))
+    qtbot.keyClick(w.view, Qt.Key_Return)
+    advance(qtbot, w, 0.1)
+    qtbot.waitUntil(lambda: w.playback.current_track_id() == m.track_id_at(row), timeout=3000)
+    qtbot.keyClick(w.view, Qt.Key_MediaTogglePlayPause)
+    qtbot.waitUntil(lambda: w.playback.state() == "paused", timeout=3000)
+    qtbot.keyClick(w.view, Qt.Key_MediaTogglePlayPause)
+    qtbot.waitUntil(lambda: w.playback.state() == "playing", timeout=3000)
+    advance(qtbot, w, 1.2)
     # volume: persisted, passed to the player
     w.now_playing.volume.setValue(40)
     assert abs(w.playback.player.volume - 0.4) < 1e-6 and abs(w.settings.volume - 0.4) < 1e-6
@@ -147,6 +158,14 @@ def test_up_next_reorder_remove_and_play_next(qtbot, window):
     w.recs.refresh(force=True)
     settle(qtbot, w)
     assert lst.entries.entry(0).track_id == target
+    # songs dragged from the library onto Up next: dropped at the top, they play next
+    from PySide6.QtCore import QModelIndex
+
+    dragged = ids["Lanterns"]
+    md = m.mimeData([m.index(m.row_of(dragged), 0)])
+    lst.entries.dropMimeData(md, Qt.CopyAction, 0, 0, QModelIndex())
+    settle(qtbot, w)
+    assert lst.entries.entry(0).track_id == dragged and lst.entries.entry(0).user_queued
 
 
 def test_more_like_this(qtbot, window):

@@ -112,6 +112,7 @@ def shoot(widget, name: str, *, keep_notices: bool = False) -> Path:
     notices = getattr(widget, "notices", None)
     if notices is not None and not keep_notices:
         notices.clear()
+        widget.statusBar().clearMessage()
     from PySide6.QtWidgets import QApplication
 
     QApplication.processEvents()

@@ -517,6 +517,28 @@ class LibraryModel(QAbstractTableModel):
             return row[PATH] if col == 0 else None
         return None
 
+    # Drag songs from the library (onto Up next).
+    def mimeTypes(self):
+        from player.ui.panels import MIME
+
+        return [MIME]
+
+    def mimeData(self, indexes):
+        import json
+
+        from PySide6.QtCore import QMimeData
+
+        from player.ui.panels import MIME
+
+        rows = sorted({ix.row() for ix in indexes})
+        ids = [t for t in (self.track_id_at(r) for r in rows) if t is not None]
+        md = QMimeData()
+        md.setData(MIME, json.dumps({"source": "library", "ids": ids}).encode())
+        return md
+
+    def supportedDragActions(self):
+        return Qt.CopyAction
+
     def sort(self, column: int, order=Qt.AscendingOrder) -> None:
         self.set_spec(replace(self._spec, sort_col=column, descending=order == Qt.DescendingOrder))
 

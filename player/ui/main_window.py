@@ -393,6 +393,7 @@ class MainWindow(QMainWindow):
         un.list.playRequested.connect(self._play_up_next_row)
         un.list.removeRequested.connect(self._remove_up_next_rows)
         un.list.entries.moveRequested.connect(self._move_up_next)
+        un.list.entries.idsDropped.connect(self._dropped_on_up_next)
         un.list.customContextMenuRequested.connect(lambda pos: self._entry_menu(un.list, pos, queue=True))
         ml = self.more_like
         ml.refreshClicked.connect(lambda: self.more_like_this(self.playback.current_track_id()
@@ -1080,6 +1081,16 @@ class MainWindow(QMainWindow):
             self.playback.move_up_next(src, dst)
         self._show_up_next()
 
+    def _dropped_on_up_next(self, ids: list[int], row: int) -> None:
+        """Songs dragged from the library: at the top they play next, elsewhere after your picks."""
+        if not self.playback.available or self.playback.player is None:
+            return
+        if row <= 0:
+            self.playback.insert_next(ids)
+        else:
+            self.playback.enqueue(ids)
+        self._show_up_next()
+
     def _play_entry(self, e: Entry | None) -> None:
         if e is not None:
             self.play_track(e.track_id)
@@ -1148,7 +1159,15 @@ class MainWindow(QMainWindow):
 
     def _mood_weight_changed(self, w: float) -> None:
         self.settings.mood_weight = w
-        self.recs.set_mood_weight(w)
+        if self.pools.synchronous:
+            self.recs.set_mood_weight(w)
+            return
+        if not hasattr(self, "_weight_timer"):  # a drag sends many values: apply the last one
+            self._weight_timer = QTimer(self)
+            self._weight_timer.setSingleShot(True)
+            self._weight_timer.setInterval(250)
+            self._weight_timer.timeout.connect(lambda: self.recs.set_mood_weight(self.settings.mood_weight))
+        self._weight_timer.start()
 
     # ------------------------------------------------------------------------------------------
     # menus and details

@@ -31,6 +31,7 @@ class EntryListModel(QAbstractListModel):
     """A list of :class:`Entry`; with ``reorderable`` rows can be dragged (it then emits ``moveRequested``)."""
 
     moveRequested = Signal(int, int)  # from row, to row (the model does not move by itself)
+    idsDropped = Signal(list, int)  # songs dragged in from the library, and the row they were dropped at
 
     def __init__(self, reorderable: bool = False, parent=None):
         super().__init__(parent)
@@ -98,9 +99,15 @@ class EntryListModel(QAbstractListModel):
     def dropMimeData(self, data, action, row, column, parent):
         if not self.reorderable or not data.hasFormat(MIME):
             return False
-        rows = json.loads(bytes(data.data(MIME)).decode()).get("rows", [])
+        payload = json.loads(bytes(data.data(MIME)).decode())
         if row < 0:
             row = parent.row() if parent.isValid() else len(self.entries)
+        if payload.get("source") == "library":
+            ids = [int(i) for i in payload.get("ids", [])]
+            if ids:
+                self.idsDropped.emit(ids, row)
+            return False
+        rows = payload.get("rows", [])
         if len(rows) != 1:
             return False
         src = rows[0]
@@ -188,7 +195,7 @@ class EntryList(QListView):
         if reorderable:
             self.setAcceptDrops(True)
             self.setDropIndicatorShown(True)
-            self.setDragDropMode(QAbstractItemView.InternalMove)
+            self.setDragDropMode(QAbstractItemView.DragDrop)  # moves inside, songs from the library
             self.setDefaultDropAction(Qt.MoveAction)
         else:
             self.setDragDropMode(QAbstractItemView.DragOnly)

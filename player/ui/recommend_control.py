@@ -51,14 +51,18 @@ class RecommendController(QObject):
 
     # -- engine --------------------------------------------------------------------------------
     def _settings(self):
+        """Worker side: the library's saved recommender settings, with the window's mood weight."""
+        import dataclasses
+
         from player.recommend import RecommendSettings
 
+        base = RecommendSettings.load(self.library)
         if self.mood_weight is None:
-            return RecommendSettings()
+            return base
         try:
-            return RecommendSettings(weight_mood=float(self.mood_weight))
+            return dataclasses.replace(base, weight_mood=float(self.mood_weight))
         except (TypeError, ValueError):
-            return RecommendSettings()
+            return base
 
     def _ensure_engine(self):
         """Worker side: build or reload the engine when the library changed."""
@@ -92,19 +96,16 @@ class RecommendController(QObject):
     def set_mood_weight(self, w: float) -> None:
         self.mood_weight = float(w)
         if self.engine is not None:
-            settings = self._settings()
             eng = self.engine
 
             def job():
+                settings = self._settings()
                 with self._engine_lock:
-                    if hasattr(eng, "settings"):
-                        try:
-                            eng.settings = settings
-                        except AttributeError:
-                            pass
+                    eng.update_settings(settings)
                 return True
 
-            self.pools.recommend.submit(job, on_result=lambda _r: self.refresh(), on_error=lambda e: None)
+            self.pools.recommend.submit(job, on_result=lambda _r: self.refresh() if self.mood_labels else None,
+                                        on_error=lambda e: self.message.emit(f"Recommendations: {e.message}", "warning"))
 
     def track_changed(self, track_id: int | None) -> None:
         self.current_id = track_id
