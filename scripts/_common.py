@@ -449,14 +449,16 @@ def _stratified_order(idx, strata, rng):
 # ------------------------------------------------------------------------------------- input pipeline
 
 def make_dataset(store: FeatureStore, items, targets: np.ndarray, *, batch_size: int, shuffle: bool,
-                 seed: int = 0, max_batches: int | None = None, pairs: bool = False, workers: int = 1):
+                 seed: int = 0, max_batches: int | None = None, pairs: bool = False, workers: int = 1,
+                 drop_remainder: bool = False):
     """A ``keras.utils.PyDataset`` over the memory-mapped shards.
 
     ``items`` is a DataFrame slice of ``store.items`` (status ok) and ``targets`` its (n, classes) float32
     label rows. For slice stores every slice of every item is one sample (seed 000); with
     ``pairs=True`` a batch holds two different slices of each of ``batch_size // 2`` items, adjacent
     (for the contrastive term), and the targets are ``(labels, dummy)``. ``max_batches`` caps an epoch
-    (a fresh random subset each epoch when shuffling).
+    (a fresh random subset each epoch when shuffling). ``drop_remainder`` keeps every batch full (data
+    parallel training splits a batch evenly over the devices).
     """
     import keras
 
@@ -484,7 +486,8 @@ def make_dataset(store: FeatureStore, items, targets: np.ndarray, *, batch_size:
                 self.order = self.rng.permutation(len(self.units))
 
         def __len__(self):
-            n = math.ceil(len(self.units) / self.per_batch)
+            n = len(self.units) / self.per_batch
+            n = math.floor(n) if drop_remainder and n >= 1 else math.ceil(n)
             return min(n, max_batches) if max_batches else n
 
         def on_epoch_end(self):
@@ -650,19 +653,39 @@ def fit(model, train_data, val_data, *, work: Path, epochs: int, patience: int, 
     ]
     if precise_bn:
         callbacks.insert(0, precise_bn_callback(train_data, precise_bn, seed))
-    t0 = time.time()
-    model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    finished = work / "finished.json"
+    elapsed = work / "seconds.txt"  # training time summed over resumed sessions
+    if finished.exists() and json.loads(finished.read_text()).get("epochs", 0) < epochs:
+        finished.unlink()  # asked for more epochs: continue from the last one
+    if finished.exists():
+        print(f"{work}: this run already finished; writing its model folder again (--fresh retrains)",
+              file=sys.stderr)
+    else:
+        t0 = time.time()
+        try:
+            model.fit(train_data, validation_data=val_data, epochs=epochs, callbacks=callbacks, verbose=verbose)
+        finally:
+            before = float(elapsed.read_text()) if elapsed.exists() else 0.0
+            elapsed.write_text(f"{before + time.time() - t0:.1f}\n")
+        finished.write_text(json.dumps({"finished_at": time.strftime("%Y-%m-%d %H:%M:%S"), "epochs": epochs}) + "\n")
     log = read_log(log_path)
     best = dict(best_epoch(log, monitor))
     best["epoch"] = int(best["epoch"]) + 1  # CSVLogger counts from 0, checkpoints from 1
     best["checkpoint"] = str(ckpt / f"epoch-{best['epoch']:03d}.weights.h5")
-    best["seconds"] = round(time.time() - t0, 1)
+    best["seconds"] = float(elapsed.read_text()) if elapsed.exists() else None
     best["epochs_run"] = len(log)
     return best
 
 
 def work_dir_for(out: Path, work) -> Path:
-    w = Path(work) if work else out.parent / f".{out.name}.work"
+    """``--work``, else ``data/training/NAME`` for a model under the repository's models/ (kept out of
+    git), else ``.NAME.work`` next to the output folder."""
+    if work:
+        w = Path(work)
+    elif out.resolve().parent == (REPO / "models").resolve():
+        w = REPO / "data" / "training" / out.name
+    else:
+        w = out.parent / f".{out.name}.work"
     w.mkdir(parents=True, exist_ok=True)
     return w
 

@@ -148,8 +148,8 @@ def add_training_args(p: argparse.ArgumentParser, default_batch: int, default_lr
     g.add_argument("--precision", choices=["auto", "float32", "mixed"], default="auto",
                    help="auto: mixed_float16 on GPU, float32 on CPU")
     g.add_argument("--weights-dtype", choices=["float16", "float32"], default="float16")
-    g.add_argument("--work", metavar="DIR", help="checkpoints, log and resume state (default: .NAME.work next "
-                                                 "to the output folder)")
+    g.add_argument("--work", metavar="DIR", help="checkpoints, log and resume state (default: data/training/NAME "
+                                                 "for models/NAME, else .NAME.work next to the output folder)")
     g.add_argument("--fresh", action="store_true", help="discard a previous run's work folder")
     g.add_argument("--init-weights", metavar="FILE", help="start from these weights (a model folder's "
                                                           "weights.npz or a .weights.h5)")
@@ -189,7 +189,7 @@ def train(args, argv, task: str, architecture: str) -> Path:
         C.reset_work_dir(work)
     settings = {"architecture": architecture, "store": str(store.root.resolve()), "labels": args.labels,
                 "names": names, "n_train": int(tr.sum()), "batch": args.batch_size, "lr": args.lr,
-                "epochs": args.epochs, "steps": args.steps_per_epoch, "seed": args.seed,
+                "steps": args.steps_per_epoch, "seed": args.seed,
                 "contrastive": getattr(args, "contrastive", 0.0), "split": split_info}
     C.guard_work_dir(work, settings)
     C.write_table(work / "split.csv", items[["key", "split"]].to_dict("records"), ["key", "split"])
@@ -215,10 +215,11 @@ def train(args, argv, task: str, architecture: str) -> Path:
         net = model
         net.compile(optimizer=opt, loss=loss, metrics=metrics)
 
+    full = dev["gpus"] > 1  # data parallel: every batch must split evenly over the devices
     train_data = C.make_dataset(store, items[tr], y[tr], batch_size=args.batch_size, shuffle=True, seed=args.seed,
-                                max_batches=args.steps_per_epoch, pairs=contrastive > 0)
+                                max_batches=args.steps_per_epoch, pairs=contrastive > 0, drop_remainder=full)
     val_data = C.make_dataset(store, items[va], y[va], batch_size=args.batch_size, shuffle=False, seed=args.seed,
-                              max_batches=args.val_steps, pairs=contrastive > 0)
+                              max_batches=args.val_steps, pairs=contrastive > 0, drop_remainder=full)
     n_samples = len(train_data.units) if contrastive <= 0 else 2 * len(train_data.units)
     print(f"{architecture}: {model.count_params():,} parameters; {int(tr.sum())} train / {int(va.sum())} val items, "
           f"{n_samples} training samples, {len(names)} outputs", file=sys.stderr)
