@@ -62,6 +62,11 @@ def labelled_items(store: C.FeatureStore, task: str, labels_table=None, label_co
         keep = ["_key"] + cols + [c for c in ("split", "group") if c in df.columns]
         merged = items.merge(df[keep].rename(columns={"split": "_split", "group": "_group"}),
                              left_on="key", right_on="_key", how="inner")
+        if merged.empty:
+            sample = store.items["key"].iloc[0] if len(store.items) else "none"
+            raise ScriptError(f"none of the {len(df)} rows of {labels_table} matches an item with features in "
+                              f"{store.root} (label keys look like {df['_key'].iloc[0]!r}, store keys like "
+                              f"{sample!r}; see {store.root / 'items.csv'})")
         lost = len(df) - len(merged)
         if lost:
             print(f"note: {lost} of {len(df)} labelled rows have no features (unreadable or not extracted)",
