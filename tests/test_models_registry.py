@@ -173,9 +173,13 @@ def test_broken_folders_name_the_file(models_root, tmp_path):
     (d / "labels.json").unlink()
     with pytest.raises(R.ModelError, match=r"h/labels\.json: missing"):
         R.load(str(d))
-    # a broken folder is listed with its error, not hidden
+    # a broken folder is listed with its error, not hidden; another area's model folder is not ours
+    other = tmp_path / "expression"
+    other.mkdir()
+    (other / "config.json").write_text(json.dumps({"model_file": "emotion_model.hdf5", "architecture": "mini-Xception"}))
     infos = {i.name: i for i in R.available(tmp_path)}
     assert infos["a"].error is None and "config.json" in infos["c"].error
+    assert "expression" not in infos
 
 
 def test_config_constants_drive_features(models_root, tmp_path):

@@ -326,15 +326,28 @@ def load(name, models_dir=None) -> Model:
     return Model(name=folder.name, folder=folder, config=cfg, labels=labels, keras_model=net)
 
 
-def available(models_dir=None) -> list:
-    """Every model folder under the root (folders holding a ``config.json``), sorted by name.
+def _is_analysis_model(folder: Path) -> bool:
+    """Other areas keep models in models/ too (e.g. the mood area's ``expression``): a config.json that
+    is a JSON object naming neither a ``task`` nor a ``frontend`` is not ours and is ignored."""
+    try:
+        data = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return True  # unreadable: list it with its error
+    return not isinstance(data, dict) or "task" in data or "frontend" in data
 
-    Broken folders are listed with ``error`` set rather than hidden."""
+
+def available(models_dir=None) -> list:
+    """Every analysis model folder under the root (folders holding a ``config.json``), sorted by name.
+
+    Broken folders are listed with ``error`` set rather than hidden; other areas' model folders (a
+    config.json without ``task`` or ``frontend``) are skipped."""
     root = models_root(models_dir)
     out = []
     if not root.is_dir():
         return out
     for d in sorted(p for p in root.iterdir() if p.is_dir() and (p / CONFIG_FILE).exists()):
+        if not _is_analysis_model(d):
+            continue
         try:
             cfg = read_config(d)
             out.append(ModelInfo(d.name, d, cfg["task"], cfg["architecture"], cfg["version"]))
