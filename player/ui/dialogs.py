@@ -50,6 +50,7 @@ class FailureDialog(QDialog):
         self.table.setColumnWidth(0, 200)
         self.table.setColumnWidth(1, 220)
         lay.addWidget(self.table, 1)
+        self.table.setCurrentCell(-1, -1)
         buttons = QDialogButtonBox(QDialogButtonBox.Close)
         copy = QPushButton("Copy list")
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText("\n".join(f"{p}\t{r}" for p, r in rows)))

@@ -8,8 +8,9 @@ import traceback
 from pathlib import Path
 
 
-def _install_excepthook(window_ref: list) -> None:
-    """An unexpected exception in a slot becomes a notice, not a vanished window."""
+def _install_excepthook(window_ref: list):
+    """An unexpected exception in a slot becomes a notice, not a vanished window. Returns the
+    previous hook (to put back)."""
     previous = sys.excepthook
 
     def hook(kind, value, tb):
@@ -26,6 +27,7 @@ def _install_excepthook(window_ref: list) -> None:
         previous(kind, value, tb)
 
     sys.excepthook = hook
+    return previous
 
 
 def run(db_path: str | os.PathLike, argv: list[str] | None = None) -> int:
@@ -48,14 +50,26 @@ def run(db_path: str | os.PathLike, argv: list[str] | None = None) -> int:
     # Worker threads run Python too; a short switch interval keeps the GUI thread's waits for the
     # interpreter lock short while an import or a query runs.
     sys.setswitchinterval(0.001)
-    library = Library(Path(db_path))
+    from player.library import DatabaseError, LibraryError
+
+    try:
+        library = Library(Path(db_path))
+    except (DatabaseError, LibraryError, OSError) as exc:
+        # Started from a desktop menu nobody reads stderr: say it in a window too.
+        print(f"error: {exc}", file=sys.stderr)
+        if os.environ.get("QT_QPA_PLATFORM", "") != "offscreen":
+            from PySide6.QtWidgets import QMessageBox
+
+            QMessageBox.critical(None, "Tastebuds", f"The music library cannot be opened:\n\n{exc}")
+        return 2
     backend = os.environ.get("PLAYER_AUDIO", "auto")
     ref: list = []
-    _install_excepthook(ref)
-    window = MainWindow(library, audio_backend=backend)
-    ref.append(window)
-    window.show()
+    previous_hook = _install_excepthook(ref)
     try:
+        window = MainWindow(library, audio_backend=backend)
+        ref.append(window)
+        window.show()
         return int(app.exec())
     finally:
+        sys.excepthook = previous_hook
         library.close()

@@ -30,8 +30,7 @@ class Notice(QFrame):
         lay.setSpacing(8)
         icon = QLabel()
         icon.setPixmap(std(_ICONS.get(level, "MessageBoxInformation")).pixmap(18, 18))
-        icon.setAlignment(Qt.AlignTop)
-        lay.addWidget(icon)
+        lay.addWidget(icon, 0, Qt.AlignVCenter)
         self.label = QLabel(text)
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -48,7 +47,7 @@ class Notice(QFrame):
         close.setIcon(std("TitleBarCloseButton"))
         close.setToolTip("Dismiss")
         close.clicked.connect(self.dismiss)
-        lay.addWidget(close, 0, Qt.AlignTop)
+        lay.addWidget(close, 0, Qt.AlignVCenter)
         ms = _TIMEOUTS.get(level, 8000) if timeout_ms is None else timeout_ms
         self._done = False
         if ms:
