@@ -70,6 +70,21 @@ def label_names(n: int, kind: str) -> list[str]:
     return [f"{kind} {i + 1}" for i in range(n)]
 
 
+def names_for_version(model_version: str | None, n: int, kind: str) -> list[str]:
+    """Label names for a stored vector, from the models its ``model_version`` names.
+
+    The analysis stores ``"<tagger>@<v>+<genre>@<v>"``; the names come from those model folders'
+    ``labels.json`` when they are installed and have ``n`` labels, else from :func:`label_names`."""
+    if model_version:
+        parts = [p.split("@", 1)[0] for p in str(model_version).split("+")]
+        want = parts[0] if kind == "tag" else parts[-1]
+        if want:
+            names = _read_labels(models_dir() / want / "labels.json")
+            if names and len(names) == n:
+                return names
+    return label_names(n, kind)
+
+
 def reset_label_cache() -> None:
     global _LABELS
     _LABELS = None
@@ -132,11 +147,11 @@ def track_analysis(library, track_id: int) -> TrackAnalysis:
         out.model_version, out.analysed_at = row["model_version"], row["analysed_at"]
         tags = _vector(row["tag_probs"])
         if tags is not None:
-            names = label_names(tags.size, "tag")
+            names = names_for_version(row["model_version"], tags.size, "tag")
             out.tags = sorted(zip(names, map(float, tags)), key=lambda t: -t[1])
         genres = _vector(row["genre_probs"])
         if genres is not None:
-            names = label_names(genres.size, "genre")
+            names = names_for_version(row["model_version"], genres.size, "genre")
             out.genres = sorted(zip(names, map(float, genres)), key=lambda t: -t[1])
         out.has_embedding = _vector(row["embedding"]) is not None
     out.labels = [
@@ -179,21 +194,21 @@ def top_labels(library, since: float | None = None, top: int = 3) -> tuple[dict[
     stamp = since or 0.0
     gwhere = " AND analysed_at > ?" if since is not None else ""
     rows = library.db.query(
-        f"SELECT track_id, genre_probs, analysed_at FROM analysis WHERE status = 'ok' AND genre_probs IS NOT NULL{gwhere}",
-        params)
+        f"SELECT track_id, genre_probs, analysed_at, model_version FROM analysis WHERE status = 'ok' "
+        f"AND genre_probs IS NOT NULL{gwhere}", params)
     if rows:
         stamp = max(stamp, max(r[2] or 0.0 for r in rows))
-        # one vectorised argmax per vector length (normally a single group)
-        by_len: dict[int, list] = {}
+        # one vectorised argmax per model version and vector length (normally a single group)
+        by_len: dict[tuple, list] = {}
         for r in rows:
-            by_len.setdefault(len(r[1]), []).append(r)
-        for nbytes, group in by_len.items():
+            by_len.setdefault((r[3], len(r[1])), []).append(r)
+        for (version, nbytes), group in by_len.items():
             n = nbytes // 4
             if n == 0:
                 continue
             mat = np.frombuffer(b"".join(bytes(r[1]) for r in group), dtype=np.float32).reshape(len(group), n)
             best = mat.argmax(axis=1)
-            names = label_names(n, "genre")
+            names = names_for_version(version, n, "genre")
             for r, k in zip(group, best.tolist()):
                 genre[r[0]] = names[k]
     return tags, genre, stamp
