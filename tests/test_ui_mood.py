@@ -63,6 +63,9 @@ def test_mood_on_shows_preview_mood_and_indicator_then_releases_camera(qtbot, li
     shoot(w, "mood-on")
     mon = w.mood.monitor
     assert mon is not None and mon.source_open
+    # the policy (Mood menu) reaches the running monitor and is remembered
+    w.act_policy["cheer_up"].trigger()
+    assert mon.policy == "cheer_up" and w.settings.mood_policy == "cheer_up"
     # off: the camera is released within a second, the indicator goes away
     t0 = time.monotonic()
     w.mood_box.button.click()

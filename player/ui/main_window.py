@@ -275,6 +275,21 @@ class MainWindow(QMainWindow):
         m.aboutToShow.connect(self._fill_listener_menu)
         m = mb.addMenu("&Mood")
         m.addAction(self.act_mood)
+        m.addSeparator()
+        from PySide6.QtGui import QActionGroup
+
+        group = QActionGroup(self)
+        self.act_policy = {}
+        for key, title in (("match", "Music that &matches my mood"), ("cheer_up", "Music to &cheer me up")):
+            a = m.addAction(title)
+            a.setCheckable(True)
+            a.setChecked(self.settings.mood_policy == key)
+            a.triggered.connect(lambda _c=False, k=key: self._set_mood_policy(k))
+            group.addAction(a)
+            self.act_policy[key] = a
+        m.addSeparator()
+        self.camera_menu = m.addMenu(camera_icon(16), "Ca&mera")
+        self.camera_menu.aboutToShow.connect(self._fill_camera_menu)
         m = mb.addMenu("&Help")
         m.addAction(self.act_shortcuts)
         m.addAction(self.act_about)
@@ -1156,6 +1171,38 @@ class MainWindow(QMainWindow):
         text, labels = self.mood.describe(state)
         self.mood_box.set_mood_text(text)
         self.recs.set_mood(labels)
+
+    def _set_mood_policy(self, policy: str) -> None:
+        self.settings.mood_policy = policy
+        self.mood.set_policy(policy)
+
+    def _fill_camera_menu(self) -> None:
+        m = self.camera_menu
+        m.clear()
+        current = self.settings.camera
+        for k in range(4):
+            a = m.addAction(f"Camera {k}" + ("  (the usual built-in one)" if k == 0 else ""))
+            a.setCheckable(True)
+            a.setChecked(current == str(k))
+            a.triggered.connect(lambda _c=False, k=k: self._choose_camera(str(k)))
+        m.addSeparator()
+        a = m.addAction("A video file instead (demo)…")
+        a.triggered.connect(self._choose_camera_file)
+        if not current.isdigit():
+            a.setText(f"Video file: {os.path.basename(current)}")
+            a.setCheckable(True)
+            a.setChecked(True)
+
+    def _choose_camera(self, spec: str) -> None:
+        self.settings.camera = spec
+        if self.mood.running:
+            self.notify("The new camera is used the next time you switch the mood on.", "info")
+
+    def _choose_camera_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "A video or picture to use as the camera", "",
+                                              "Videos and pictures (*.mp4 *.avi *.mkv *.webm *.mov *.jpg *.jpeg *.png)")
+        if path:
+            self._choose_camera(path)
 
     def _mood_weight_changed(self, w: float) -> None:
         self.settings.mood_weight = w

@@ -57,8 +57,9 @@ class MoodController(QObject):
         try:
             from player.mood import MoodMonitor
 
+            policy = getattr(getattr(self.window, "settings", None), "mood_policy", "match")
             self.monitor = MoodMonitor(self.source_spec(), on_update=self._state.emit, preview_width=192,
-                                       loop=not str(self.source_spec()).isdigit())
+                                       loop=not str(self.source_spec()).isdigit(), policy=policy)
             self.monitor.start()  # opens the camera in its own thread; returns at once
         except Exception as exc:  # noqa: BLE001 - e.g. a bad setting: a message, the toggle goes off
             self.monitor = None
@@ -91,6 +92,15 @@ class MoodController(QObject):
 
         self.stopped.emit("")
         self.pools.media.submit(job, on_result=done, on_error=lambda e: self.message.emit(e.message, "error"))
+
+    def set_policy(self, policy: str) -> None:
+        """"match" or "cheer_up": the labels the mood maps to (applies at once while on)."""
+        mon = self.monitor
+        if mon is not None:
+            try:
+                mon.policy = policy
+            except (ValueError, AttributeError) as exc:
+                self.message.emit(f"Mood: {exc}", "warning")
 
     def shutdown(self) -> None:
         self._preview.stop()

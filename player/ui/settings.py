@@ -111,6 +111,15 @@ class Settings:
         self._set("mood/weight", float(v))
 
     @property
+    def mood_policy(self) -> str:
+        v = self._get("mood/policy", "match", str)
+        return v if v in ("match", "cheer_up") else "match"
+
+    @mood_policy.setter
+    def mood_policy(self, v: str) -> None:
+        self._set("mood/policy", v)
+
+    @property
     def camera(self) -> str:
         return self._get("mood/camera", "0", str)
 
