@@ -118,6 +118,13 @@ def test_up_next_follows_ratings_and_shows_reasons(qtbot, window, library):
     liked = next(e for e in after if e.track_id in mira)
     assert "Mira" in liked.reason or "5" in liked.reason, liked.reason
     shoot(w, "up-next")
+    # another listener: Up next becomes theirs (alice's picks are replaced, nothing looks hand-queued)
+    w.add_listener("bob")
+    settle(qtbot, w)
+    bob = w.up_next.list.entries.entries
+    assert bob and not any(e.user_queued for e in bob)
+    assert [e.track_id for e in bob] != [e.track_id for e in after]
+    assert w.up_next.title.text() == "Up next for bob"
 
 
 def test_up_next_reorder_remove_and_play_next(qtbot, window):

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.model = LibraryModel(library, self.pools, self)
         self._build_ui()
         self._build_actions()
+        self._install_seek_keys()
         self._wire()
         self._restore_settings()
 
@@ -317,8 +318,6 @@ class MainWindow(QMainWindow):
 
         self._shortcuts = [
             sc(Qt.Key_Space, self.toggle_play),
-            sc(Qt.Key_Left, lambda: self.seek_relative(-5.0)),
-            sc(Qt.Key_Right, lambda: self.seek_relative(5.0)),
             sc(Qt.Key_MediaPlay, self.toggle_play),
             sc(Qt.Key_MediaTogglePlayPause, self.toggle_play),
             sc(Qt.Key_MediaPause, self.pause),
@@ -329,6 +328,16 @@ class MainWindow(QMainWindow):
             sc(Qt.Key_VolumeDown, lambda: self.change_volume(-0.05)),
             sc(Qt.Key_VolumeMute, lambda: self.now_playing.mute.toggle()),
         ]
+
+    def _install_seek_keys(self) -> None:
+        """Left/Right seek where arrows have no better use: the song lists and the now-playing bar
+        (the sidebar keeps them for folding, the search box for its cursor)."""
+        for widget in (self.view, self.up_next.list, self.more_like.list, self.now_playing):
+            for key, delta in ((Qt.Key_Left, -5.0), (Qt.Key_Right, 5.0)):
+                s = QShortcut(QKeySequence(key), widget)
+                s.setContext(Qt.WidgetWithChildrenShortcut)
+                s.activated.connect(lambda d=delta: self.seek_relative(d))
+                self._shortcuts.append(s)
 
     def _action(self, text, fn, shortcut=None, icon=None, tip=None) -> QAction:
         a = QAction(text, self)

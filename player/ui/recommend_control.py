@@ -83,9 +83,10 @@ class RecommendController(QObject):
         self.refresh()
 
     def set_user(self, user_id: int | None) -> None:
+        # The queue's recommended songs stay marked as such: the refresh replaces them with the new
+        # listener's picks (only songs someone queued by hand survive a change of listener).
         self.user_id = user_id
-        self.recommended.clear()
-        self.refresh()
+        self.refresh(immediate=True)
 
     def set_mood(self, labels: list[str] | None) -> None:
         labels = list(labels) if labels else None
