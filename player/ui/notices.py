@@ -97,8 +97,13 @@ class NoticeArea(QWidget):
             self._items.remove(n)
             n.hide()
             self._lay.removeWidget(n)
+            n.setParent(None)
             n.deleteLater()
         self.setVisible(bool(self._items))
+        # give the space back at once (otherwise the remaining notices grow into it)
+        self._lay.invalidate()
+        self.adjustSize()
+        self.updateGeometry()
 
     def dismiss_matching(self, text: str) -> None:
         for n in list(self._items):
