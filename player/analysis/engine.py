@@ -88,6 +88,7 @@ class Analyser:
         self.max_excerpts = int(section.get("max_excerpts", DEFAULT_MAX_EXCERPTS))
         self.min_per_excerpt = int(section.get("min_per_excerpt", DEFAULT_MIN_PER_EXCERPT))
         self._pool = ThreadPoolExecutor(max_workers=max(1, decode_threads), thread_name_prefix="decode")
+        self._prefetched: dict[int, object] = {}
 
     @classmethod
     def load(cls, genre_model: str | None = None, tagger_model: str | None = None, models_dir=None,
@@ -138,12 +139,24 @@ class Analyser:
         return _Prepared(track.id, tagger_x, genre_x)
 
     # -- a batch ---------------------------------------------------------------------------------
-    def analyse(self, tracks: list, cancel: Callable[[], bool] | None = None
+    def prefetch(self, tracks: list) -> None:
+        """Start decoding ``tracks`` now (the next batch) so that it overlaps the models' work on this one."""
+        for t in tracks:
+            if t.id not in self._prefetched:
+                self._prefetched[t.id] = self._pool.submit(self.prepare, t)
+
+    def analyse(self, tracks: list, cancel: Callable[[], bool] | None = None, next_tracks: list = ()
                 ) -> tuple[list[TrackAnalysis], list[tuple[int, str]]]:
-        """Analyse ``tracks``; returns (results, failures as (track id, reason))."""
+        """Analyse ``tracks``; returns (results, failures as (track id, reason)).
+
+        ``next_tracks`` (the following batch) start decoding while this batch is on the models."""
         failures: list[tuple[int, str]] = []
         prepared: list[_Prepared] = []
-        futures = [(t, self._pool.submit(self.prepare, t)) for t in tracks]
+        futures = [(t, self._prefetched.pop(t.id, None) or self._pool.submit(self.prepare, t)) for t in tracks]
+        stale = set(self._prefetched) - {t.id for t in next_tracks}
+        for track_id in stale:  # prefetched but no longer wanted
+            self._prefetched.pop(track_id).cancel()
+        self.prefetch(next_tracks)  # the pool is FIFO: these decode while this batch is on the models
         for track, fut in futures:
             if cancel and cancel():
                 for _t, f in futures:

