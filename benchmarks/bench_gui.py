@@ -64,7 +64,7 @@ class StallMeter:
             threading.Thread(target=self._sample, args=(main,), daemon=True).start()
         self.gaps = []
         self.ends = []
-        self._last = time.perf_counter()
+        self._last = self._t0 = time.perf_counter()
         self.timer.start()
 
     def _sample(self, main):
@@ -96,7 +96,7 @@ class StallMeter:
             end, gap = self.ends[i], self.gaps[i]
             c = Counter(s for t, s, _o in self._samples if end - gap <= t <= end)
             o = Counter(x for t, _s, others in self._samples if end - gap <= t <= end for x in others)
-            print(f"    gap {1000 * gap:.0f} ms; GUI thread samples: {sum(c.values())}")
+            print(f"    gap {1000 * gap:.0f} ms at +{end - gap - self._t0:.2f} s; GUI thread samples: {sum(c.values())}")
             for stack, n in c.most_common(2):
                 print(f"      {n} × {' > '.join(stack[-4:]) or '(in Qt/C++, no Python frame)'}")
             for stack, n in o.most_common(4):

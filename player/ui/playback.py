@@ -152,12 +152,17 @@ class PlaybackController(QObject):
             return None
 
     def _tracks(self, ids: list[int]) -> list:
-        out = []
-        for tid in ids:
-            t = self.library.track(tid)
-            if t is not None:
-                out.append(t)
-        return out
+        """Library tracks for ``ids``, in that order (one query per 500, not one per track)."""
+        from player.library.store import TRACK_COLUMNS, Track
+
+        ids = [int(i) for i in ids]
+        found: dict[int, Track] = {}
+        for k in range(0, len(ids), 500):
+            chunk = ids[k:k + 500]
+            marks = ",".join("?" * len(chunk))
+            for row in self.library.db.query(f"SELECT {TRACK_COLUMNS} FROM tracks WHERE id IN ({marks})", chunk):
+                found[int(row["id"])] = Track.from_row(row)
+        return [found[i] for i in ids if i in found]
 
     def play_ids(self, ids: list[int], start: int = 0) -> None:
         if self.player is None:
