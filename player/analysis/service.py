@@ -30,6 +30,7 @@ class AnalysisOptions:
     models_dir: str | None = None
     batch_tracks: int = 8
     threads_per_worker: int | None = None  # None: cores / workers
+    niceness: int = 0  # > 0: the workers yield the CPU to the caller (the GUI uses 10)
 
 
 @dataclass
@@ -63,6 +64,11 @@ class AnalysisProgress:
 def _worker_main(db_path: str, shard: int, n_shards: int, options: AnalysisOptions, events, pause_ev, cancel_ev):
     """One worker process: load the models once, then analyse batches until nothing is pending."""
     threads = options.threads_per_worker or max(1, (os.cpu_count() or 1) // n_shards)
+    if options.niceness > 0:
+        try:
+            os.nice(options.niceness)
+        except (AttributeError, OSError):
+            pass
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"

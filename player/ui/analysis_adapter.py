@@ -275,7 +275,7 @@ class AnalysisControl:
         if self.running:
             return AnalysisProgress(self._service.progress.done, self._service.progress.total, state="running")
         from player.analysis.engine import model_version
-        from player.analysis.service import AnalysisService
+        from player.analysis.service import AnalysisOptions, AnalysisService
         from player.analysis.store import count_pending
 
         version = model_version()  # ModelError in words when a model folder is missing or broken
@@ -286,35 +286,21 @@ class AnalysisControl:
 
         workers = self.workers or max(1, min(2, (os.cpu_count() or 2) // 2))
         self.close()
-        service = AnalysisService(self.library.path, workers=workers, on_event=self._event)
+        # The workers yield the CPU to the window (a 2-core machine stays responsive).
+        service = AnalysisService(self.library.path, workers=workers, options=AnalysisOptions(niceness=10),
+                                  on_event=self._event)
         service.start(total=total)
         self._service = service
-        self._renice(service)
         return AnalysisProgress(0, total, state="starting")
 
-    @staticmethod
-    def _renice(service) -> None:
-        """The analysis processes yield the CPU to the window (a 2-core machine stays responsive)."""
-        import os
-
-        for proc in getattr(service, "_procs", []) or []:
-            pid = getattr(proc, "pid", None)
-            if pid:
-                try:
-                    os.setpriority(os.PRIO_PROCESS, pid, 10)
-                except (AttributeError, OSError):
-                    pass
-
     def _event(self, ev) -> None:
+        """``ev``: :class:`player.analysis.service.AnalysisProgress` (from the service's listener thread)."""
         if self.on_progress is None:
             return
-        state = str(getattr(ev, "state", "running"))
         self.on_progress(AnalysisProgress(
-            done=int(getattr(ev, "done", 0) or 0), total=int(getattr(ev, "total", 0) or 0),
-            rate=float(getattr(ev, "rate", 0.0) or 0.0), eta=getattr(ev, "eta_s", None),
-            paused=state == "paused", message=str(getattr(ev, "message", "") or ""),
-            finished=state in ("finished", "cancelled", "error"), state=state,
-            failed=int(getattr(ev, "failed", 0) or 0),
+            done=ev.done, total=ev.total, rate=ev.rate, eta=ev.eta_s, paused=ev.state == "paused",
+            message=ev.message, finished=ev.state in ("finished", "cancelled", "error"), state=ev.state,
+            failed=ev.failed,
         ))
 
     def pause(self) -> None:
