@@ -52,8 +52,11 @@ def cmd_mood(args) -> int:
 
 
 def _once(args) -> int:
+    from player.cli import CliError
     from player.mood import read_mood_once
 
+    if args.image is not None and not args.image.strip():
+        raise CliError("--image needs a file name")
     if args.image:
         reading = read_mood_once(image=args.image, policy=args.policy)
     else:
