@@ -14,10 +14,10 @@ STAGES=${*:-music teacher tables features cnn_lstm tagger cnn cnn_bilstm evaluat
 export TF_CPP_MIN_LOG_LEVEL=2 KERAS_BACKEND=tensorflow
 
 # Training settings (CPU budget: an "epoch" is --steps-per-epoch random batches, not a full pass).
-GENRE_ARGS="--batch-size 64 --lr 1e-3 --contrastive 0.5 --temperature 0.1 --steps-per-epoch 40 --val-steps 12
- --epochs 14 --patience 4 --precise-bn 10 --seed 1 --version 1"
 TAGGER_ARGS="--batch-size 16 --lr 1e-3 --steps-per-epoch 60 --val-steps 20 --epochs 14 --patience 4
  --precise-bn 10 --seed 1 --version 1"
+DISTIL_ARGS="--features $CACHE/genre.features --teacher $CACHE/teacher --calibration $CACHE/tables/genre_calibration.json
+ --steps-per-epoch 40 --val-steps 8 --batch-size 64 --contrastive 0.5 --teacher-embedding 1.0 --pca 16"
 
 for stage in $STAGES; do
   echo "== $stage" >&2
@@ -29,15 +29,14 @@ for stage in $STAGES; do
                    "$CACHE/genre.features"
                $PY scripts/extract_features.py --table "$CACHE/tables/tags.csv" --frontend tagger --workers 2 \
                    "$CACHE/tagger.features" ;;
-    cnn_lstm)  $PY scripts/train_genre.py --model cnn_lstm --features "$CACHE/genre.features" \
-                   --labels "$CACHE/tables/genre.csv" $GENRE_ARGS --out models/cnn_lstm --work "$CACHE/work/cnn_lstm" ;;
+    cnn_lstm)  $PY scripts/distil_train.py --model cnn_lstm $DISTIL_ARGS --epochs 30 --patience 6 \
+                   --out models/cnn_lstm --work "$CACHE/work/distil_cnn_lstm" ;;
     tagger)    $PY scripts/train_tagger.py --features "$CACHE/tagger.features" --labels "$CACHE/tables/tags.csv" \
                    $TAGGER_ARGS --out models/tagger --work "$CACHE/work/tagger" ;;
-    cnn|cnn_bilstm)
+    cnn|cnn_bilstm)   # start from the CNN-LSTM's trained conv trunk (the three share it)
                $PY scripts/init_from_trunk.py models/cnn_lstm "$stage" "$CACHE/work/$stage.init.npz"
-               $PY scripts/train_genre.py --model "$stage" --features "$CACHE/genre.features" \
-                   --labels "$CACHE/tables/genre.csv" $GENRE_ARGS --epochs 8 \
-                   --init-weights "$CACHE/work/$stage.init.npz" --out "models/$stage" --work "$CACHE/work/$stage" ;;
+               $PY scripts/distil_train.py --model "$stage" $DISTIL_ARGS --epochs 12 --patience 4 \
+                   --init-weights "$CACHE/work/$stage.init.npz" --out "models/$stage" --work "$CACHE/work/distil_$stage" ;;
     evaluate)  $PY scripts/evaluate_distillation.py --teacher "$CACHE/teacher" --music "$MUSIC" \
                    --fit-thresholds 0.1 --write-cards --out "$CACHE/distillation_eval.json" ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;

@@ -64,6 +64,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=1e-3, help="Adam, cosine-decayed to a tenth over all epochs")
     p.add_argument("--contrastive", type=float, default=0.5, help="weight of the NT-Xent term (0 = off)")
     p.add_argument("--temperature", type=float, default=0.1)
+    p.add_argument("--positives", choices=["track", "group"], default="track",
+                   help="track: the two slices of one track are the positive pair (self-supervised, NT-Xent); "
+                        "group: every slice of the same group (package / album) in the batch is a positive "
+                        "(supervised contrastive, SupCon) -- weakly supervised by the folder metadata")
     p.add_argument("--mask-same-group", action="store_true",
                    help="NT-Xent: do not use other tracks of the anchor's group (package, album) as negatives")
     p.add_argument("--teacher-embedding", type=float, default=1.0, help="weight of the teacher-embedding term")
@@ -203,6 +207,28 @@ def make_pairs(data: SliceData, split: str, batch_size: int, steps: int, *, shuf
 
 # ------------------------------------------------------------------------------------------ training
 
+def supcon(temperature: float):
+    """Supervised contrastive loss (Khosla et al. 2020), keras.ops only: for each row, every other row with
+    the same group id ``y_true[:, 0]`` is a positive; the loss is the mean negative log-probability of the
+    positives among all other rows."""
+    from keras import ops
+
+    def loss(y_true, y_pred):
+        z = ops.cast(y_pred, "float32")
+        z = z / (ops.sqrt(ops.sum(z * z, axis=1, keepdims=True)) + 1e-6)
+        sim = ops.matmul(z, ops.transpose(z)) / temperature
+        n = ops.shape(sim)[0]
+        eye = ops.eye(n, dtype="float32")
+        g = ops.cast(y_true[:, 0], "float32")
+        pos = ops.cast(ops.equal(ops.expand_dims(g, 1), ops.expand_dims(g, 0)), "float32") * (1.0 - eye)
+        sim = sim - 1e9 * eye
+        logp = sim - ops.logsumexp(sim, axis=1, keepdims=True)
+        return -ops.sum(logp * pos, axis=1) / ops.maximum(ops.sum(pos, axis=1), 1.0)
+
+    loss.__name__ = "supcon"
+    return loss
+
+
 def nt_xent(temperature: float, mask_same_group: bool):
     """NT-Xent on rows (2i, 2i+1) = positive pairs, keras.ops only. ``y_true[:, 0]`` is each row's
     group id; with ``mask_same_group`` other rows of the anchor's group are left out of the negatives."""
@@ -281,7 +307,9 @@ def main(argv=None) -> int:
         total = args.epochs * args.steps_per_epoch
         lr = keras.optimizers.schedules.CosineDecay(args.lr, decay_steps=total, alpha=0.1)
         net.compile(optimizer=keras.optimizers.Adam(lr),
-                    loss=[keras.losses.CategoricalCrossentropy(), nt_xent(args.temperature, args.mask_same_group),
+                    loss=[keras.losses.CategoricalCrossentropy(),
+                          supcon(args.temperature) if args.positives == "group"
+                          else nt_xent(args.temperature, args.mask_same_group),
                           keras.losses.MeanSquaredError()],
                     loss_weights=[1.0, args.contrastive, args.teacher_embedding],
                     metrics=[["accuracy"], [], []])
@@ -322,10 +350,12 @@ def main(argv=None) -> int:
                 "train_samples": args.steps_per_epoch * args.batch_size, "batch_size": args.batch_size,
                 "optimizer": f"Adam(CosineDecay({args.lr}, {total} steps, alpha 0.1))",
                 "loss": (f"categorical cross-entropy vs the teacher's calibrated genres per slice + {args.contrastive} x "
-                         f"NT-Xent (T {args.temperature}, positives: two slices of one track from different excerpts"
-                         f"{'; other tracks of the same package are not used as negatives' if args.mask_same_group else ''}) "
-                         f"+ {args.teacher_embedding} x MSE of a training-only linear head to the teacher's "
-                         f"penultimate layers (whitened PCA {pca})"),
+                         + (f"SupCon (T {args.temperature}, positives: every slice of the same package in the batch) "
+                            if args.positives == "group" else
+                            f"NT-Xent (T {args.temperature}, positives: two slices of one track from different excerpts"
+                            f"{'; other tracks of the same package are not used as negatives' if args.mask_same_group else ''}) ")
+                         + f"+ {args.teacher_embedding} x MSE of a training-only linear head to the teacher's "
+                         f"penultimate layers (PCA {pca})"),
                 "augmentation": f"time mask 4-16 frames and frequency mask 4-12 bands, each with p {args.augment}",
                 "init_weights": args.init_weights, "precise_bn_batches": args.precise_bn,
                 "epochs_run": best["epochs_run"], "best_epoch": best["epoch"],
