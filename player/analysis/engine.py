@@ -29,8 +29,22 @@ DEFAULT_MAX_EXCERPTS = 3
 DEFAULT_MIN_PER_EXCERPT = 3
 MIN_SECONDS = 1.0
 SILENCE_RMS = 1e-4
-TAGGER_BATCH = 8
+TAGGER_BATCH = 4
 GENRE_BATCH = 32
+
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX); elsewhere it would be emulated,
+    and slower than float32."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
 class AnalysisError(Exception):
@@ -74,34 +88,73 @@ def check_model_name(name: str, task: str, models_dir=None) -> None:
 
 
 class Analyser:
-    """The tagger and a genre model, loaded once."""
+    """The tagger and a genre model, loaded once.
 
-    def __init__(self, tagger, genre, decode_threads: int = 2):
-        if tagger.task != "tags":
-            raise ValueError(f"{tagger.name} is not a tagger")
-        if genre.task != "genre":
-            raise ValueError(f"{genre.name} is not a genre model")
-        self.tagger = tagger
-        self.genre = genre
-        self.version = f"{tagger.version_tag}+{genre.version_tag}"
-        section = tagger.config.get("analysis", {})
+    :meth:`open` reads only the models' ``config.json`` (no TensorFlow), so tracks can start decoding
+    (:meth:`prefetch`) while :meth:`load_models` imports TensorFlow and builds the networks; :meth:`load`
+    does both."""
+
+    def __init__(self, tagger_config: dict, genre_config: dict, decode_threads: int = 2):
+        if tagger_config.get("task") != "tags":
+            raise ValueError(f"{tagger_config.get('name')} is not a tagger")
+        if genre_config.get("task") != "genre":
+            raise ValueError(f"{genre_config.get('name')} is not a genre model")
+        self.tagger_frontend = tagger_config["frontend"]
+        self.genre_frontend = genre_config["frontend"]
+        self.version = f"{tagger_config['name']}@{tagger_config['version']}+{genre_config['name']}@{genre_config['version']}"
+        section = tagger_config.get("analysis", {})
         self.max_excerpts = int(section.get("max_excerpts", DEFAULT_MAX_EXCERPTS))
         self.min_per_excerpt = int(section.get("min_per_excerpt", DEFAULT_MIN_PER_EXCERPT))
+        self.tagger = self.genre = None
         self._pool = ThreadPoolExecutor(max_workers=max(1, decode_threads), thread_name_prefix="decode")
         self._prefetched: dict[int, object] = {}
 
     @classmethod
-    def load(cls, genre_model: str | None = None, tagger_model: str | None = None, models_dir=None,
+    def open(cls, genre_model: str | None = None, tagger_model: str | None = None, models_dir=None,
              threads: int | None = None) -> "Analyser":
+        """Check the model names and read their configs; the networks are not loaded yet."""
         from player.analysis import registry
 
         if genre_model:
             check_model_name(genre_model, "genre", models_dir)
         if tagger_model:
             check_model_name(tagger_model, "tags", models_dir)
-        tagger = registry.load(tagger_model or registry.default_name("tags", models_dir), models_dir)
-        genre = registry.load(genre_model or registry.default_name("genre", models_dir), models_dir)
-        return cls(tagger, genre, decode_threads=max(1, threads or 2))
+        root = registry.models_root(models_dir)
+        tagger_name = tagger_model or registry.default_name("tags", models_dir)
+        genre_name = genre_model or registry.default_name("genre", models_dir)
+        tcfg, gcfg = registry.read_config(root / tagger_name), registry.read_config(root / genre_name)
+        self = cls(tcfg, gcfg, decode_threads=max(1, threads or 2))
+        self.version = f"{tagger_name}@{tcfg['version']}+{genre_name}@{gcfg['version']}"
+        self._names = (tagger_name, genre_name, models_dir)
+        return self
+
+    def load_models(self, precision: str = "float32") -> "Analyser":
+        """Import Keras/TensorFlow and load both networks (seconds; decoding may run meanwhile).
+
+        ``precision``: ``float32``, ``bfloat16`` (Keras' ``mixed_bfloat16`` policy: weights stay float32,
+        the arithmetic is bfloat16 -- about 1.4x faster on CPUs with AVX-512 BF16 / AMX, outputs within
+        about 0.01) or ``auto`` (bfloat16 where the CPU has it). It sets the process' global Keras policy,
+        so it belongs in a worker process."""
+        from player.analysis import registry
+
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
+        self.precision = "bfloat16" if precision == "auto" and cpu_has_bf16() else \
+            ("float32" if precision == "auto" else precision)
+        if self.precision == "bfloat16":
+            import keras
+
+            keras.mixed_precision.set_global_policy("mixed_bfloat16")
+        tagger_name, genre_name, models_dir = self._names
+        self.tagger = registry.load(tagger_name, models_dir)
+        self.genre = registry.load(genre_name, models_dir)
+        self.version = f"{self.tagger.version_tag}+{self.genre.version_tag}"
+        return self
+
+    @classmethod
+    def load(cls, genre_model: str | None = None, tagger_model: str | None = None, models_dir=None,
+             threads: int | None = None) -> "Analyser":
+        return cls.open(genre_model, tagger_model, models_dir, threads).load_models()
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -110,7 +163,7 @@ class Analyser:
     def prepare(self, track) -> _Prepared:
         """Decode the excerpts of one track and compute both models' inputs. Raises AnalysisError."""
         path = os.fsencode(track.path)
-        tcfg, gcfg = self.tagger.frontend, self.genre.frontend
+        tcfg, gcfg = self.tagger_frontend, self.genre_frontend
         try:
             centre = F.decode_excerpt(path, max(gcfg["excerpt_seconds"], tcfg["excerpt_seconds"]),
                                       offset="centre", duration=track.duration)
@@ -124,7 +177,7 @@ class Analyser:
         genre_x = F.features(genre_audio, gcfg)
         tag_audio = [F.resample(centre.audio, centre.sr, tcfg["sample_rate"], tcfg.get("resample_quality", "HQ"))]
         duration = centre.duration or track.duration or 0.0
-        offsets = excerpt_offsets(duration, float(tcfg["excerpt_seconds"]), self.max_excerpts)
+        offsets = excerpt_offsets(duration, float(tcfg["excerpt_seconds"]), self.max_excerpts, with_centre=True)
         if len(offsets) > 1:  # a long song: more excerpts, away from the centre one already decoded
             centre_start = (duration - tcfg["excerpt_seconds"]) / 2.0
             for off in offsets:
@@ -185,8 +238,9 @@ class Analyser:
             tp, gp, ge = tag_probs[ti:ti + e], genre_probs[gi:gi + s], genre_emb[gi:gi + s]
             ti, gi = ti + e, gi + s
             labels = count_labels(tp, self.tagger.labels, thresholds, self.min_per_excerpt)
-            results.append(TrackAnalysis(
-                track_id=p.track_id, tag_probs=tp.mean(axis=0), genre_probs=gp.mean(axis=0),
+            gp = gp.astype(np.float64).mean(axis=0)
+            results.append(TrackAnalysis(  # (bfloat16 softmax rows sum to 1 only within ~0.01)
+                track_id=p.track_id, tag_probs=tp.mean(axis=0), genre_probs=(gp / gp.sum()).astype(np.float32),
                 embedding=ge.mean(axis=0), labels=labels, n_excerpts=e))
         return results, failures
 

@@ -41,14 +41,23 @@ def count_labels(
     return {names[i]: (int(counts[i]), float(means[i])) for i in np.flatnonzero(counts)}
 
 
-def excerpt_offsets(duration: float, excerpt_s: float, max_excerpts: int) -> list[float]:
+def excerpt_offsets(duration: float, excerpt_s: float, max_excerpts: int, *, with_centre: bool = False
+                    ) -> list[float]:
     """Start times of the excerpts: one centred excerpt for a short song, up to ``max_excerpts`` spread
-    evenly (non-overlapping where the song is long enough) for a long one."""
+    evenly (non-overlapping where the song is long enough) for a long one: the ``n`` excerpts are centred
+    at ``(i + 0.5) / n`` of the song.
+
+    ``with_centre`` (the player's analysis, whose genre model reads the centre excerpt anyway): an even
+    ``n`` takes the layout of ``n + 1`` excerpts without the first one (the intro), so the centre excerpt
+    is always among them and is decoded once for both models."""
     if duration <= excerpt_s or max_excerpts <= 1:
         return [max(0.0, (duration - excerpt_s) / 2.0)]
     n = int(min(max_excerpts, max(1, duration // excerpt_s)))
     if n == 1:
         return [(duration - excerpt_s) / 2.0]
+    if with_centre and n % 2 == 0:  # n + 1 places, the first one left out
+        centres = [(i + 0.5) * duration / (n + 1) for i in range(1, n + 1)]
+        return [min(max(0.0, c - excerpt_s / 2.0), duration - excerpt_s) for c in centres]
     # n windows evenly spaced between the start and the end, centres at (i + 0.5) / n of the song
     centres = [(i + 0.5) * duration / n for i in range(n)]
     return [min(max(0.0, c - excerpt_s / 2.0), duration - excerpt_s) for c in centres]

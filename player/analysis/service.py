@@ -31,6 +31,7 @@ class AnalysisOptions:
     batch_tracks: int = 8
     threads_per_worker: int | None = None  # None: cores / workers
     niceness: int = 0  # > 0: the workers yield the CPU to the caller (the GUI uses 10)
+    precision: str = "auto"  # float32 | bfloat16 | auto (bfloat16 where the CPU computes it natively)
 
 
 @dataclass
@@ -61,6 +62,18 @@ class AnalysisProgress:
         return text
 
 
+def default_workers() -> int:
+    """Worker processes for a batch run (the CLI): one per core, at most 4, and at most one per 1.5 GB of
+    available memory (a worker peaks at about 1.1 GB). The desktop player uses 1, at low priority."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        available = 0
+    by_memory = int(available // (1.5 * 2**30)) if available else 1
+    return max(1, min(cores, 4, by_memory))
+
+
 def _worker_main(db_path: str, shard: int, n_shards: int, options: AnalysisOptions, events, pause_ev, cancel_ev):
     """One worker process: load the models once, then analyse batches until nothing is pending."""
     threads = options.threads_per_worker or max(1, (os.cpu_count() or 1) // n_shards)
@@ -81,9 +94,13 @@ def _worker_main(db_path: str, shard: int, n_shards: int, options: AnalysisOptio
         from player.analysis.store import pending_track_ids, save_results
         from player.library import Library
 
-        analyser = Analyser.load(genre_model=options.genre_model, tagger_model=options.tagger_model,
+        analyser = Analyser.open(genre_model=options.genre_model, tagger_model=options.tagger_model,
                                  threads=threads)
         library = Library(db_path)
+        # The first batch decodes while TensorFlow is imported and the models load (seconds).
+        first = pending_track_ids(library, analyser.version, limit=options.batch_tracks, shard=(shard, n_shards))
+        analyser.prefetch([t for t in (library.track(i) for i in first) if t is not None])
+        analyser.load_models(options.precision)
     except Exception as exc:  # a missing or corrupt model: a clear message, nothing written
         events.put(("fatal", shard, _one_line(exc)))
         return
@@ -114,6 +131,11 @@ def _worker_main(db_path: str, shard: int, n_shards: int, options: AnalysisOptio
     finally:
         library.close()
     events.put(("done", shard, cancel_ev.is_set()))
+    # Everything is committed: leave without TensorFlow's slow teardown (about a second), once the
+    # queue has handed the last message over.
+    events.close()
+    events.join_thread()
+    os._exit(0)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -8,10 +8,14 @@ import sys
 def register(sub, common) -> None:
     p = sub.add_parser("analyse", aliases=["analyze"], parents=[common],
                        help="analyse every track without a current analysis (tags, genres, embedding)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="worker processes (default: one per core, at most 4 and one per 1.5 GB of free memory)")
     p.add_argument("--model", metavar="NAME", default=None,
                    help="genre model from the registry (default: cnn_lstm)")
     p.add_argument("--batch", type=int, default=8, help="tracks per batch (default 8)")
+    p.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto",
+                   help="arithmetic of the models (default auto: bfloat16 where the CPU has it natively, "
+                        "about 1.4x faster; results within ~0.01 of float32)")
     p.add_argument("--quiet", "-q", action="store_true")
     p.set_defaults(handler=cmd_analyse)
 
@@ -29,10 +33,10 @@ def register(sub, common) -> None:
 def cmd_analyse(args) -> int:
     from tqdm import tqdm
 
-    from player.analysis.service import AnalysisOptions, run_analysis
+    from player.analysis.service import AnalysisOptions, default_workers, run_analysis
     from player.cli import CliError, db_path, open_library
 
-    if args.workers < 1 or args.batch < 1:
+    if (args.workers is not None and args.workers < 1) or args.batch < 1:
         raise CliError("--workers and --batch must be at least 1")
     with open_library(args):
         pass  # creates/migrates the database and checks it is readable
@@ -57,8 +61,9 @@ def cmd_analyse(args) -> int:
         bar.set_postfix_str(p.current[:30], refresh=True)
 
     try:
-        progress = run_analysis(db_path(args), workers=args.workers,
-                                options=AnalysisOptions(genre_model=args.model, batch_tracks=args.batch),
+        progress = run_analysis(db_path(args), workers=args.workers or default_workers(),
+                                options=AnalysisOptions(genre_model=args.model, batch_tracks=args.batch,
+                                                        precision=args.precision),
                                 on_event=on_event)
     finally:
         bar.close()
