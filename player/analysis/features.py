@@ -104,6 +104,16 @@ def _read_frames(f, n: int) -> np.ndarray:
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
+def _seek(f, start: int) -> None:
+    """Go to frame ``start``: seek where the format can, else decode and drop what comes before."""
+    if not start:
+        return
+    if f.seekable():
+        f.seek(start)
+    else:
+        _skip_frames(f, start)
+
+
 def _skip_frames(f, n: int) -> int:
     """Decode and discard ``n`` frames (for files that cannot seek); returns the frames skipped."""
     done = 0
@@ -181,11 +191,7 @@ def decode_excerpt(path, seconds: float, offset="centre", duration: float | None
             start = _start_frame(offset, frames, n, sr)
             expect = min(n, frames - start)
             try:
-                if start:
-                    if f.seekable():
-                        f.seek(start)
-                    else:
-                        _skip_frames(f, start)
+                _seek(f, start)
                 audio = _read_frames(f, n)
             except Exception:
                 audio = None
@@ -205,11 +211,7 @@ def decode_excerpt(path, seconds: float, offset="centre", duration: float | None
             frames = total
             start = _start_frame(offset, total, n, sr)
             with _open(path) as f2:
-                if start:
-                    if f2.seekable():
-                        f2.seek(start)
-                    else:
-                        _skip_frames(f2, start)
+                _seek(f2, start)
                 audio = _read_frames(f2, n)
         except AudioDecodeError:
             raise
