@@ -278,7 +278,8 @@ def main(argv=None) -> int:
         audio_root = args.audio_root or (Path(labels).parent if labels else None)
         items, y, names = T.labelled_items(store, cfg["task"], labels, args.label_columns, audio_root,
                                            names=model.labels)
-        split_params = {k: v for k, v in (tr.get("split") or {}).items() if k in ("test_count", "val_fraction", "seed")}
+        recorded = tr.get("split") if isinstance(tr.get("split"), dict) else {}  # distil_train.py records words
+        split_params = {k: v for k, v in recorded.items() if k in ("test_count", "val_fraction", "seed")}
         split_params = {"test_count": 500, "val_fraction": 0.1, "seed": 0, **split_params}
         items, _ = T.resolve_split(items, y, cfg["task"], split_params)
         sel = np.ones(len(items), bool) if args.split == "all" else (items["split"] == args.split).to_numpy()
