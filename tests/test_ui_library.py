@@ -229,3 +229,21 @@ def test_browse_by_tag_and_details_show_analysis(qtbot, window, tmp_path, librar
     assert len(d.genres.items) == 8 and abs(sum(p for _n, p in d.genres.items) - 1.0) < 1e-3
     assert d.spectrogram.has_image()
     d.close()
+
+
+def test_big_sorts_match_pythons_sorted():
+    """The sorts used for big libraries (chunked merge, numpy argsort by rank) give sorted()'s order."""
+    import random
+
+    from player.ui.library_model import SORT_CHUNK, order_by_rank, sorted_bounded
+
+    rng = random.Random(3)
+    n = 3 * SORT_CHUNK + 17
+    rank = list(range(n))
+    rng.shuffle(rank)
+    idx = rng.sample(range(n), 2 * SORT_CHUNK + 5)
+    for descending in (False, True):
+        assert order_by_rank(idx, rank, descending) == sorted(idx, key=rank.__getitem__, reverse=descending)
+        assert order_by_rank(idx[:50], rank, descending) == sorted(idx[:50], key=rank.__getitem__, reverse=descending)
+    keys = [rng.randrange(50) for _ in range(n)]
+    assert sorted_bounded(range(n), key=lambda i: (keys[i], i)) == sorted(range(n), key=lambda i: (keys[i], i))

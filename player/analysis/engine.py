@@ -101,7 +101,8 @@ class Analyser:
             raise ValueError(f"{genre_config.get('name')} is not a genre model")
         self.tagger_frontend = tagger_config["frontend"]
         self.genre_frontend = genre_config["frontend"]
-        self.version = f"{tagger_config['name']}@{tagger_config['version']}+{genre_config['name']}@{genre_config['version']}"
+        self.version = (f"{tagger_config['name']}@{tagger_config['version']}"
+                        f"+{genre_config['name']}@{genre_config['version']}")
         section = tagger_config.get("analysis", {})
         self.max_excerpts = int(section.get("max_excerpts", DEFAULT_MAX_EXCERPTS))
         self.min_per_excerpt = int(section.get("min_per_excerpt", DEFAULT_MIN_PER_EXCERPT))
@@ -123,10 +124,10 @@ class Analyser:
         tagger_name = tagger_model or registry.default_name("tags", models_dir)
         genre_name = genre_model or registry.default_name("genre", models_dir)
         tcfg, gcfg = registry.read_config(root / tagger_name), registry.read_config(root / genre_name)
-        self = cls(tcfg, gcfg, decode_threads=max(1, threads or 2))
-        self.version = f"{tagger_name}@{tcfg['version']}+{genre_name}@{gcfg['version']}"
-        self._names = (tagger_name, genre_name, models_dir)
-        return self
+        analyser = cls(tcfg, gcfg, decode_threads=max(1, threads or 2))
+        analyser.version = f"{tagger_name}@{tcfg['version']}+{genre_name}@{gcfg['version']}"
+        analyser._names = (tagger_name, genre_name, models_dir)
+        return analyser
 
     def load_models(self, precision: str = "float32") -> "Analyser":
         """Import Keras/TensorFlow and load both networks (seconds; decoding may run meanwhile).

@@ -259,7 +259,7 @@ def compute_order(snap: Snapshot, spec: OrderSpec, tag_ids: frozenset[int] | Non
     else:
         rank = column_rank(snap, col, library)
         if rank is not None:
-            idx = sorted_bounded(idx, key=rank.__getitem__, reverse=descending)
+            idx = order_by_rank(idx, rank, descending)
     return Order(idx, {rows[i][ID]: n for n, i in enumerate(idx)}, spec)
 
 
@@ -276,6 +276,19 @@ def sorted_bounded(items, key, reverse: bool = False) -> list:
         return sorted(items, key=key, reverse=reverse)
     parts = [sorted(items[k:k + SORT_CHUNK], key=key, reverse=reverse) for k in range(0, len(items), SORT_CHUNK)]
     return list(heapq.merge(*parts, key=key, reverse=reverse))
+
+
+def order_by_rank(idx: list[int], rank: list[int], descending: bool = False) -> list[int]:
+    """``idx`` sorted by ``rank[i]`` (distinct ints): one numpy argsort, a few milliseconds in C for
+    100,000 rows, instead of a merge in Python that competes with painting for the interpreter lock."""
+    if len(idx) <= SORT_CHUNK:
+        return sorted(idx, key=rank.__getitem__, reverse=descending)
+    import numpy as np
+
+    a = np.fromiter(idx, dtype=np.int64, count=len(idx))
+    keys = np.asarray(rank, dtype=np.int64)[a]
+    order = np.argsort(-keys if descending else keys, kind="stable")
+    return a[order].tolist()
 
 
 def _column_key(snap: Snapshot, col: int):
