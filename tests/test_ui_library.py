@@ -247,3 +247,21 @@ def test_big_sorts_match_pythons_sorted():
         assert order_by_rank(idx[:50], rank, descending) == sorted(idx[:50], key=rank.__getitem__, reverse=descending)
     keys = [rng.randrange(50) for _ in range(n)]
     assert sorted_bounded(range(n), key=lambda i: (keys[i], i)) == sorted(range(n), key=lambda i: (keys[i], i))
+
+
+def test_text_rank_orders_like_the_python_key():
+    """Genre and tag columns rank with numpy; the order must be the one the Python sort key gives
+    (unknown last, ASCII case folded, then the second column, then id)."""
+    import random
+
+    from player.ui.library_model import _key_text, text_rank
+
+    rng = random.Random(5)
+    words = ["", None, "Rock", "rock", "ROCK", "Électro", "electro", "jazz", "Jazz Fusion", "zeta", "Äb", "a b"]
+    n = 5000
+    first = [rng.choice(words) for _ in range(n)]
+    second = [rng.choice(words) for _ in range(n)]
+    ids = rng.sample(range(10 * n), n)
+    rank = text_rank([first, second], ids)
+    expected = sorted(range(n), key=lambda i: (_key_text(first[i]), _key_text(second[i]), ids[i]))
+    assert [i for _, i in sorted(zip(rank, range(n)))] == expected

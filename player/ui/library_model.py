@@ -342,6 +342,14 @@ def column_rank(snap: Snapshot, col: int, library=None) -> list[int] | None:
             if i is not None:
                 rank[i] = k
                 k += 1
+    elif col in (GENRE_COL, TAGS_COL):
+        rows = snap.rows
+        if col == GENRE_COL:
+            columns = [[snap.genre_of(r) for r in rows], [r[ARTIST] for r in rows]]
+        else:
+            tags = snap.tags
+            columns = [[tags.get(r[ID], "") for r in rows], [r[TITLE] for r in rows]]
+        rank = text_rank(columns, [r[ID] for r in rows])
     else:
         key = _column_key(snap, col)
         if key is None:
@@ -352,6 +360,26 @@ def column_rank(snap: Snapshot, col: int, library=None) -> list[int] | None:
             rank[i] = k
     snap.ranks[col] = rank
     return rank
+
+
+def text_rank(columns: list[list], ids: list[int]) -> list[int]:
+    """The rank of each row when sorting by the text ``columns`` (most significant first, each compared
+    as :func:`_key_text` does), then by id -- the order ``sorted`` gives with ``_column_key``. Each column
+    becomes small int codes (a sort of its distinct values only), then one ``numpy.lexsort``: a 100,000-row
+    library ranks in tens of milliseconds instead of a long Python sort that competes with painting."""
+    import numpy as np
+
+    n = len(ids)
+    keys = [np.asarray(ids, dtype=np.int64)]
+    for values in reversed(columns):  # lexsort: the last key is the primary one
+        folded = [(v or "").translate(_ASCII_FOLD) for v in values]
+        code = {v: k for k, v in enumerate(sorted(set(folded)))}
+        keys.append(np.fromiter((code[v] for v in folded), dtype=np.int64, count=n))
+        keys.append(np.fromiter((v == "" for v in folded), dtype=bool, count=n))  # unknown last
+    order = np.lexsort(keys)
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    return rank.tolist()
 
 
 # -- the Qt model ---------------------------------------------------------------------------------
