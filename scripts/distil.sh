@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# The exact commands that made the shipped models (models/tagger, cnn_lstm, cnn_bilstm; the cnn stage
-# too, whose model does not ship: docs/training.md section 8): students of the musicnn teacher on the
-# Debian game music of ../shared/data. Everything ran on 2 shared CPU cores.
+# The exact commands that made the shipped models (models/tagger, cnn_lstm, cnn, cnn_bilstm): students of
+# the musicnn teacher on the Debian game music of ../shared/data. Everything ran on 2 shared CPU cores.
 # docs/training.md explains each step.
 #   bash scripts/distil.sh [STAGE...]   stages: music teacher tables features cnn_lstm tagger cnn cnn_bilstm evaluate
 # No stage = all of them, in that order. Every stage is resumable (run it again after an interruption).
@@ -36,8 +35,10 @@ for stage in $STAGES; do
                    $TAGGER_ARGS --out models/tagger --work "$CACHE/work/tagger" ;;
     cnn|cnn_bilstm)   # start from the CNN-LSTM's trained conv trunk (the three share it)
                $PY scripts/init_from_trunk.py models/cnn_lstm "$stage" "$CACHE/work/$stage.init.npz"
-               $PY scripts/distil_train.py --model "$stage" $DISTIL_ARGS --epochs 12 --patience 4 \
-                   --init-weights "$CACHE/work/$stage.init.npz" --out "models/$stage" --work "$CACHE/work/distil_$stage" ;;
+               if [ "$stage" = cnn ]; then EPOCHS="--epochs 24 --patience 6" WORK=distil_cnn24  # 12 were too few
+               else EPOCHS="--epochs 12 --patience 4" WORK=distil_$stage; fi
+               $PY scripts/distil_train.py --model "$stage" $DISTIL_ARGS $EPOCHS \
+                   --init-weights "$CACHE/work/$stage.init.npz" --out "models/$stage" --work "$CACHE/work/$WORK" ;;
     evaluate)  $PY scripts/evaluate_distillation.py --teacher "$CACHE/teacher" --music "$MUSIC" \
                    --fit-thresholds 0.1 --write-cards --out "$CACHE/distillation_eval.json" ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
