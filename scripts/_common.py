@@ -721,6 +721,31 @@ METRICS_BEGIN = "<!-- metrics:begin (written by scripts/evaluate.py) -->"
 METRICS_END = "<!-- metrics:end -->"
 
 
+def model_config(model, *, architecture: str, name: str, version: str, task: str, n_classes: int,
+                 frontend: dict) -> dict:
+    """The part of a model folder's ``config.json`` every trainer writes the same way (the trainer adds
+    its own ``training`` section and whatever else it knows)."""
+    from player.analysis import architectures as A
+    from player.analysis import registry as R
+
+    return {
+        "format": R.CONFIG_FORMAT,
+        "name": name,
+        "version": version,
+        "task": task,
+        "architecture": architecture,
+        "input_shape": list(model.input_shape[1:]),
+        "n_classes": n_classes,
+        "output": A.OUTPUT_KIND[architecture],
+        "parameters": int(model.count_params()),
+        "embedding_layer": A.EMBEDDING_LAYER,
+        "embedding_dim": A.embedding_dim(model),
+        "aggregation": {"probabilities": "mean over the excerpt's rows (slices)",
+                        "embedding": "mean over the excerpt's rows (slices)"},
+        "frontend": frontend,
+    }
+
+
 def model_card(cfg: dict, labels: list, *, title: str, data: str, command: str, notes: str = "") -> str:
     t = cfg.get("training", {})
     fe = cfg["frontend"]

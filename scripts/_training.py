@@ -237,20 +237,8 @@ def train(args, argv, task: str, architecture: str) -> Path:
     src = A.with_embedding(export) if contrastive > 0 else export
     src.load_weights(best["checkpoint"])
     cfg = {
-        "format": R.CONFIG_FORMAT,
-        "name": name,
-        "version": args.version,
-        "task": task,
-        "architecture": architecture,
-        "input_shape": list(input_shape),
-        "n_classes": len(names),
-        "output": A.OUTPUT_KIND[architecture],
-        "parameters": int(export.count_params()),
-        "embedding_layer": A.EMBEDDING_LAYER,
-        "embedding_dim": A.embedding_dim(export),
-        "aggregation": {"probabilities": "mean over the excerpt's rows (slices)",
-                        "embedding": "mean over the excerpt's rows (slices)"},
-        "frontend": store.frontend,
+        **C.model_config(export, architecture=architecture, name=name, version=args.version, task=task,
+                         n_classes=len(names), frontend=store.frontend),
         "training": {
             "command": C.command_line("train_genre.py" if task == "genre" else "train_tagger.py", argv),
             "features": str(store.root),

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -330,17 +329,12 @@ def main(argv=None) -> int:
         net2.load_weights(best["checkpoint"])
         name = args.name or args.model
         cfg = {
-            "format": R.CONFIG_FORMAT, "name": name, "version": args.version, "task": "genre",
-            "architecture": args.model, "input_shape": list(export.input_shape[1:]), "n_classes": len(L.GENRES),
-            "output": A.OUTPUT_KIND[args.model], "parameters": int(export.count_params()),
-            "embedding_layer": A.EMBEDDING_LAYER, "embedding_dim": A.embedding_dim(export),
-            "aggregation": {"probabilities": "mean over the excerpt's slices",
-                            "embedding": "mean over the excerpt's slices"},
-            "frontend": store.frontend,
+            **C.model_config(export, architecture=args.model, name=name, version=args.version, task="genre",
+                             n_classes=len(L.GENRES), frontend=store.frontend),
             "genre_calibration": {"prior": calib["prior"], "temperature": calib["temperature"],
                                   "rule": calib["rule"], "prior_from": calib.get("prior_from")},
             "training": {
-                "command": " ".join(["python", "scripts/distil_train.py"] + [shlex.quote(str(a)) for a in argv]),
+                "command": C.command_line("distil_train.py", argv),
                 "method": "distillation from musicnn 0.1.0 (MSD_musicnn + MTT_musicnn), see docs/training.md",
                 "features": str(store.root), "teacher": str(args.teacher),
                 "split": "by package (label_with_teacher.assign_splits)",
