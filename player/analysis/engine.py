@@ -94,15 +94,14 @@ class Analyser:
     (:meth:`prefetch`) while :meth:`load_models` imports TensorFlow and builds the networks; :meth:`load`
     does both."""
 
-    def __init__(self, tagger_config: dict, genre_config: dict, decode_threads: int = 2):
+    def __init__(self, tagger_config: dict, genre_config: dict, version: str, decode_threads: int = 2):
         if tagger_config.get("task") != "tags":
             raise ValueError(f"{tagger_config.get('name')} is not a tagger")
         if genre_config.get("task") != "genre":
             raise ValueError(f"{genre_config.get('name')} is not a genre model")
         self.tagger_frontend = tagger_config["frontend"]
         self.genre_frontend = genre_config["frontend"]
-        self.version = (f"{tagger_config['name']}@{tagger_config['version']}"
-                        f"+{genre_config['name']}@{genre_config['version']}")
+        self.version = version  # what the library stores the results under
         section = tagger_config.get("analysis", {})
         self.max_excerpts = int(section.get("max_excerpts", DEFAULT_MAX_EXCERPTS))
         self.min_per_excerpt = int(section.get("min_per_excerpt", DEFAULT_MIN_PER_EXCERPT))
@@ -124,8 +123,8 @@ class Analyser:
         tagger_name = tagger_model or registry.default_name("tags", models_dir)
         genre_name = genre_model or registry.default_name("genre", models_dir)
         tcfg, gcfg = registry.read_config(root / tagger_name), registry.read_config(root / genre_name)
-        analyser = cls(tcfg, gcfg, decode_threads=max(1, threads or 2))
-        analyser.version = f"{tagger_name}@{tcfg['version']}+{genre_name}@{gcfg['version']}"
+        analyser = cls(tcfg, gcfg, f"{tagger_name}@{tcfg['version']}+{genre_name}@{gcfg['version']}",
+                       decode_threads=max(1, threads or 2))
         analyser._names = (tagger_name, genre_name, models_dir)
         return analyser
 
@@ -149,7 +148,6 @@ class Analyser:
         tagger_name, genre_name, models_dir = self._names
         self.tagger = registry.load(tagger_name, models_dir)
         self.genre = registry.load(genre_name, models_dir)
-        self.version = f"{self.tagger.version_tag}+{self.genre.version_tag}"
         return self
 
     @classmethod
