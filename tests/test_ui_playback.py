@@ -154,6 +154,10 @@ def test_up_next_reorder_remove_and_play_next(qtbot, window):
     settle(qtbot, w)
     assert gone not in [e.track_id for e in lst.entries.entries][:1]
     assert gone not in [t.id for t in w.playback.upcoming()]
+    # and the recommender does not bring it back
+    w.recs.refresh(force=True)
+    settle(qtbot, w)
+    assert gone not in [t.id for t in w.playback.upcoming()]
     # play next: the selected library song goes first, marked as the listener's
     target = ids["Manhã"]
     w.view.select_track(target)

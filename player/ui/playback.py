@@ -309,7 +309,7 @@ class PlaybackController(QObject):
                 self.message.emit(f"Up next: {exc}", "error")
                 continue
             if recs is not None:
-                recs.recommended.discard(getattr(t, "id", None))
+                recs.dismiss(getattr(t, "id", None))
 
     def move_up_next(self, src: int, dst: int) -> None:
         q = self.queue

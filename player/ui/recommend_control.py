@@ -40,6 +40,7 @@ class RecommendController(QObject):
         self.reasons: dict[int, str] = {}
         self.analysed: dict[int, bool] = {}
         self.recommended: set[int] = set()
+        self.dismissed: set[int] = set()  # removed from Up next by this listener: not proposed again
         self.last: list = []  # the latest up-next Recommendations (also without playback)
         self._building = False
         self._dirty_engine = True
@@ -85,8 +86,16 @@ class RecommendController(QObject):
     def set_user(self, user_id: int | None) -> None:
         # The queue's recommended songs stay marked as such: the refresh replaces them with the new
         # listener's picks (only songs someone queued by hand survive a change of listener).
+        if user_id != self.user_id:
+            self.dismissed = set()
         self.user_id = user_id
         self.refresh(immediate=True)
+
+    def dismiss(self, track_id: int | None) -> None:
+        """The listener removed this song from Up next: later refreshes and refills leave it out."""
+        if track_id is not None:
+            self.dismissed = self.dismissed | {track_id}  # a new set: the player thread's refill reads it
+            self.recommended.discard(track_id)
 
     def set_mood(self, labels: list[str] | None) -> None:
         labels = list(labels) if labels else None
@@ -144,7 +153,7 @@ class RecommendController(QObject):
             keep = pb.user_queued_ids(self.recommended)
         else:
             keep = []
-        exclude = set(keep)
+        exclude = set(keep) | self.dismissed
         if current is not None:
             exclude.add(current)
 
@@ -183,7 +192,7 @@ class RecommendController(QObject):
         try:
             eng = self._ensure_engine()
             recs = eng.up_next(self.user_id, after_track_id=self.current_id, mood_labels=self.mood_labels,
-                               n=N_UP_NEXT, exclude_ids=tuple(exclude_ids))
+                               n=N_UP_NEXT, exclude_ids=tuple(set(exclude_ids) | self.dismissed))
         except Exception:  # noqa: BLE001 - the queue just stays short; the GUI refresh reports errors
             return []
         for r in recs:
