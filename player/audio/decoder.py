@@ -71,6 +71,43 @@ def explain_open_error(path: str, exc: BaseException) -> str:
     return f"cannot decode it: {msg}"
 
 
+# Stereo downmix of multichannel files. Channel order by count: WAV, FLAC, AIFF and CAF use the SMPTE/WAV
+# order; Ogg Vorbis and Opus their own (centre second, LFE last; libsndfile passes it through unchanged).
+# Centre and surrounds go in at -3 dB, a back centre at -3 dB into each side (-6 dB), the LFE is left out
+# (as ITU-R BS.775's Lo/Ro and ffmpeg's default downmix do); each output side is then scaled by the sum of
+# its coefficients, so a mix of full-scale channels cannot clip.
+_FL, _FR, _FC, _LFE, _BL, _BR, _BC = "FL", "FR", "FC", "LFE", "BL", "BR", "BC"
+_SMPTE_ORDER = {3: (_FL, _FR, _FC), 4: (_FL, _FR, _BL, _BR), 5: (_FL, _FR, _FC, _BL, _BR),
+                6: (_FL, _FR, _FC, _LFE, _BL, _BR), 7: (_FL, _FR, _FC, _LFE, _BC, _BL, _BR),
+                8: (_FL, _FR, _FC, _LFE, _BL, _BR, _BL, _BR)}
+_VORBIS_ORDER = {3: (_FL, _FC, _FR), 4: (_FL, _FR, _BL, _BR), 5: (_FL, _FC, _FR, _BL, _BR),
+                 6: (_FL, _FC, _FR, _BL, _BR, _LFE), 7: (_FL, _FC, _FR, _BL, _BR, _BC, _LFE),
+                 8: (_FL, _FC, _FR, _BL, _BR, _BL, _BR, _LFE)}
+_M3DB = float(np.sqrt(0.5))
+_TO_STEREO = {_FL: (1.0, 0.0), _FR: (0.0, 1.0), _FC: (_M3DB, _M3DB), _LFE: (0.0, 0.0),
+              _BL: (_M3DB, 0.0), _BR: (0.0, _M3DB), _BC: (0.5, 0.5)}
+
+
+def downmix_matrix(in_channels: int, out_channels: int, vorbis_order: bool = False) -> np.ndarray | None:
+    """The (in_channels, out_channels) float32 matrix that mixes a file's channels for the device, or
+    None where no mixing is needed (same count, or mono copied to every output). Up to 8 input channels
+    are downmixed by their speaker positions; more than 8 (no standard layout) keep their first pair."""
+    if in_channels == out_channels or in_channels == 1:
+        return None
+    if in_channels == 2 or in_channels not in _SMPTE_ORDER:
+        m = np.zeros((in_channels, 2), np.float32)
+        m[0, 0] = m[1, 1] = 1.0
+    else:
+        order = (_VORBIS_ORDER if vorbis_order else _SMPTE_ORDER)[in_channels]
+        m = np.array([_TO_STEREO[p] for p in order], np.float32)
+        m /= m.sum(axis=0, keepdims=True)
+    if out_channels == 1:
+        return m.mean(axis=1, keepdims=True).astype(np.float32)
+    out = np.zeros((in_channels, out_channels), np.float32)  # a device with more than two: the front pair
+    out[:, :2] = m
+    return out
+
+
 class SourceReader:
     """One file, decoded block by block to ``out_rate`` Hz and ``out_channels`` channels (float32)."""
 
@@ -93,6 +130,8 @@ class SourceReader:
             self.duration = frames / self.in_rate if 0 < frames < SANE_FRAMES else None
             self.out_rate = int(out_rate)
             self.out_channels = int(out_channels)
+            self.mix = downmix_matrix(self.in_channels, self.out_channels,
+                                      vorbis_order=str(self.f.format).upper() == "OGG")
             self.buf = np.zeros((block, self.in_channels), np.float32)
             self.frames_read = 0
             self.done = False
@@ -160,14 +199,11 @@ class SourceReader:
         return self._map(data)
 
     def _map(self, data: np.ndarray) -> np.ndarray:
-        c_in, c_out = data.shape[1], self.out_channels
-        if c_in == c_out:
+        if self.mix is not None:
+            return data @ self.mix
+        if data.shape[1] == self.out_channels:
             return data
-        if c_in == 1:
-            return np.broadcast_to(data, (len(data), c_out))
-        if c_out == 1:
-            return data.mean(axis=1, keepdims=True, dtype=np.float32)
-        return data[:, :c_out]  # more channels than the device: the front left/right pair
+        return np.broadcast_to(data, (len(data), self.out_channels))  # mono to every output
 
     def close(self) -> None:
         f = getattr(self, "f", None)
