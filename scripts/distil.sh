@@ -2,7 +2,7 @@
 # The exact commands that made the shipped models (models/tagger, cnn_lstm, cnn, cnn_bilstm): students of
 # the musicnn teacher on the Debian game music of ../shared/data. Everything ran on 2 shared CPU cores.
 # docs/training.md explains each step.
-#   bash scripts/distil.sh [STAGE...]   stages: music teacher tables features cnn_lstm tagger cnn cnn_bilstm evaluate
+#   bash scripts/distil.sh [STAGE...]   stages: music teacher tables features cnn_lstm tagger cnn cnn_bilstm cnn_lstm2 evaluate
 # No stage = all of them, in that order. Every stage is resumable (run it again after an interruption).
 # Environment: PY (python, default .venv/bin/python), MUSIC (default /work/music), CACHE (default /work/cache).
 set -euo pipefail
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 MUSIC=${MUSIC:-/work/music}
 CACHE=${CACHE:-/work/cache}
-STAGES=${*:-music teacher tables features cnn_lstm tagger cnn cnn_bilstm evaluate}
+STAGES=${*:-music teacher tables features cnn_lstm tagger cnn cnn_bilstm cnn_lstm2 evaluate}
 export TF_CPP_MIN_LOG_LEVEL=2 KERAS_BACKEND=tensorflow
 
 # Training settings (CPU budget: an "epoch" is --steps-per-epoch random batches, not a full pass).
@@ -29,7 +29,8 @@ for stage in $STAGES; do
                    "$CACHE/genre.features"
                $PY scripts/extract_features.py --table "$CACHE/tables/tags.csv" --frontend tagger --workers 2 \
                    "$CACHE/tagger.features" ;;
-    cnn_lstm)  $PY scripts/distil_train.py --model cnn_lstm $DISTIL_ARGS --epochs 30 --patience 6 \
+    cnn_lstm)  # cnn_lstm@1, from scratch: the trunk the CNN and CNN-BiLSTM start from (cnn_lstm2 replaces it)
+               $PY scripts/distil_train.py --model cnn_lstm $DISTIL_ARGS --epochs 30 --patience 6 \
                    --out models/cnn_lstm --work "$CACHE/work/distil_cnn_lstm" ;;
     tagger)    $PY scripts/train_tagger.py --features "$CACHE/tagger.features" --labels "$CACHE/tables/tags.csv" \
                    $TAGGER_ARGS --out models/tagger --work "$CACHE/work/tagger" ;;
@@ -39,6 +40,13 @@ for stage in $STAGES; do
                else EPOCHS="--epochs 12 --patience 4" WORK=distil_$stage; fi
                $PY scripts/distil_train.py --model "$stage" $DISTIL_ARGS $EPOCHS \
                    --init-weights "$CACHE/work/$stage.init.npz" --out "models/$stage" --work "$CACHE/work/$WORK" ;;
+    cnn_lstm2) # the shipped cnn_lstm@2: the CNN-LSTM again, from the CNN-BiLSTM's further-trained trunk (it
+               # ran to /work/cache/exp/cnn_lstm_v2 and was copied into models/cnn_lstm after its evaluation)
+               $PY scripts/init_from_trunk.py models/cnn_bilstm cnn_lstm "$CACHE/work/cnn_lstm.from_bilstm.init.npz"
+               $PY scripts/distil_train.py --model cnn_lstm $DISTIL_ARGS --epochs 12 --patience 4 --version 2 \
+                   --init-weights "$CACHE/work/cnn_lstm.from_bilstm.init.npz" --out models/cnn_lstm \
+                   --work "$CACHE/work/distil_cnn_lstm_v2"
+               $PY scripts/evaluate.py models/cnn_lstm --labels "$CACHE/tables/genre.csv" --split test ;;
     evaluate)  $PY scripts/evaluate_distillation.py --teacher "$CACHE/teacher" --music "$MUSIC" \
                    --fit-thresholds 0.1 --write-cards --out "$CACHE/distillation_eval.json" ;;
     *) echo "unknown stage $stage" >&2; exit 2 ;;
