@@ -34,7 +34,8 @@ for stage in $STAGES; do
                    --out models/cnn_lstm --work "$CACHE/work/distil_cnn_lstm" ;;
     tagger)    $PY scripts/train_tagger.py --features "$CACHE/tagger.features" --labels "$CACHE/tables/tags.csv" \
                    $TAGGER_ARGS --out models/tagger --work "$CACHE/work/tagger" ;;
-    cnn|cnn_bilstm)   # start from the CNN-LSTM's trained conv trunk (the three share it)
+    cnn|cnn_bilstm)   # start from the CNN-LSTM's trained conv trunk (the three share it): cnn_lstm@1, so
+                      # when rerunning these alone after cnn_lstm2, run the cnn_lstm stage first
                $PY scripts/init_from_trunk.py models/cnn_lstm "$stage" "$CACHE/work/$stage.init.npz"
                if [ "$stage" = cnn ]; then EPOCHS="--epochs 24 --patience 6" WORK=distil_cnn24  # 12 were too few
                else EPOCHS="--epochs 12 --patience 4" WORK=distil_$stage; fi
