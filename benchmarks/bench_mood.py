@@ -14,7 +14,7 @@ processes sharing the core) for
   on the face — in the same run, and the ratio baseline / ours.
 
 Also the classifier alone: the NumPy forward pass vs Keras ``model(x)`` vs ``model.predict(x)``.
-Target (issue 9): detect + classify ≤ 50 ms per 640x480 frame on one core.
+Target: detect + classify ≤ 50 ms per 640x480 frame on one core.
 """
 
 from __future__ import annotations

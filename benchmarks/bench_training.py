@@ -3,7 +3,7 @@
 
 Measures slices/s of whole training epochs (after a warm-up epoch that compiles) of the same model:
 
-  baseline   model.fit on a random float32 array in memory (the number issue 5 quotes: 11k slices/s
+  baseline   model.fit on a random float32 array in memory (the figure to beat: 11k slices/s
              on one H100 with Keras 3 on JAX)
   pipeline   model.fit on scripts/_common.make_dataset: a keras.utils.PyDataset over memory-mapped
              uint8 shards of a feature store (shuffled, decoded to float32 per batch), as train_genre.py
