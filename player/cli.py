@@ -9,15 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 
-
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit status 2 (or ``code``)."""
-
-    def __init__(self, message: str, code: int = 2):
-        super().__init__(message)
-        self.code = code
+from player.commands.common import CliError, db_path, open_library, safe_text  # noqa: F401 - re-exported
+from player.errors import PlayerError
 
 
 def _common_parser() -> argparse.ArgumentParser:
@@ -54,19 +48,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def db_path(args) -> Path:
-    from player.paths import default_db_path
-
-    return Path(getattr(args, "db", None) or default_db_path())
-
-
-def open_library(args):
-    """The library named by ``--db`` (or the default)."""
-    from player.library import Library
-
-    return Library(db_path(args))
-
-
 def _run_gui(args) -> int:
     from player.app import run_gui
 
@@ -74,20 +55,15 @@ def _run_gui(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from player.library import DatabaseError, LibraryError
-
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
         handler = args.handler or _run_gui
         return int(handler(args) or 0)
-    except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except PlayerError as exc:
+        print(f"error: {safe_text(exc)}", file=sys.stderr)
         return exc.code
-    except (LibraryError, DatabaseError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

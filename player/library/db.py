@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 
-class DatabaseError(RuntimeError):
-    """A database problem explained in words (locked, full disk, newer schema, not a database)."""
+from player.errors import CorruptLibraryError, DatabaseError  # noqa: F401 - re-exported
 
 
 # (name, SQL). Append only: never edit a migration that has shipped.

@@ -13,8 +13,7 @@ from pathlib import Path
 from player.library.db import Database, DatabaseError, now
 
 
-class LibraryError(ValueError):
-    """A user mistake or missing thing, explained in one line (unknown user, bad star count …)."""
+from player.errors import LibraryError  # noqa: F401 - re-exported (a user mistake, in one line)
 
 
 TRACK_COLUMNS = (
