@@ -107,6 +107,30 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0002_playlists",
+        """
+        -- Saved playlists (entries in order) and smart playlists (a stored query, evaluated when read).
+        CREATE TABLE playlists (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            query       TEXT,                      -- a smart playlist's query; NULL for a saved list
+            created_at  REAL NOT NULL,
+            updated_at  REAL NOT NULL
+        );
+        CREATE TABLE playlist_entries (
+            id           INTEGER PRIMARY KEY,
+            playlist_id  INTEGER NOT NULL REFERENCES playlists(id) ON DELETE CASCADE,
+            position     INTEGER NOT NULL,         -- 0, 1, 2 … without gaps; the same track may repeat
+            track_id     INTEGER NOT NULL REFERENCES tracks(id) ON DELETE CASCADE,
+            added_at     REAL NOT NULL,
+            UNIQUE (playlist_id, position)
+        );
+        CREATE INDEX playlist_entries_track ON playlist_entries(track_id);
+        -- the newest analysis time in O(log n): smart playlists reload their arrays when it changes
+        CREATE INDEX analysis_analysed_at ON analysis(analysed_at);
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
