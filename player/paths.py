@@ -21,6 +21,29 @@ def data_dir() -> Path:
     return path
 
 
+def _folder(kind: str) -> Path:
+    """``PLAYER_DATA_DIR/<kind>`` when that is set, else the platform's user folder of that kind."""
+    override = os.environ.get("PLAYER_DATA_DIR")
+    if override:
+        path = Path(override) / kind
+    else:
+        import platformdirs
+
+        path = Path(getattr(platformdirs, f"user_{kind}_dir")(APP_NAME, appauthor=False))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def config_dir() -> Path:
+    """The settings folder (created on demand): ``PLAYER_DATA_DIR/config`` when that is set."""
+    return _folder("config")
+
+
+def cache_dir() -> Path:
+    """The cache folder (created on demand): ``PLAYER_DATA_DIR/cache`` when that is set."""
+    return _folder("cache")
+
+
 def default_db_path() -> Path:
     """``--db`` beats ``PLAYER_DB``, which beats the data folder's ``library.db``."""
     override = os.environ.get("PLAYER_DB")
