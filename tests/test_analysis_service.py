@@ -17,7 +17,7 @@ from player.analysis.engine import model_version
 from player.analysis.labels import count_labels, excerpt_offsets
 from player.analysis.registry import ModelError
 from player.analysis.service import AnalysisOptions, AnalysisService, run_analysis
-from player.analysis.store import count_pending, load_analysis
+from player.analysis.store import count_pending, read_track
 from player.library import Library
 from player.library.scan import scan
 
@@ -114,25 +114,27 @@ def test_analyse_library_end_to_end(tmp_path, models):
     assert count_pending(lib, model_version(models_dir=models))[0] == 0
 
     by_name = {os.path.basename(t.path): t for t in lib.tracks()}
-    results = {name: load_analysis(lib, t.id) for name, t in by_name.items()}
-    assert results["silent.flac"]["status"] == "error" and "silent" in results["silent.flac"]["error"]
+    results = {name: read_track(lib, t.id, models_dir=models) for name, t in by_name.items()}
+    assert results["silent.flac"].status == "error" and "silent" in results["silent.flac"].error
     for name in ("low.ogg", "chord.flac", "noise.wav", "long_song.mp3", "surround.flac", "phone.wav",
                  "hires.flac", "very_long.flac", "tiny.wav"):
         r = results[name]
-        assert r["status"] == "ok", (name, r["error"])
-        assert r["tag_probs"].shape == (50,) and r["genre_probs"].shape == (8,) and r["embedding"].shape == (32,)
-        assert np.all((r["tag_probs"] >= 0) & (r["tag_probs"] <= 1))
-        assert r["genre_probs"].sum() == pytest.approx(1.0, abs=1e-3)
-        assert np.all(np.isfinite(r["embedding"]))
-        assert r["labels"] and all(1 <= c <= r["n_excerpts"] for c, _ in r["labels"].values())
+        assert r.status == "ok", (name, r.error)
+        assert r.tags.values.shape == (50,) and r.genres.values.shape == (8,) and r.embedding.shape == (32,)
+        assert np.all((r.tags.values >= 0) & (r.tags.values <= 1))
+        assert r.genres.values.sum() == pytest.approx(1.0, abs=1e-3)
+        assert np.all(np.isfinite(r.embedding))
+        assert r.labels and all(1 <= c <= r.n_excerpts for c, _ in r.label_counts().values())
+        # the names are those of the models the version names, in output order
+        assert r.tags.named and r.genres.named and len(set(r.tags.names)) == 50
     from player.analysis import registry
     from player.analysis.engine import DEFAULT_MAX_EXCERPTS
 
     tagger_cfg = registry.read_config(models / registry.default_name("tags", models))
     max_excerpts = tagger_cfg.get("analysis", {}).get("max_excerpts", DEFAULT_MAX_EXCERPTS)
-    assert results["long_song.mp3"]["n_excerpts"] == max_excerpts >= 2 and results["low.ogg"]["n_excerpts"] == 1
-    assert results["very_long.flac"]["n_excerpts"] == max_excerpts
-    assert not np.allclose(results["noise.wav"]["embedding"], results["chord.flac"]["embedding"])
+    assert results["long_song.mp3"].n_excerpts == max_excerpts >= 2 and results["low.ogg"].n_excerpts == 1
+    assert results["very_long.flac"].n_excerpts == max_excerpts
+    assert not np.allclose(results["noise.wav"].embedding, results["chord.flac"].embedding)
     # Ratings untouched.
     assert lib.ratings(user.id) == {first.id: 4}
 

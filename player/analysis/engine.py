@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from player.analysis import features as F
 from player.analysis.labels import count_labels, excerpt_offsets
-from player.analysis.store import TrackAnalysis
+from player.analysis.store import AnalysisResult, Failure, SourceFile
 
 #: Defaults for the tagger's ``analysis`` section in config.json (see docs/analysis.md).
 DEFAULT_MAX_EXCERPTS = 3
@@ -56,6 +56,16 @@ class _Prepared:
     track_id: int
     tagger_x: np.ndarray  # (E, 96, 1366, 1)
     genre_x: np.ndarray  # (S, 128, 128, 1)
+
+
+@dataclass
+class BatchOutcome:
+    """What :meth:`Analyser.analyse` made of a batch. ``sources``: per track id, the file as the library
+    described it when it was decoded (what :func:`player.analysis.store.save_results` checks)."""
+
+    results: list[AnalysisResult] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    sources: dict[int, SourceFile] = field(default_factory=dict)
 
 
 def model_version(genre_model: str | None = None, tagger_model: str | None = None, models_dir=None) -> str:
@@ -107,7 +117,7 @@ class Analyser:
         self.min_per_excerpt = int(section.get("min_per_excerpt", DEFAULT_MIN_PER_EXCERPT))
         self.tagger = self.genre = None
         self._pool = ThreadPoolExecutor(max_workers=max(1, decode_threads), thread_name_prefix="decode")
-        self._prefetched: dict[int, object] = {}
+        self._prefetched: dict[int, tuple[SourceFile, object]] = {}  # track id -> (file decoded, future)
 
     @classmethod
     def open(cls, genre_model: str | None = None, tagger_model: str | None = None, models_dir=None,
@@ -195,41 +205,51 @@ class Analyser:
         """Start decoding ``tracks`` now (the next batch) so that it overlaps the models' work on this one."""
         for t in tracks:
             if t.id not in self._prefetched:
-                self._prefetched[t.id] = self._pool.submit(self.prepare, t)
+                self._prefetched[t.id] = (SourceFile.of(t), self._pool.submit(self.prepare, t))
+
+    def _decoding(self, track) -> tuple[SourceFile, object]:
+        """The prefetched decode of ``track`` when it is of the same file, else a new one."""
+        source = SourceFile.of(track)
+        ahead = self._prefetched.pop(track.id, None)
+        if ahead is not None and ahead[0] == source:
+            return ahead
+        if ahead is not None:
+            ahead[1].cancel()
+        return source, self._pool.submit(self.prepare, track)
 
     def analyse(self, tracks: list, cancel: Callable[[], bool] | None = None, next_tracks: list = ()
-                ) -> tuple[list[TrackAnalysis], list[tuple[int, str]]]:
-        """Analyse ``tracks``; returns (results, failures as (track id, reason)).
+                ) -> BatchOutcome:
+        """Analyse ``tracks``: results, failures with reasons, and the files they were decoded from.
 
         ``next_tracks`` (the following batch) start decoding while this batch is on the models."""
-        failures: list[tuple[int, str]] = []
+        out = BatchOutcome()
         prepared: list[_Prepared] = []
-        futures = [(t, self._prefetched.pop(t.id, None) or self._pool.submit(self.prepare, t)) for t in tracks]
+        futures = [(t, *self._decoding(t)) for t in tracks]
         stale = set(self._prefetched) - {t.id for t in next_tracks}
         for track_id in stale:  # prefetched but no longer wanted
-            self._prefetched.pop(track_id).cancel()
+            self._prefetched.pop(track_id)[1].cancel()
         self.prefetch(next_tracks)  # the pool is FIFO: these decode while this batch is on the models
-        for track, fut in futures:
+        for track, source, fut in futures:
             if cancel and cancel():
-                for _t, f in futures:
+                for _t, _s, f in futures:
                     f.cancel()
-                return [], []
+                return BatchOutcome()
+            out.sources[track.id] = source
             try:
                 prepared.append(fut.result())
             except AnalysisError as exc:
-                failures.append((track.id, str(exc)))
+                out.failures.append(Failure(track.id, str(exc)))
             except MemoryError:
-                failures.append((track.id, "not enough memory to decode this file"))
+                out.failures.append(Failure(track.id, "not enough memory to decode this file"))
             except Exception as exc:  # never fatal for the batch
-                failures.append((track.id, f"analysis failed: {type(exc).__name__}: {_first_line(exc)}"))
+                out.failures.append(Failure(track.id, f"analysis failed: {type(exc).__name__}: {_first_line(exc)}"))
         if not prepared:
-            return [], failures
+            return out
         # Small inference batches keep the worker's memory flat: one tagger excerpt's first conv block
         # alone is 96 x 1366 x 64 floats (33 MB).
         tag_probs = self.tagger.predict(np.concatenate([p.tagger_x for p in prepared]), batch_size=TAGGER_BATCH)
         genre_probs, genre_emb = self.genre.predict_with_embedding(np.concatenate([p.genre_x for p in prepared]),
                                                                    batch_size=GENRE_BATCH)
-        results = []
         ti = gi = 0
         thresholds = self.tagger.thresholds
         for p in prepared:
@@ -238,10 +258,10 @@ class Analyser:
             ti, gi = ti + e, gi + s
             labels = count_labels(tp, self.tagger.labels, thresholds, self.min_per_excerpt)
             gp = gp.astype(np.float64).mean(axis=0)
-            results.append(TrackAnalysis(  # (bfloat16 softmax rows sum to 1 only within ~0.01)
+            out.results.append(AnalysisResult(  # (bfloat16 softmax rows sum to 1 only within ~0.01)
                 track_id=p.track_id, tag_probs=tp.mean(axis=0), genre_probs=(gp / gp.sum()).astype(np.float32),
                 embedding=ge.mean(axis=0), labels=labels, n_excerpts=e))
-        return results, failures
+        return out
 
 
 def _first_line(exc: BaseException) -> str:

@@ -29,9 +29,10 @@ import numpy as np
 
 from player.analysis import features as F
 
-__all__ = ["ModelError", "Model", "ModelInfo", "load", "available", "default_name", "read_config",
-           "read_labels", "save_weights", "load_weights", "write_model_folder", "models_root",
-           "CONFIG_FILE", "LABELS_FILE", "CARD_FILE", "CONFIG_FORMAT", "TASKS"]
+__all__ = ["ModelError", "Model", "ModelInfo", "VersionLabels", "load", "available", "default_name",
+           "read_config", "read_labels", "labels_for_version", "parse_version", "save_weights", "load_weights",
+           "write_model_folder", "models_root", "CONFIG_FILE", "LABELS_FILE", "CARD_FILE", "CONFIG_FORMAT",
+           "TASKS"]
 
 CONFIG_FILE = "config.json"
 LABELS_FILE = "labels.json"
@@ -106,6 +107,60 @@ def read_labels(folder, n_classes: int | None = None) -> list:
     if n_classes is not None and len(labels) != n_classes:
         raise ModelError(f"{path}: has {len(labels)} names but config.json says n_classes = {n_classes}")
     return labels
+
+
+# ------------------------------------------------------------------------- a stored version's names
+
+@dataclass(frozen=True)
+class VersionLabels:
+    """The label names of the models an analysis was stored under (``None``: that model's folder is not
+    installed, or its labels.json is unreadable: the stored vector has no names)."""
+
+    model_version: str
+    tags: tuple[str, ...] | None
+    genres: tuple[str, ...] | None
+
+
+def parse_version(model_version: str | None) -> tuple[tuple[str, str], ...]:
+    """``"tagger@1+cnn_lstm@2"`` -> ``(("tagger", "1"), ("cnn_lstm", "2"))``: the tagger first, the genre
+    model last (the form :func:`player.analysis.engine.model_version` writes)."""
+    parts = []
+    for part in str(model_version or "").split("+"):
+        name, _, version = part.strip().partition("@")
+        if name:
+            parts.append((name, version))
+    return tuple(parts)
+
+
+_NAMES_CACHE: dict[Path, tuple[object, tuple[str, ...] | None]] = {}
+
+
+def _cached_labels(folder: Path) -> tuple[str, ...] | None:
+    path = folder / LABELS_FILE
+    try:
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size)
+    except OSError:
+        return None
+    hit = _NAMES_CACHE.get(path)
+    if hit is not None and hit[0] == stamp:
+        return hit[1]
+    try:
+        names = tuple(read_labels(folder))
+    except ModelError:
+        names = None
+    _NAMES_CACHE[path] = (stamp, names)
+    return names
+
+
+def labels_for_version(model_version: str | None, models_dir=None) -> VersionLabels:
+    """The tag and genre names for vectors stored under ``model_version``, from the named models'
+    ``labels.json`` (re-read when a file changes). Names are never inferred from a vector's length."""
+    parts = parse_version(model_version)
+    root = models_root(models_dir)
+    tags = _cached_labels(root / parts[0][0]) if parts else None
+    genres = _cached_labels(root / parts[-1][0]) if len(parts) > 1 else None
+    return VersionLabels(str(model_version or ""), tags, genres)
 
 
 # ------------------------------------------------------------------------------------------ weights

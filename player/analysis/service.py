@@ -36,7 +36,7 @@ class AnalysisOptions:
 
 @dataclass
 class AnalysisProgress:
-    state: str  # "starting" | "running" | "paused" | "finished" | "cancelled" | "error"
+    state: str  # "waiting" | "starting" | "running" | "paused" | "finished" | "cancelled" | "error"
     done: int = 0  # analysed or failed in this run
     failed: int = 0
     total: int = 0  # pending when the run started
@@ -49,6 +49,8 @@ class AnalysisProgress:
     def describe(self) -> str:
         if self.state == "error":
             return f"analysis failed: {self.message}"
+        if self.state == "waiting":
+            return self.message
         text = f"analysed {self.done}/{self.total}"
         if self.failed:
             text += f" ({self.failed} failed)"
@@ -74,8 +76,80 @@ def default_workers() -> int:
     return max(1, min(cores, 4, by_memory))
 
 
-def _worker_main(db_path: str, shard: int, n_shards: int, options: AnalysisOptions, events, pause_ev, cancel_ev):
+# -- messages from the workers to the service ----------------------------------------------------
+@dataclass(frozen=True)
+class WorkerReady:
+    shard: int
+    version: str
+
+
+@dataclass(frozen=True)
+class BatchSaved:
+    shard: int
+    analysed: int
+    failures: list  # [Failure]
+    current: str  # the title of the batch's last track
+
+
+@dataclass(frozen=True)
+class WorkerFailed:
+    shard: int
+    message: str
+
+
+@dataclass(frozen=True)
+class WorkerDone:
+    shard: int
+    cancelled: bool
+
+
+#: How often a track whose file changed while it was analysed is taken again in the same run.
+STALE_RETRIES = 3
+
+
+def analyse_pending(library, analyser, shard: int, n_shards: int, batch_tracks: int,
+                    report: Callable[[object], None], cancelled: Callable[[], bool] = lambda: False,
+                    paused: Callable[[], bool] = lambda: False) -> None:
+    """The worker's loop: analyse this shard's pending tracks batch by batch until none is left.
+
+    A track whose file changed between its decoding and the write (a rescan in the meantime) is not
+    saved (:func:`save_results`) and is taken again, at most :data:`STALE_RETRIES` times."""
+    from player.analysis.store import pending_track_ids, save_results
+
+    attempted: set[int] = set()
+    retries: dict[int, int] = {}
+    while not cancelled():
+        if paused():
+            time.sleep(0.1)
+            continue
+        ids = [i for i in pending_track_ids(library, analyser.version, limit=2 * batch_tracks + len(attempted),
+                                            shard=(shard, n_shards)) if i not in attempted]
+        ids, next_ids = ids[:batch_tracks], ids[batch_tracks: 2 * batch_tracks]
+        if not ids:
+            break
+        attempted.update(ids)
+        tracks = [t for t in (library.track(i) for i in ids) if t is not None]
+        upcoming = [t for t in (library.track(i) for i in next_ids) if t is not None]
+        batch = analyser.analyse(tracks, cancel=cancelled, next_tracks=upcoming)
+        if cancelled() and len(batch.results) + len(batch.failures) < len(tracks):
+            break  # the batch in flight is dropped; it will be redone next time
+        stale = save_results(library, analyser.version, batch.results, batch.failures, batch.sources)
+        for track_id in stale:  # pending again: take it once more with its new file
+            retries[track_id] = retries.get(track_id, 0) + 1
+            if retries[track_id] <= STALE_RETRIES:
+                attempted.discard(track_id)
+        stale_set = set(stale)
+        report(BatchSaved(shard, sum(r.track_id not in stale_set for r in batch.results),
+                          [f for f in batch.failures if f.track_id not in stale_set],
+                          tracks[-1].title if tracks else ""))
+
+
+def _worker_main(parent_pid: int, db_path: str, shard: int, n_shards: int, options: AnalysisOptions, events,
+                 pause_ev, cancel_ev):
     """One worker process: load the models once, then analyse batches until nothing is pending."""
+    from player.procs import die_with_parent
+
+    die_with_parent(parent_pid)  # a killed `analyse` or window takes its workers with it
     threads = options.threads_per_worker or max(1, (os.cpu_count() or 1) // n_shards)
     if options.niceness > 0:
         try:
@@ -89,9 +163,10 @@ def _worker_main(db_path: str, shard: int, n_shards: int, options: AnalysisOptio
     os.environ["OMP_NUM_THREADS"] = str(threads)
     if options.models_dir:
         os.environ["PLAYER_MODELS_DIR"] = options.models_dir
+    library = None
     try:
         from player.analysis.engine import Analyser
-        from player.analysis.store import pending_track_ids, save_results
+        from player.analysis.store import pending_track_ids
         from player.library import Library
 
         analyser = Analyser.open(genre_model=options.genre_model, tagger_model=options.tagger_model,
@@ -102,35 +177,20 @@ def _worker_main(db_path: str, shard: int, n_shards: int, options: AnalysisOptio
         analyser.prefetch([t for t in (library.track(i) for i in first) if t is not None])
         analyser.load_models(options.precision)
     except Exception as exc:  # a missing or corrupt model: a clear message, nothing written
-        events.put(("fatal", shard, _one_line(exc)))
+        events.put(WorkerFailed(shard, _one_line(exc)))
+        if library is not None:
+            library.close()
         return
-    events.put(("ready", shard, analyser.version))
-    attempted: set[int] = set()
+    events.put(WorkerReady(shard, analyser.version))
     try:
-        while not cancel_ev.is_set():
-            if pause_ev.is_set():
-                time.sleep(0.1)
-                continue
-            ids = [i for i in pending_track_ids(library, analyser.version,
-                                                limit=2 * options.batch_tracks + len(attempted),
-                                                shard=(shard, n_shards)) if i not in attempted]
-            ids, next_ids = ids[: options.batch_tracks], ids[options.batch_tracks: 2 * options.batch_tracks]
-            if not ids:
-                break
-            attempted.update(ids)
-            tracks = [t for t in (library.track(i) for i in ids) if t is not None]
-            upcoming = [t for t in (library.track(i) for i in next_ids) if t is not None]
-            results, failures = analyser.analyse(tracks, cancel=cancel_ev.is_set, next_tracks=upcoming)
-            if cancel_ev.is_set() and len(results) + len(failures) < len(tracks):
-                break  # the batch in flight is dropped; it will be redone next time
-            save_results(library, analyser.version, results, failures)
-            events.put(("batch", shard, len(results), failures, tracks[-1].title if tracks else ""))
+        analyse_pending(library, analyser, shard, n_shards, options.batch_tracks, events.put,
+                        cancelled=cancel_ev.is_set, paused=pause_ev.is_set)
     except Exception as exc:
-        events.put(("fatal", shard, _one_line(exc) + "\n" + traceback.format_exc(limit=3)))
+        events.put(WorkerFailed(shard, _one_line(exc) + "\n" + traceback.format_exc(limit=3)))
         return
     finally:
         library.close()
-    events.put(("done", shard, cancel_ev.is_set()))
+    events.put(WorkerDone(shard, cancel_ev.is_set()))
     # Everything is committed: leave without TensorFlow's slow teardown (about a second), once the
     # queue has handed the last message over.
     events.close()
@@ -147,11 +207,16 @@ class AnalysisService:
     """Runs the analysis of a library in worker processes and reports progress.
 
     ``on_event(progress)`` is called from a listener thread of this process (never from a worker);
-    the GUI forwards it to its own thread.
+    the GUI forwards it to its own thread. One analysis of a library runs at a time
+    (:class:`player.analysis.lock.AnalysisLock`): while another process analyses the same library the
+    service reports ``state='waiting'`` with a one-line message, and starts its workers when that one
+    ends, on what is still pending then.
     """
 
     def __init__(self, db_path: str | os.PathLike, *, workers: int = 1, options: AnalysisOptions | None = None,
                  on_event: Callable[[AnalysisProgress], None] | None = None):
+        from player.analysis.lock import AnalysisLock
+
         self.db_path = str(db_path)
         self.workers = max(1, int(workers))
         self.options = options or AnalysisOptions()
@@ -162,6 +227,7 @@ class AnalysisService:
         self._pause = ctx.Event()
         self._cancel = ctx.Event()
         self._procs: list = []
+        self._lock = AnalysisLock(self.db_path)
         self._listener: threading.Thread | None = None
         self.progress = AnalysisProgress(state="starting")
         self.version: str | None = None
@@ -172,17 +238,49 @@ class AnalysisService:
         """Start the workers. ``total``: the number of pending tracks, if the caller knows it."""
         self.progress = AnalysisProgress(state="starting", total=total or 0)
         self._started_at = time.monotonic()
+        spawned = threading.Event()
+        free = self._lock.try_acquire()
+        # The listener thread starts the workers: a worker ends when the thread that started it ends
+        # (die_with_parent), and this thread lives until every worker is done.
+        self._listener = threading.Thread(target=self._run, args=(spawned, free), name="analysis-events",
+                                          daemon=True)
+        self._listener.start()
+        if free:
+            spawned.wait()
+
+    def _spawn(self) -> None:
         for shard in range(self.workers):
             p = self._ctx.Process(
                 target=_worker_main,
-                args=(self.db_path, shard, self.workers, self.options, self._events, self._pause, self._cancel),
+                args=(os.getpid(), self.db_path, shard, self.workers, self.options, self._events, self._pause,
+                      self._cancel),
                 name=f"analysis-{shard}",
                 daemon=True,
             )
             p.start()
             self._procs.append(p)
-        self._listener = threading.Thread(target=self._listen, name="analysis-events", daemon=True)
-        self._listener.start()
+
+    def _wait_for_other_run(self) -> bool:
+        """Wait while another process analyses this library; False when cancelled meanwhile."""
+        holder = self._lock.holder()
+        self._emit(state="waiting", message=f"another analysis of this library is running"
+                                            f"{f' (pid {holder})' if holder else ''}; waiting for it")
+        if not self._lock.acquire(self._cancel.is_set):
+            return False
+        try:  # what is left once the other run is over
+            from player.analysis.engine import model_version
+            from player.analysis.store import read_counts
+            from player.library import Library
+
+            o = self.options
+            with Library(Path(self.db_path)) as library:
+                self.progress.total = read_counts(library, model_version(o.genre_model, o.tagger_model,
+                                                                         o.models_dir)).pending
+        except Exception:  # noqa: BLE001 - the workers report model problems in words
+            pass
+        self._started_at = time.monotonic()
+        self._emit(state="starting", message="")
+        return True
 
     def pause(self) -> None:
         self._pause.set()
@@ -202,7 +300,7 @@ class AnalysisService:
 
     def kill(self) -> None:
         """Stop the workers at once (what a crash looks like; used by tests and on quit)."""
-        for p in self._procs:
+        for p in list(self._procs):
             if p.is_alive():
                 p.kill()
 
@@ -217,7 +315,7 @@ class AnalysisService:
     def close(self, timeout: float = 5.0) -> None:
         self.cancel()
         deadline = time.monotonic() + timeout
-        for p in self._procs:
+        for p in list(self._procs):
             p.join(max(0.0, deadline - time.monotonic()))
             if p.is_alive():
                 p.kill()
@@ -240,6 +338,18 @@ class AnalysisService:
             except Exception:
                 traceback.print_exc()
 
+    def _run(self, spawned: threading.Event, free: bool) -> None:
+        try:
+            if not free and not self._wait_for_other_run():
+                self._emit(state="cancelled", message="", failures=[])
+                return
+            self._spawn()
+            spawned.set()
+            self._listen()
+        finally:
+            spawned.set()
+            self._lock.release()
+
     def _listen(self) -> None:
         live = set(range(self.workers))
         fatal: str | None = None
@@ -254,23 +364,22 @@ class AnalysisService:
                     if not self._cancel.is_set() and self._procs[i].exitcode not in (0, None):
                         fatal = fatal or f"an analysis worker stopped unexpectedly (exit code {self._procs[i].exitcode})"
                 continue
-            kind, shard = msg[0], msg[1]
-            if kind == "ready":
-                self.version = msg[2]
+            if isinstance(msg, WorkerReady):
+                self.version = msg.version
                 if self.progress.state == "starting":
                     self._emit(state="paused" if self._pause.is_set() else "running")
-            elif kind == "batch":
-                n_ok, failures, current = msg[2], msg[3], msg[4]
+            elif isinstance(msg, BatchSaved):
                 self._emit(state="paused" if self._pause.is_set() else "running",
-                           done=self.progress.done + n_ok + len(failures),
-                           failed=self.progress.failed + len(failures), current=current, failures=failures)
-            elif kind == "fatal":
-                fatal = fatal or msg[2]
-                live.discard(shard)
+                           done=self.progress.done + msg.analysed + len(msg.failures),
+                           failed=self.progress.failed + len(msg.failures), current=msg.current,
+                           failures=list(msg.failures))
+            elif isinstance(msg, WorkerFailed):
+                fatal = fatal or msg.message
+                live.discard(msg.shard)
                 self._cancel.set()  # one worker cannot load the models: none can
-            elif kind == "done":
-                cancelled = cancelled or bool(msg[2])
-                live.discard(shard)
+            elif isinstance(msg, WorkerDone):
+                cancelled = cancelled or msg.cancelled
+                live.discard(msg.shard)
         for p in self._procs:
             p.join(2.0)
         if fatal:
@@ -285,14 +394,14 @@ def run_analysis(db_path: str | os.PathLike, *, workers: int = 1, options: Analy
                  on_event: Callable[[AnalysisProgress], None] | None = None) -> AnalysisProgress:
     """Analyse everything pending and wait (the CLI's way). Ctrl-C cancels cleanly."""
     from player.analysis.engine import model_version
-    from player.analysis.store import count_pending
+    from player.analysis.store import read_counts
     from player.library import Library
 
     opts = options or AnalysisOptions()
     with Library(Path(db_path)) as library:
         # Raises registry.ModelError in words when a model folder is missing or broken.
         version = model_version(opts.genre_model, opts.tagger_model, opts.models_dir)
-        total = count_pending(library, version)[0]
+        total = read_counts(library, version).pending
     service = AnalysisService(db_path, workers=workers, options=options, on_event=on_event)
     service.start(total=total)
     try:

@@ -54,6 +54,8 @@ def cmd_analyse(args) -> int:
     failures: list[tuple[int, str]] = []
 
     def on_event(p):
+        if p.state == "waiting":
+            print(f"analyse: {p.message}", file=sys.stderr, flush=True)
         failures.extend(p.failures)
         if bar.total != p.total:
             bar.total = p.total
@@ -84,34 +86,30 @@ def cmd_export(args) -> int:
 
     import numpy as np
 
+    from player.analysis.store import read_embeddings, read_label_table
     from player.cli import CliError, open_library
 
     if not args.embeddings and not args.labels:
         raise CliError("say what to export: --embeddings FILE.npz and/or --labels FILE.tsv")
     with open_library(args) as library:
         if args.embeddings:
-            rows = library.db.query(
-                "SELECT t.path, a.embedding FROM analysis a JOIN tracks t ON t.id = a.track_id "
-                "WHERE a.status = 'ok' AND a.embedding IS NOT NULL ORDER BY t.id")
-            paths = np.array([r["path"] for r in rows], dtype=str)
-            vectors = (np.stack([np.frombuffer(r["embedding"], np.float32) for r in rows])
-                       if rows else np.zeros((0, 32), np.float32))
+            emb = read_embeddings(library)
+            path_of = {r[0]: r[1] for r in library.db.query("SELECT id, path FROM tracks")}
+            paths = np.array([path_of[i] for i in emb.track_ids.tolist()], dtype=str)
             try:
                 with open(args.embeddings, "wb") as f:
-                    np.savez(f, paths=paths, vectors=vectors)
+                    np.savez(f, paths=paths, vectors=emb.vectors)
             except OSError as exc:
                 raise CliError(f"cannot write {args.embeddings}: {exc.strerror or exc}") from None
-            print(f"wrote {len(rows)} embeddings to {args.embeddings}")
+            print(f"wrote {len(paths)} embeddings to {args.embeddings}")
         if args.labels:
-            rows = library.db.query(
-                "SELECT t.path, l.label, l.count, l.probability FROM track_labels l JOIN tracks t ON t.id = l.track_id "
-                "ORDER BY t.id, l.count DESC, l.probability DESC")
+            rows = read_label_table(library)
             try:
                 with open(args.labels, "w", newline="", encoding="utf-8") as f:
                     w = csv.writer(f, delimiter="\t", lineterminator="\n")
                     w.writerow(["path", "label", "count", "probability"])
-                    for r in rows:
-                        w.writerow([r["path"], r["label"], r["count"], f"{r['probability']:.4f}"])
+                    for path, label, count, probability in rows:
+                        w.writerow([path, label, count, f"{probability:.4f}"])
             except OSError as exc:
                 raise CliError(f"cannot write {args.labels}: {exc.strerror or exc}") from None
             print(f"wrote {len(rows)} label rows to {args.labels}")
@@ -119,57 +117,32 @@ def cmd_export(args) -> int:
 
 
 def cmd_show(args) -> int:
-
-    import numpy as np
-
-    from player.analysis.store import load_analysis
+    from player.analysis.store import read_track
     from player.cli import open_library
-    from player.paths import models_dir
 
     with open_library(args) as library:
         track = library.resolve_track(args.track)
         print(f"{track.title} — {track.artist or 'unknown artist'}"
               f"{' — ' + track.album if track.album else ''}")
         print(f"  {track.display_path}")
-        analysis = load_analysis(library, track.id)
+        analysis = read_track(library, track.id)
         if analysis is None:
             print("  not analysed yet: run 'python -m player analyse'")
             return 0
-        if analysis["status"] != "ok":
-            print(f"  analysis failed ({analysis['model_version']}): {analysis['error']}")
+        if not analysis.ok:
+            print(f"  analysis failed ({analysis.model_version}): {analysis.error}")
             return 0
-        print(f"  analysed with {analysis['model_version']} over {analysis['n_excerpts']} excerpt(s)")
-        labels = sorted(analysis["labels"].items(), key=lambda kv: (-kv[1][0], -kv[1][1]))
-        print("  tags:   " + ", ".join(f"{name} ×{count} ({prob:.2f})" for name, (count, prob) in labels[:12]))
-        genres = _genre_names(models_dir(), analysis["model_version"])
-        gp = analysis["genre_probs"]
-        if gp is not None:
-            order = np.argsort(-gp)[:3]
-            names = genres if genres and len(genres) == len(gp) else [f"genre {i}" for i in range(len(gp))]
-            print("  genres: " + ", ".join(f"{names[i]} {gp[i]:.0%}" for i in order))
-        neighbours = _neighbours(library, track.id, args.n) if analysis["embedding"] is not None else []
+        print(f"  analysed with {analysis.model_version} over {analysis.n_excerpts} excerpt(s)")
+        print("  tags:   " + ", ".join(f"{lab.name} ×{lab.count} ({lab.probability:.2f})"
+                                       for lab in analysis.labels[:12]))
+        if analysis.genres is not None:
+            print("  genres: " + ", ".join(f"{name} {p:.0%}" for name, p in analysis.genres.ranked(3)))
+        neighbours = _neighbours(library, track.id, args.n) if analysis.embedding is not None else []
         if neighbours:
             print("  sounds like:")
             for other, sim in neighbours:
                 print(f"    {sim:5.2f}  {other.title} — {other.artist or 'unknown artist'}")
     return 0
-
-
-def _genre_names(root, version: str) -> list[str] | None:
-    import json
-
-    for part in version.split("+"):
-        name = part.split("@")[0]
-        path = root / name / "labels.json"
-        if path.exists():
-            try:
-                labels = json.loads(path.read_text())
-            except (OSError, ValueError):
-                continue
-            labels = labels.get("labels", labels) if isinstance(labels, dict) else labels
-            if len(labels) == 8:
-                return list(labels)
-    return None
 
 
 def _neighbours(library, track_id: int, n: int):

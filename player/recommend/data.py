@@ -82,6 +82,46 @@ class LibraryArrays:
         self.plays = np.asarray(self.plays, dtype=PLAY_DTYPE)
 
 
+    @classmethod
+    def assemble(cls, tracks: "TrackTable", labels=None, embeddings=None, analysed_ids=None,
+                 people: "People | None" = None) -> "LibraryArrays":
+        """The one place the arrays are put together: from the tracks, the analysis (``labels``: a
+        :class:`player.analysis.store.LabelRows`, ``embeddings``: a :class:`~player.analysis.store.Embeddings`,
+        or anything with the same fields) and the listeners (:class:`People`)."""
+        people = people or People()
+        parts = {}
+        if labels is not None:
+            parts.update(label_names=list(labels.names), lab_track=labels.track_ids, lab_label=labels.codes,
+                         lab_count=labels.counts)
+        if embeddings is not None:
+            parts.update(emb_track=embeddings.track_ids, embeddings=embeddings.vectors)
+        return cls(**vars(tracks), **parts, analysed_ids=analysed_ids, **vars(people))
+
+
+@dataclass
+class TrackTable:
+    """The tracks' columns, in the order of ``track_ids`` (what :meth:`LibraryArrays.assemble` takes)."""
+
+    track_ids: np.ndarray
+    titles: list
+    artists: list
+    albums: list
+    album_artists: list | None = None
+    ok: np.ndarray | None = None
+    paths: list | None = None
+
+
+@dataclass
+class People:
+    """The listeners, everybody's ratings and the plays."""
+
+    users: dict = field(default_factory=dict)
+    rating_user: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    rating_track: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    rating_stars: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    plays: np.ndarray = field(default_factory=empty_plays)
+
+
 class _TupleRows:
     """``execute`` returning plain tuples (the library's connection makes ``sqlite3.Row`` objects,
     which numpy cannot read and which cost more to build)."""
@@ -96,94 +136,36 @@ class _TupleRows:
 
 
 def load_arrays(library) -> LibraryArrays:
-    """Everything the recommender needs from ``library``, in a few set-based queries."""
+    """Everything the recommender needs from ``library``, in a few set-based queries (the analysis
+    through its reader, :mod:`player.analysis.store`)."""
+    from player.analysis.store import read_analysed_ids, read_embeddings, read_label_rows
+
     conn = _TupleRows(library.db.conn)
     rows = conn.execute(
         "SELECT id, title, path, artist, album, albumartist, status FROM tracks ORDER BY id"
     ).fetchall()
-    track_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    titles = [r[1] or Path(r[2]).stem for r in rows]
-    paths = [r[2] for r in rows]
-    artists = [r[3] for r in rows]
-    albums = [r[4] for r in rows]
-    album_artists = [r[5] or r[3] for r in rows]
-    ok = np.fromiter((r[6] == "ok" for r in rows), dtype=bool, count=len(rows))
+    tracks = TrackTable(
+        track_ids=np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)),
+        titles=[r[1] or Path(r[2]).stem for r in rows],
+        artists=[r[3] for r in rows],
+        albums=[r[4] for r in rows],
+        album_artists=[r[5] or r[3] for r in rows],
+        ok=np.fromiter((r[6] == "ok" for r in rows), dtype=bool, count=len(rows)),
+        paths=[r[2] for r in rows],
+    )
     del rows
-
-    # labels as integer codes while streaming (a dict lookup per row beats a join on the label text)
-    codes: dict[str, int] = {}
-    labs = np.fromiter(
-        ((t, codes.setdefault(lab, len(codes)), c)
-         for t, lab, c in conn.execute("SELECT track_id, label, count FROM track_labels")),
-        dtype=[("t", "i8"), ("l", "i8"), ("c", "f8")],
-    )
-    label_names = sorted(codes)
-    remap = np.empty(len(codes), dtype=np.int64)
-    for new_code, name in enumerate(label_names):
-        remap[codes[name]] = new_code
-    if len(labs):
-        labs["l"] = remap[labs["l"]]
-
-    cur = conn.execute(
-        "SELECT track_id, embedding FROM analysis "
-        "WHERE status = 'ok' AND embedding IS NOT NULL ORDER BY track_id"
-    )
-    emb_rows = cur.fetchall()
-    emb_track, embeddings = _decode_embeddings(emb_rows)
-    del emb_rows
-    analysed_ids = np.fromiter(
-        (r[0] for r in conn.execute("SELECT track_id FROM analysis WHERE status = 'ok'")), dtype=np.int64
-    )
-
-    users = {int(r[0]): r[1] for r in conn.execute("SELECT id, name FROM users")}
     rat = np.fromiter(
         conn.execute("SELECT user_id, track_id, stars FROM ratings"), dtype=[("u", "i8"), ("t", "i8"), ("s", "i8")]
     )
-    plays = np.fromiter(
-        conn.execute(
-            "SELECT id, user_id, track_id, started_at, seconds_played, skipped FROM plays ORDER BY id"
-        ),
-        dtype=PLAY_DTYPE,
+    people = People(
+        users={int(r[0]): r[1] for r in conn.execute("SELECT id, name FROM users")},
+        rating_user=rat["u"], rating_track=rat["t"], rating_stars=rat["s"],
+        plays=np.fromiter(conn.execute(
+            "SELECT id, user_id, track_id, started_at, seconds_played, skipped FROM plays ORDER BY id"),
+            dtype=PLAY_DTYPE),
     )
-    return LibraryArrays(
-        track_ids=track_ids,
-        titles=titles,
-        artists=artists,
-        albums=albums,
-        album_artists=album_artists,
-        ok=ok,
-        paths=paths,
-        label_names=label_names,
-        lab_track=labs["t"],
-        lab_label=labs["l"],
-        lab_count=labs["c"],
-        emb_track=emb_track,
-        embeddings=embeddings,
-        analysed_ids=analysed_ids,
-        users=users,
-        rating_user=rat["u"],
-        rating_track=rat["t"],
-        rating_stars=rat["s"],
-        plays=plays,
-    )
-
-
-def _decode_embeddings(rows) -> tuple[np.ndarray, np.ndarray]:
-    """float32 blobs -> a matrix. Blobs of an odd length (another model version) are skipped."""
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros((0, 32), np.float32)
-    lengths = np.fromiter((len(r[1]) for r in rows), dtype=np.int64, count=len(rows))
-    values, counts = np.unique(lengths[lengths > 0], return_counts=True)
-    if not len(values):
-        return np.zeros(0, np.int64), np.zeros((0, 32), np.float32)
-    size = int(values[np.argmax(counts)])
-    if size % 4:
-        return np.zeros(0, np.int64), np.zeros((0, 32), np.float32)
-    keep = lengths == size
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))[keep]
-    blob = b"".join(r[1] for r, k in zip(rows, keep) if k)
-    matrix = np.frombuffer(blob, dtype=np.float32).reshape(len(ids), size // 4).copy()
-    return ids, matrix
+    return LibraryArrays.assemble(tracks, read_label_rows(library), read_embeddings(library),
+                                  read_analysed_ids(library), people)
 
 
 class LibrarySource:
@@ -298,4 +280,5 @@ class MemorySource:
         return self.arrays.users.get(int(user_id))
 
 
-__all__ = ["LibraryArrays", "LibrarySource", "MemorySource", "load_arrays", "PLAY_DTYPE", "empty_plays"]
+__all__ = ["LibraryArrays", "TrackTable", "People", "LibrarySource", "MemorySource", "load_arrays", "PLAY_DTYPE",
+           "empty_plays"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from player.recommend.data import PLAY_DTYPE, LibraryArrays
+from player.recommend.data import PLAY_DTYPE, LibraryArrays, People, TrackTable
 
 #: the MSD / last.fm top-50 tags (Choi et al.'s tagger vocabulary, the one seed 002 used).
 MSD_TAGS = [
@@ -149,25 +149,15 @@ def synthetic_arrays(
         block["skipped"] = skipped
         play_id += n_p
         plays.append(block)
-    arrays = LibraryArrays(
-        track_ids=track_ids,
-        titles=titles,
-        artists=artists,
-        albums=albums,
-        ok=np.ones(T, dtype=bool),
-        paths=paths,
-        label_names=labels,
-        lab_track=lab_track,
-        lab_label=cols,
-        lab_count=counts.astype(np.float64),
-        emb_track=emb_track,
-        embeddings=emb,
+    from player.analysis.store import Embeddings, LabelRows
+
+    arrays = LibraryArrays.assemble(
+        TrackTable(track_ids, titles, artists, albums, ok=np.ones(T, dtype=bool), paths=paths),
+        LabelRows(lab_track, cols, counts.astype(np.float64), tuple(labels)),
+        Embeddings(emb_track, emb),
         analysed_ids=emb_track,
-        users=users,
-        rating_user=np.concatenate(r_u) if r_u else np.zeros(0, np.int64),
-        rating_track=np.concatenate(r_t) if r_t else np.zeros(0, np.int64),
-        rating_stars=np.concatenate(r_s) if r_s else np.zeros(0, np.int64),
-        plays=np.concatenate(plays) if plays else np.zeros(0, PLAY_DTYPE),
+        people=People(users, *(np.concatenate(x) if x else np.zeros(0, np.int64) for x in (r_u, r_t, r_s)),
+                      plays=np.concatenate(plays) if plays else np.zeros(0, PLAY_DTYPE)),
     )
     return arrays, SyntheticTruth(style=style, folder=folder, loves=loves, style_names=style_names)
 
