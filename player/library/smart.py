@@ -1,0 +1,618 @@
+"""Smart playlists: evaluate a query (:mod:`player.library.smart_parse`) against the library.
+
+Metadata and listening conditions (artist, year, length, stars, plays, …) compile to one SQL ``WHERE``
+with parameters; analysis conditions (``tag:X>P``, ``genre:``, ``mood:X>P``, ``like:``, ``near:``) are
+numpy masks over the stored analysis of the current model, loaded once per library and reloaded only
+when the analysis table changes (its row count or newest ``analysed_at``). A mask's matching track
+ids reach SQL as one JSON array parameter, or, for a big set that is ANDed with the rest, filter the
+SQL result in numpy. The language is documented in docs/playlists.md.
+
+    result = evaluate(library, 'tag:piano>0.3 stars>=4 sort:-added limit:50', user_id=ann.id)
+    result.track_ids, result.warnings
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from player.library.smart_parse import And, Cond, Not, Or, Query, SmartQueryError, Words, parse, _suggest
+
+#: A mask ANDed at the top level with more matches than this filters the SQL result instead of
+#: being sent to SQLite as a JSON array.
+INJECT_MAX = 20_000
+
+
+@dataclass
+class SmartResult:
+    track_ids: list
+    warnings: list = field(default_factory=list)
+    query: Query | None = None
+
+
+# -- the analysis arrays, cached per library ----------------------------------------------------
+@dataclass
+class AnalysisArrays:
+    version: str | None
+    ids: np.ndarray  # int64, ascending: tracks with an 'ok' analysis of ``version``
+    tag_names: list | None  # None: the model folder is not installed (names unknown)
+    tag_probs: np.ndarray | None  # float32 (n, tags)
+    genre_names: list | None
+    genre_probs: np.ndarray | None  # float32 (n, genres)
+    embeddings: np.ndarray | None  # float32 (n, d), unit rows (zero where the blob was empty)
+    labels: dict  # casefolded label -> stored spelling, over track_labels
+    fingerprint: tuple = ()
+
+    def index_of(self, track_id: int) -> int:
+        i = int(np.searchsorted(self.ids, track_id))
+        return i if i < len(self.ids) and self.ids[i] == track_id else -1
+
+
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_CACHE_LOCK = threading.Lock()
+
+
+def _rows(library, sql: str, params=()):
+    cur = library.db.conn.cursor()
+    cur.row_factory = None
+    return cur.execute(sql, params)
+
+
+def _default_version() -> str | None:
+    try:
+        from player.analysis.engine import model_version
+
+        return model_version()
+    except Exception:  # no models installed, or a broken folder: fall back to what is stored
+        return None
+
+
+def _model_labels(version: str | None) -> tuple[list | None, list | None]:
+    """(tag names, genre names) of the models named in a version string ``tagger@1+cnn_lstm@2``."""
+    tags = genres = None
+    if not version:
+        return None, None
+    from player.paths import models_dir
+
+    root = models_dir()
+    for part in version.split("+"):
+        name, _, ver = part.partition("@")
+        folder = Path(root) / name
+        try:
+            cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+            labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(labels, list) or str(cfg.get("version")) != ver:
+            continue
+        if cfg.get("task") == "tags":
+            tags = [str(x) for x in labels]
+        elif cfg.get("task") == "genre":
+            genres = [str(x) for x in labels]
+    return tags, genres
+
+
+def _matrix(blobs: list, width: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of float32 blobs of the expected (else the most common) length; a mask of usable rows."""
+    lengths = np.fromiter((len(b) if b is not None else 0 for b in blobs), np.int64, len(blobs))
+    if width is None:
+        vals, counts = np.unique(lengths[lengths > 0], return_counts=True)
+        if not len(vals):
+            return np.zeros((len(blobs), 0), np.float32), np.zeros(len(blobs), bool)
+        size = int(vals[np.argmax(counts)])
+    else:
+        size = 4 * width
+    keep = lengths == size
+    out = np.zeros((len(blobs), size // 4), np.float32)
+    if keep.any():
+        out[keep] = np.frombuffer(b"".join(b for b, k in zip(blobs, keep) if k), np.float32).reshape(-1, size // 4)
+    return out, keep
+
+
+def analysis_arrays(library) -> AnalysisArrays:
+    """The current model's analysis as arrays; cached per library until the analysis table changes."""
+    fp = tuple(_rows(library, "SELECT COUNT(*), MAX(analysed_at) FROM analysis").fetchone())
+    with _CACHE_LOCK:
+        cached = _CACHE.get(library)
+    if cached is not None and cached.fingerprint == fp:
+        return cached
+    stored = dict(_rows(library, "SELECT model_version, COUNT(*) FROM analysis WHERE status = 'ok' "
+                                 "GROUP BY model_version"))
+    version = _default_version()
+    if version not in stored:
+        version = max(stored, key=stored.get) if stored else version
+    tag_names, genre_names = _model_labels(version)
+    rows = _rows(library, "SELECT track_id, tag_probs, genre_probs, embedding FROM analysis "
+                          "WHERE status = 'ok' AND model_version = ? ORDER BY track_id", (version,)).fetchall()
+    ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    tags, tag_ok = _matrix([r[1] for r in rows], len(tag_names) if tag_names else None)
+    genres, genre_ok = _matrix([r[2] for r in rows], len(genre_names) if genre_names else None)
+    emb, emb_ok = _matrix([r[3] for r in rows], None)
+    del rows
+    if emb.size:
+        norms = np.linalg.norm(emb, axis=1)
+        good = emb_ok & (norms > 0) & np.isfinite(norms)
+        emb[good] /= norms[good, None]
+        emb[~good] = 0
+    # a row whose tag (genre) blob has another length than the model's is no use for tag (genre) queries
+    tags[~tag_ok] = np.nan
+    genres[~genre_ok] = np.nan
+    labels = {}
+    for (label,) in _rows(library, "SELECT DISTINCT label FROM track_labels"):
+        labels.setdefault(str(label).casefold(), label)
+    arrays = AnalysisArrays(version, ids, tag_names, tags if tag_names else None, genre_names,
+                            genres if genre_names else None, emb if emb.size else None, labels, fp)
+    with _CACHE_LOCK:
+        _CACHE[library] = arrays
+    return arrays
+
+
+# -- SQL pieces ---------------------------------------------------------------------------------
+_TEXT_COLUMNS = {
+    "title": ("COALESCE(t.title, t.path)",),
+    "artist": ("t.artist", "t.albumartist"),
+    "album": ("t.album",),
+    "albumartist": ("t.albumartist",),
+    "path": ("t.path",),
+    "filegenre": ("t.genre",),
+}
+_NUMBER_COLUMNS = {
+    "year": "t.year", "id": "t.id", "tracknumber": "t.tracknumber", "length": "t.duration",
+    "plays": "COALESCE(p.n, 0)", "skips": "COALESCE(p.skips, 0)", "stars": "COALESCE(r.stars, 0)",
+}
+_CMP = {"eq": "=", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_SORT_SQL = {
+    "title": "COALESCE(t.title, t.path) COLLATE NOCASE",
+    "artist": "t.artist COLLATE NOCASE",
+    "album": "t.album COLLATE NOCASE",
+    "year": "t.year",
+    "length": "t.duration",
+    "added": "t.added_at",
+    "played": "p.last",
+    "plays": "COALESCE(p.n, 0)",
+    "skips": "COALESCE(p.skips, 0)",
+    "stars": "COALESCE(r.stars, 0)",
+    "format": "t.format COLLATE NOCASE",
+    "path": "t.path",
+    "tracknumber": "t.tracknumber",
+    "random": "random()",
+}
+DEFAULT_ORDER = ("t.artist COLLATE NOCASE NULLS LAST, t.album COLLATE NOCASE NULLS LAST, "
+                 "t.tracknumber NULLS LAST, COALESCE(t.title, t.path) COLLATE NOCASE, t.id")
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _contains(hay, needle) -> int:
+    return int(hay is not None and needle.casefold() in str(hay).casefold())
+
+
+def _equals(hay, needle) -> int:
+    return int(hay is not None and needle.casefold() == str(hay).casefold())
+
+
+class _Compiler:
+    """One query's evaluation: names resolved, SQL built, masks computed."""
+
+    def __init__(self, library, query: Query, user_id, now):
+        self.library = library
+        self.q = query
+        self.user_id = user_id
+        self.now = time.time() if now is None else float(now)
+        self.warnings: list[str] = []
+        self._arrays: AnalysisArrays | None = None
+        self.similarity: dict[int, np.ndarray] = {}  # Cond id -> cosine per analysed row
+        self.need_ratings = query.uses("stars") or any(s.key == "stars" for s in query.sort)
+        self.need_plays = query.uses("plays", "skips", "played") or any(
+            s.key in ("plays", "skips", "played") for s in query.sort)
+        self._columns = None
+
+    # the analysis, loaded on first use
+    @property
+    def arrays(self) -> AnalysisArrays:
+        if self._arrays is None:
+            self._arrays = analysis_arrays(self.library)
+        return self._arrays
+
+    def warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    def table_columns(self) -> dict:
+        if self._columns is None:
+            self._columns = {
+                table: {r[1] for r in _rows(self.library, f"PRAGMA table_info({table})")}
+                for table in ("tracks", "analysis")
+            }
+        return self._columns
+
+    # -- compiling a node to (sql, params) -------------------------------------------------------
+    def sql(self, node) -> tuple[str, list]:
+        if isinstance(node, And):
+            parts = [self.sql(x) for x in node.items]
+            return "(" + " AND ".join(p for p, _ in parts) + ")", [v for _, ps in parts for v in ps]
+        if isinstance(node, Or):
+            parts = [self.sql(x) for x in node.items]
+            return "(" + " OR ".join(p for p, _ in parts) + ")", [v for _, ps in parts for v in ps]
+        if isinstance(node, Not):
+            inner, params = self.sql(node.item)
+            return f"(NOT {inner})", params
+        if isinstance(node, Words):
+            cols = ("COALESCE(t.title, t.path)", "t.artist", "t.album", "t.albumartist")
+            return self._text_any(cols, "has", node.text)
+        if self.is_analysis(node):
+            return self.ids_sql(self.mask_ids(node))
+        sql, params = self.cond_sql(node)
+        return f"COALESCE({sql}, 0)", params
+
+    @staticmethod
+    def ids_sql(ids: np.ndarray) -> tuple[str, list]:
+        if len(ids) == 0:
+            return "0", []
+        return "t.id IN (SELECT value FROM json_each(?))", [json.dumps(ids.tolist())]
+
+    @staticmethod
+    def _text_any(cols, op, value) -> tuple[str, list]:
+        ascii_only = value.isascii()
+        pieces, params = [], []
+        for col in cols:
+            if op == "has":
+                if ascii_only:
+                    pieces.append(f"{col} LIKE ? ESCAPE '\\'")
+                    params.append(_like(value))
+                else:
+                    pieces.append(f"smart_contains({col}, ?)")
+                    params.append(value)
+            else:
+                pieces.append(f"{col} = ? COLLATE NOCASE" if ascii_only else f"smart_equals({col}, ?)")
+                params.append(value)
+        sql = "(" + " OR ".join(f"COALESCE({p}, 0)" for p in pieces) + ")"
+        return sql, params
+
+    def cond_sql(self, c: Cond) -> tuple[str, list]:
+        f = c.field
+        if f in _TEXT_COLUMNS:
+            if c.op == "isnt":
+                sql, params = self._text_any(_TEXT_COLUMNS[f], "is", c.value)
+                return f"(NOT {sql})", params
+            return self._text_any(_TEXT_COLUMNS[f], c.op, c.value)
+        if f == "format":
+            marks = ", ".join("?" * len(c.value))
+            sql = f"LOWER(t.format) IN ({marks})"
+            return (f"(NOT COALESCE({sql}, 0))" if c.op == "ne" else sql), list(c.value)
+        if f == "status":
+            return ("1", []) if c.value == "any" else ("t.status = ?", [c.value])
+        if f in ("tag", "mood") and c.op == "label":
+            labels = self.label_names(c)
+            if not labels:
+                return "0", []
+            marks = ", ".join("?" * len(labels))
+            return f"t.id IN (SELECT track_id FROM track_labels WHERE label IN ({marks}))", labels
+        if f == "stars" and self.user_id is None:
+            raise SmartQueryError("'stars' needs a listener (choose one, or pass --user NAME)", c.column)
+        if f in ("added", "played"):
+            return self.time_sql(c)
+        if f == "loudness":
+            return self.loudness_sql(c)
+        return self.number_sql(_NUMBER_COLUMNS[f], c)
+
+    @staticmethod
+    def number_sql(col: str, c: Cond) -> tuple[str, list]:
+        if c.op == "between":
+            lo, hi = c.value
+            parts, params = [], []
+            if lo is not None:
+                parts.append(f"{col} >= ?")
+                params.append(lo)
+            if hi is not None:
+                parts.append(f"{col} <= ?")
+                params.append(hi)
+            return "(" + " AND ".join(parts) + ")", params
+        return f"{col} {_CMP[c.op]} ?", [c.value]
+
+    def time_sql(self, c: Cond) -> tuple[str, list]:
+        """``added``/``played`` against ages (relative to now) and dates. ``played`` conditions that
+        mean "not played since T" also hold for songs never played."""
+        col = "t.added_at" if c.field == "added" else "p.last"
+        never_ok = c.field == "played"
+        if c.op == "never":
+            return "p.last IS NULL", []
+        if c.op == "between":
+            spans = []
+            for bound in c.value:
+                if bound is None:
+                    raise SmartQueryError(f"a range of {c.field} times needs both ends "
+                                          f"(or write {c.field}<… / {c.field}>…)", c.column)
+                if bound[0] == "age":
+                    spans.append((self.now - bound[1], self.now - bound[1]))
+                else:
+                    spans.append((bound[1], bound[2] - 1e-3))
+            return f"{col} BETWEEN ? AND ?", [min(s for s, _ in spans), max(e for _, e in spans)]
+        v = c.value
+        if v[0] == "age":  # an age compares the other way round: added<30d is added after now - 30 days
+            t = self.now - v[1]
+            op = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "ge", "ne": "lt"}[c.op]
+            cmp = f"{col} {_CMP[op]} ?"
+            params = [t]
+        else:
+            start, end = v[1], v[2]
+            cmp, params = {
+                "gt": (f"{col} >= ?", [end]),
+                "ge": (f"{col} >= ?", [start]),
+                "lt": (f"{col} < ?", [start]),
+                "le": (f"{col} < ?", [end]),
+                "eq": (f"({col} >= ? AND {col} < ?)", [start, end]),
+                "ne": (f"({col} < ? OR {col} >= ?)", [start, end]),
+            }[c.op]
+            op = c.op
+        if never_ok and op in ("lt", "le", "ne"):
+            return f"({col} IS NULL OR {cmp})", params
+        return cmp, params
+
+    def loudness_sql(self, c: Cond) -> tuple[str, list]:
+        cols = self.table_columns()
+        for table, alias in (("tracks", "t"), ("analysis", None)):
+            for name in ("loudness", "loudness_lufs", "integrated_loudness"):
+                if name in cols[table]:
+                    if alias:
+                        return self.number_sql(f"t.{name}", c)
+                    sql, params = self.number_sql(f"a.{name}", c)
+                    return f"t.id IN (SELECT a.track_id FROM analysis a WHERE a.status = 'ok' AND {sql})", params
+        self.warn(f"loudness is not measured in this library yet, so '{c.text}' matches no song")
+        return "0", []
+
+    # -- analysis conditions ---------------------------------------------------------------------
+    @staticmethod
+    def is_analysis(node) -> bool:
+        return isinstance(node, Cond) and (
+            node.field in ("like", "near", "genre") or (node.field in ("tag", "mood") and node.op != "label"))
+
+    def _require(self, what, names, c: Cond, kind: str):
+        if names is None:
+            a = self.arrays
+            model = f"the analysis model {a.version!r}" if a.version else "an analysis model"
+            raise SmartQueryError(f"{kind} cannot be read: {model} is not installed, so its {kind} names are "
+                                  "unknown", c.column)
+        if what is None or len(self.arrays.ids) == 0:
+            self.warn(f"no song is analysed with the current models yet, so '{c.text}' matches nothing until "
+                      "the analysis has run")
+            return False
+        return True
+
+    def _column(self, names: list, c: Cond, kind: str) -> int:
+        folded = [n.casefold() for n in names]
+        key = c.name.casefold()
+        if key not in folded:
+            raise SmartQueryError(f"unknown {kind} '{c.name}'{_suggest(c.name, names)} "
+                                  f"(known: {', '.join(names)})", c.name_column)
+        return folded.index(key)
+
+    def label_names(self, c: Cond) -> list:
+        """``tag:X`` / ``mood:X`` without a threshold: the stored label spellings to look for."""
+        a = self.arrays
+        known = dict(a.labels)
+        for name in a.tag_names or ():
+            known.setdefault(name.casefold(), name)
+        if c.field == "tag":
+            if c.name.casefold() not in known:
+                if not known:
+                    self.warn(f"no song is analysed yet, so '{c.text}' matches nothing until the analysis has run")
+                    return []
+                names = sorted(known.values(), key=str.casefold)
+                raise SmartQueryError(f"unknown tag '{c.name}'{_suggest(c.name, names)}", c.name_column)
+            return [known[c.name.casefold()]]
+        return [known[x.casefold()] for x in self.mood_tags(c) if x.casefold() in known]
+
+    def mood_tags(self, c: Cond) -> list:
+        from player.recommend.moods import known_moods, labels_for_mood
+
+        tags = labels_for_mood(c.name)
+        if tags is None:
+            raise SmartQueryError(f"unknown mood '{c.name}'{_suggest(c.name, known_moods())} "
+                                  f"(known: {', '.join(known_moods())})", c.name_column)
+        if not tags:
+            self.warn(f"the mood '{c.name}' has no tags, so '{c.text}' matches nothing")
+        return tags
+
+    def mask_ids(self, c: Cond) -> np.ndarray:
+        """The track ids an analysis condition holds for."""
+        a = self.arrays
+        if c.field in ("like", "near"):
+            return self.similar_ids(c)
+        if c.field == "genre":
+            if not self._require(a.genre_probs, a.genre_names, c, "genre"):
+                return a.ids[:0]
+            k = self._column(a.genre_names, c, "genre")
+            probs = a.genre_probs
+            if c.op == "label":
+                valid = ~np.isnan(probs).any(axis=1)
+                mask = valid & (np.argmax(np.nan_to_num(probs, nan=-1.0), axis=1) == k)
+            else:
+                mask = self._compare(probs[:, k], c)
+            return a.ids[mask]
+        if not self._require(a.tag_probs, a.tag_names, c, "tag"):
+            return a.ids[:0]
+        if c.field == "tag":
+            values = a.tag_probs[:, self._column(a.tag_names, c, "tag")]
+        else:
+            folded = [n.casefold() for n in a.tag_names]
+            cols = [folded.index(x.casefold()) for x in self.mood_tags(c) if x.casefold() in folded]
+            if not cols:
+                self.warn(f"none of the mood '{c.name}' tags is a tag of the current model, so '{c.text}' matches "
+                          "nothing")
+                return a.ids[:0]
+            values = a.tag_probs[:, cols].max(axis=1)
+        return a.ids[self._compare(values, c)]
+
+    @staticmethod
+    def _compare(values: np.ndarray, c: Cond) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return {"gt": np.greater, "ge": np.greater_equal, "lt": np.less, "le": np.less_equal}[c.op](
+                values, c.value)
+
+    def similar_ids(self, c: Cond) -> np.ndarray:
+        a = self.arrays
+        track = self.resolve_track(c)
+        i = a.index_of(track.id)
+        if a.embeddings is None or i < 0 or not a.embeddings[i].any():
+            self.warn(f"“{track.title}” is not analysed yet, so '{c.text}' matches nothing")
+            return a.ids[:0]
+        sims = a.embeddings @ a.embeddings[i]
+        sims[~a.embeddings.any(axis=1)] = np.nan
+        self.similarity[id(c)] = sims
+        if c.field == "like":
+            return a.ids[self._compare(sims, c)]
+        cand = sims.copy()
+        cand[i] = np.nan
+        cand = np.where(np.isnan(cand), -np.inf, cand)
+        k = min(int(c.value), int(np.isfinite(cand).sum()))
+        if k <= 0:
+            return a.ids[:0]
+        top = np.argpartition(-cand, k - 1)[:k]
+        return np.sort(a.ids[top])
+
+    def resolve_track(self, c: Cond):
+        from player.errors import LibraryError
+
+        try:
+            return self.library.resolve_track(c.name)
+        except LibraryError as exc:
+            raise SmartQueryError(str(exc), c.name_column) from None
+
+    # -- running ---------------------------------------------------------------------------------
+    def run(self) -> SmartResult:
+        q = self.q
+        conn = self.library.db.conn
+        conn.create_function("smart_contains", 2, _contains, deterministic=True)
+        conn.create_function("smart_equals", 2, _equals, deterministic=True)
+        where, params, post = [], [], None
+        items = () if q.where is None else (q.where.items if isinstance(q.where, And) else (q.where,))
+        for node in items:
+            if self.is_analysis(node):
+                ids = self.mask_ids(node)
+                post = ids if post is None else np.intersect1d(post, ids, assume_unique=True)
+                continue
+            sql, ps = self.sql(node)
+            where.append(sql)
+            params += ps
+        if post is not None and len(post) <= INJECT_MAX:
+            sql, ps = self.ids_sql(post)
+            where.insert(0, sql)
+            params[:0] = ps
+            post = None
+        if not q.uses("status"):
+            where.append("t.status = 'ok'")
+        order, numpy_sort = self.order()
+        joins, jparams = [], []
+        if self.need_ratings:
+            if self.user_id is None:
+                col = next((s.column for s in q.sort if s.key == "stars"), 1)
+                raise SmartQueryError("'stars' needs a listener (choose one, or pass --user NAME)", col)
+            joins.append("LEFT JOIN ratings r ON r.track_id = t.id AND r.user_id = ?")
+            jparams.append(int(self.user_id))
+        if self.need_plays:
+            mine = "WHERE user_id = ? " if self.user_id is not None else ""
+            joins.append("LEFT JOIN (SELECT track_id, COUNT(*) AS n, SUM(skipped) AS skips, MAX(started_at) AS last "
+                         f"FROM plays {mine}GROUP BY track_id) p ON p.track_id = t.id")
+            if self.user_id is not None:
+                jparams.append(int(self.user_id))
+        sql = "SELECT t.id, t.duration FROM tracks t " + " ".join(joins)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY " + order
+        limit = q.limit
+        if limit is not None and limit.count and post is None and not numpy_sort:
+            sql += f" LIMIT {int(limit.count)}"
+        rows = _rows(self.library, sql, jparams + params).fetchall()
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        durations = np.fromiter((r[1] or 0.0 for r in rows), np.float64, len(rows))
+        if post is not None:
+            keep = np.isin(ids, post, assume_unique=False)
+            ids, durations = ids[keep], durations[keep]
+        if numpy_sort:
+            sims = self.similarity_of(ids)
+            order_idx = np.argsort(-sims, kind="stable")
+            if numpy_sort == "asc":
+                order_idx = np.argsort(sims, kind="stable")
+            ids, durations = ids[order_idx], durations[order_idx]
+        if limit is not None:
+            if limit.count:
+                ids = ids[: limit.count]
+            else:
+                total = np.cumsum(durations)
+                ids = ids[: int(np.searchsorted(total, limit.seconds + 1e-9, side="right"))]
+        return SmartResult([int(x) for x in ids], self.warnings, q)
+
+    def order(self) -> tuple[str, str | None]:
+        """The SQL ORDER BY, and 'desc'/'asc' when the similarity sort comes first (done in numpy)."""
+        q = self.q
+        keys = list(q.sort)
+        similar_conds = [c for c in q.conds if c.field in ("like", "near")]
+        numpy_sort = None
+        if keys and keys[0].key == "similar" or not keys and similar_conds:
+            if keys:
+                numpy_sort = "asc" if keys[0].descending else "desc"  # most similar first by default
+                keys = keys[1:]
+            else:
+                numpy_sort = "desc"
+            if not similar_conds:
+                raise SmartQueryError("'sort:similar' needs like: or near: in the query", q.sort[0].column)
+        for s in keys:
+            if s.key == "similar":
+                raise SmartQueryError("'sort:similar' must be the first sort key", s.column)
+        parts = []
+        for s in keys:
+            expr = _SORT_SQL[s.key]
+            parts.append(expr if s.key == "random" else f"{expr} {'DESC' if s.descending else 'ASC'} NULLS LAST")
+        if not parts and numpy_sort:
+            return "t.id", numpy_sort
+        order = ", ".join(parts) + ", " + DEFAULT_ORDER if parts else DEFAULT_ORDER
+        return order, numpy_sort
+
+    def similarity_of(self, ids: np.ndarray) -> np.ndarray:
+        """The highest like:/near: cosine of each song (-inf where not analysed)."""
+        a = self.arrays
+        best = np.full(len(ids), -np.inf)
+        if not self.similarity or not len(ids):
+            return best
+        pos = np.searchsorted(a.ids, ids)
+        pos = np.minimum(pos, max(len(a.ids) - 1, 0))
+        found = (a.ids[pos] == ids) if len(a.ids) else np.zeros(len(ids), bool)
+        for sims in self.similarity.values():
+            vals = np.where(found, sims[pos], -np.inf)
+            best = np.fmax(best, np.nan_to_num(vals, nan=-np.inf))
+        return best
+
+
+def evaluate(library, query, *, user_id: int | None = None, now: float | None = None) -> SmartResult:
+    """The songs a smart-playlist query selects, in order (a :class:`SmartQueryError` for a mistake).
+
+    ``user_id`` is the listener whose stars and plays ``stars:``, ``plays:``, ``skips:`` and
+    ``played:`` read (without one, ``plays``/``skips``/``played`` count everybody's and ``stars`` is a
+    mistake). ``now`` fixes the clock for ages (tests)."""
+    q = parse(query) if isinstance(query, str) else query
+    return _Compiler(library, q, user_id, now).run()
+
+
+def check(library, query: str) -> Query:
+    """Parse and resolve a query against the library (tag, genre and mood names, tracks) without
+    keeping the result: the :class:`SmartQueryError` a playlist would give, raised now."""
+    q = parse(query)
+    needs_user = q.uses("stars") or any(s.key == "stars" for s in q.sort)
+    user = None
+    if needs_user:  # any listener will do to check the query; the real one is given when it is read
+        row = library.db.query_one("SELECT id FROM users LIMIT 1")
+        user = int(row[0]) if row is not None else -1
+    _Compiler(library, q, user, None).run()
+    return q
+
+
+__all__ = ["evaluate", "check", "parse", "SmartResult", "SmartQueryError", "AnalysisArrays", "analysis_arrays"]
