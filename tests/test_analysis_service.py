@@ -213,3 +213,124 @@ def test_new_model_version_requeues_and_missing_model_is_a_clear_error(tmp_path,
     (tagger_dir / "config.json").unlink()
     with pytest.raises(ModelError):
         run_analysis(library.path, options=AnalysisOptions(models_dir=str(copy)))
+
+
+def test_a_file_changed_between_decoding_and_saving_is_not_saved_and_is_redone(tmp_path, models):
+    """The rescan of a file that changed clears its analysis; the result of its old audio, still in
+    flight, must not be written back. It stays pending and the worker's loop takes it again."""
+    from audiogen import write_audio as write
+
+    from player.analysis.engine import Analyser
+    from player.analysis.service import BatchSaved, analyse_pending
+    from player.analysis.store import pending_track_ids, read_track, save_results
+
+    root = tmp_path / "music"
+    for i in range(3):
+        write(root / f"t{i}.wav", seconds=6, freq=200 + 150 * i)
+    lib = Library(tmp_path / "lib.db")
+    scan(lib, [root])
+    analyser = Analyser.load(models_dir=models)
+    tracks = lib.tracks()
+    batch = analyser.analyse(tracks)  # decoded and through the models
+    assert len(batch.results) == 3
+    changed = tracks[1]
+    rng = np.random.default_rng(7)
+    write(changed.path, (rng.standard_normal((16000 * 9, 1)) * 0.3).astype(np.float32), sr=16000)
+    st = os.stat(changed.path)
+    os.utime(changed.path, ns=(st.st_atime_ns, st.st_mtime_ns + 3_000_000_000))
+    scan(lib, [root])  # sees the change, clears the (not yet written) analysis
+    assert save_results(lib, analyser.version, batch.results, batch.failures, batch.sources) == [changed.id]
+    assert read_track(lib, changed.id) is None
+    assert pending_track_ids(lib, analyser.version) == [changed.id]
+    old = next(r for r in batch.results if r.track_id == changed.id)
+
+    reports = []
+    analyse_pending(lib, analyser, 0, 1, 4, reports.append)
+    assert pending_track_ids(lib, analyser.version) == []
+    assert [type(r) for r in reports] == [BatchSaved] and reports[0].analysed == 1
+    fresh = read_track(lib, changed.id, models_dir=models)
+    expect = next(r for r in analyser.analyse([lib.track(changed.id)]).results)
+    assert np.allclose(fresh.embedding, expect.embedding, atol=1e-5)
+    assert not np.allclose(fresh.embedding, old.embedding, atol=1e-3)  # the new audio's, not the old
+    analyser.close()
+    lib.close()
+
+
+def _children(pid: int) -> set[int]:
+    """Pids whose parent is ``pid`` (from /proc/*/stat), zombies left out."""
+    out = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) "
+        if fields[0] != "Z" and int(fields[1]) == pid:
+            out.add(int(stat.parent.name))
+    return out
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _analyse_cli(lib_path, models, *extra):
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PLAYER_MODELS_DIR=str(models))
+    return subprocess.Popen([sys.executable, "-m", "player", "analyse", "--db", str(lib_path), "--workers", "2",
+                             *extra], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_end_when_the_analyse_command_is_killed(tmp_path, models):
+    root = tmp_path / "music"
+    for i in range(200):  # ten seconds' work or more: it must be cut short
+        write_audio(root / f"t{i:03d}.wav", seconds=1.5, sr=8000, freq=200 + 5 * i)
+    lib = Library(tmp_path / "lib.db")
+    scan(lib, [root])
+    cli = _analyse_cli(lib.path, models, "--batch", "1")
+    deadline = time.monotonic() + 90
+    workers: set[int] = set()
+    # kill it once the workers are at work (the first results are in), not while they start
+    while time.monotonic() < deadline and not (len(workers) == 2 and lib.db.query_one(
+            "SELECT COUNT(*) FROM analysis")[0]):
+        workers = {p for p in _children(cli.pid) if "spawn_main" in _cmdline(p)}
+        time.sleep(0.05)
+    assert len(workers) == 2, "the analysis workers did not start"
+    assert lib.db.query_one("SELECT COUNT(*) FROM analysis")[0] < 200
+    cli.kill()  # SIGKILL: the parent gets no chance to stop them
+    cli.wait()
+    deadline = time.monotonic() + 4
+    alive = set(workers)
+    while alive and time.monotonic() < deadline:
+        alive = {p for p in alive if Path(f"/proc/{p}").exists() and "spawn_main" in _cmdline(p)}
+        time.sleep(0.1)
+    assert not alive, f"workers {sorted(alive)} outlived their killed parent"
+    assert lib.db.integrity_check() == "ok"
+    assert lib.db.query_one("SELECT COUNT(*) FROM analysis")[0] < 200  # they stopped, not finished
+    lib.close()
+
+
+def test_a_second_analysis_of_a_library_waits_for_the_first(tmp_path, models):
+    from player.analysis.lock import AnalysisLock
+
+    root = tmp_path / "music"
+    for i in range(3):
+        write_audio(root / f"t{i}.wav", seconds=4, freq=300 + 50 * i)
+    lib = Library(tmp_path / "lib.db")
+    scan(lib, [root])
+    first = AnalysisLock(lib.path)  # what a running analysis of this library holds
+    assert first.try_acquire()
+    cli = _analyse_cli(lib.path, models)
+    line = cli.stderr.readline()
+    assert line.strip() == f"analyse: another analysis of this library is running (pid {os.getpid()}); waiting for it"
+    time.sleep(0.5)
+    assert cli.poll() is None and lib.db.query_one("SELECT COUNT(*) FROM analysis")[0] == 0
+    first.release()  # the first run ends: the second analyses what is left
+    out, err = cli.communicate(timeout=120)
+    assert cli.returncode == 0, err
+    assert "analyse: 3 analysed, 0 failed" in out
+    assert count_pending(lib, model_version(models_dir=models))[0] == 0
+    lib.close()
