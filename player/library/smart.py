@@ -199,6 +199,21 @@ def _equals(hay, needle) -> int:
     return int(hay is not None and needle.casefold() == str(hay).casefold())
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` highest finite scores, best first; ties go to the lower index."""
+    finite = int(np.isfinite(scores).sum())
+    k = min(int(k), finite)
+    if k <= 0:
+        return np.zeros(0, np.int64)
+    if k < len(scores):
+        kth = np.partition(-scores, k - 1)[k - 1]
+        idx = np.flatnonzero(-scores <= kth)  # everything at least as good as the k-th, ties included
+    else:
+        idx = np.flatnonzero(np.isfinite(scores))
+    order = np.lexsort((idx, -scores[idx]))
+    return idx[order[:k]]
+
+
 class _Compiler:
     """One query's evaluation: names resolved, SQL built, masks computed."""
 
@@ -470,14 +485,15 @@ class _Compiler:
         self.similarity[id(c)] = sims
         if c.field == "like":
             return a.ids[self._compare(sims, c)]
-        cand = sims.copy()
-        cand[i] = np.nan
-        cand = np.where(np.isnan(cand), -np.inf, cand)
-        k = min(int(c.value), int(np.isfinite(cand).sum()))
-        if k <= 0:
-            return a.ids[:0]
-        top = np.argpartition(-cand, k - 1)[:k]
-        return np.sort(a.ids[top])
+        cand = np.where(np.isnan(sims), -np.inf, sims)
+        cand[i] = -np.inf
+        if not self.q.uses("status"):  # the nearest songs that can be listed: playable ones
+            cand[np.isin(a.ids, self.unplayable())] = -np.inf
+        return a.ids[top_k(cand, int(c.value))]
+
+    def unplayable(self) -> np.ndarray:
+        return np.fromiter((r[0] for r in _rows(self.library, "SELECT id FROM tracks WHERE status != 'ok'")),
+                           np.int64)
 
     def resolve_track(self, c: Cond):
         from player.errors import LibraryError
