@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from player.commands import analysis, library, mood, play, recommend
+    from player.commands import analysis, desktop, library, mood, play, recommend
 
     common = _common_parser()
     parser = _Parser(
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(handler=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (library, play, analysis, recommend, mood):
+    for module in (library, play, analysis, recommend, mood, desktop):
         module.register(sub, common)
     gui = sub.add_parser("gui", parents=[common], help="open the player window (the default)")
     gui.set_defaults(handler=_run_gui)

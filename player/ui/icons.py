@@ -1,13 +1,25 @@
-"""Icons: Qt's standard ones where they exist, small drawn ones otherwise (no image files to ship)."""
+"""Icons: Qt's standard ones where they exist, the player's own SVGs (``assets/icons/``) otherwise.
+
+The SVGs paint in ``currentColor``; each function takes the colour to paint them in (the default is
+the one the light style uses), so the dark style passes its own. They are rendered at 1x and 2x for
+high-DPI screens. The star rating and the placeholder covers are still drawn in code: they are
+painted per cell or per album, in colours computed at run time.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+from functools import lru_cache
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QByteArray, QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QBrush, QColor, QFont, QIcon, QLinearGradient, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QApplication, QStyle
+
+log = logging.getLogger("player.ui")
+APP_ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
+INK = QColor(60, 64, 76)  # the glyphs' colour on the light style
 
 ACCENT = QColor(79, 107, 237)
 STAR_ON = QColor(245, 166, 35)
@@ -86,20 +98,62 @@ def note_path(rect: QRectF) -> QPainterPath:
     return path
 
 
-def app_icon() -> QIcon:
-    icon = QIcon()
-    for size in (16, 24, 32, 48, 64, 128, 256):
-        pm, p = _pixmap(size)
-        grad = QLinearGradient(0, 0, size, size)
-        grad.setColorAt(0, ACCENT.lighter(125))
-        grad.setColorAt(1, QColor(140, 70, 200))
-        p.setBrush(QBrush(grad))
-        p.setPen(Qt.NoPen)
-        p.drawRoundedRect(QRectF(0, 0, size, size), size * 0.22, size * 0.22)
-        p.setBrush(QColor(255, 255, 255))
-        p.drawPath(note_path(QRectF(size * 0.18, size * 0.16, size * 0.64, size * 0.68)))
+def _color_css(color: QColor) -> str:
+    return f"rgb({color.red()},{color.green()},{color.blue()})"
+
+
+@lru_cache(maxsize=None)
+def _svg_source(name: str) -> bytes:
+    from player.paths import assets_dir
+
+    path = assets_dir() / "icons" / f"{name}.svg"
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        log.warning("icon %s is missing (%s): the player's assets are not installed", name, exc.strerror or exc)
+        return b""
+
+
+def svg_pixmap(name: str, size: int, color: QColor | None = None, scale: int = 1) -> QPixmap:
+    """``assets/icons/<name>.svg`` at ``size`` logical pixels, ``currentColor`` painted ``color``."""
+    from PySide6.QtSvg import QSvgRenderer
+
+    color = QColor(color) if color is not None else INK
+    px = max(1, int(round(size * scale)))
+    pm = QPixmap(px, px)
+    pm.fill(Qt.transparent)
+    source = _svg_source(name)
+    if source:
+        renderer = QSvgRenderer(QByteArray(source.replace(b"currentColor", _color_css(color).encode())))
+        p = QPainter(pm)
+        p.setRenderHint(QPainter.Antialiasing, True)
+        p.setOpacity(color.alphaF())
+        renderer.render(p, QRectF(0, 0, px, px))
         p.end()
-        icon.addPixmap(pm)
+    pm.setDevicePixelRatio(scale)
+    return pm
+
+
+def svg_icon(name: str, size: int, color: QColor | None = None) -> QIcon:
+    """An icon from ``assets/icons/<name>.svg`` at 1x and 2x."""
+    icon = QIcon()
+    for scale in (1, 2):
+        icon.addPixmap(svg_pixmap(name, size, color, scale))
+    return icon
+
+
+def app_icon() -> QIcon:
+    """The application icon: the PNGs made from ``assets/tastebuds.svg`` (``scripts/make_icons.py``)."""
+    from player.paths import assets_dir
+
+    icon = QIcon()
+    root = assets_dir()
+    for size in APP_ICON_SIZES:
+        png = root / "hicolor" / f"{size}x{size}" / "apps" / "tastebuds.png"
+        if png.is_file():
+            icon.addFile(str(png), QSize(size, size))
+    if icon.isNull() and (root / "tastebuds.svg").is_file():
+        icon.addFile(str(root / "tastebuds.svg"))
     return icon
 
 
@@ -116,8 +170,8 @@ def cover_pixmap(key: str, size: int) -> QPixmap:
     p.setBrush(QBrush(grad))
     p.setPen(Qt.NoPen)
     p.drawRoundedRect(QRectF(0, 0, size, size), size * 0.12, size * 0.12)
-    p.setBrush(QColor(255, 255, 255, 210))
-    p.drawPath(note_path(QRectF(size * 0.25, size * 0.22, size * 0.5, size * 0.56)))
+    note = int(round(size * 0.56))
+    p.drawPixmap(int(round(size * 0.22)), int(round(size * 0.22)), svg_pixmap("note", note, QColor(255, 255, 255, 210)))
     p.end()
     return pm
 
@@ -132,19 +186,7 @@ def dot_icon(color: QColor, size: int = 12) -> QIcon:
 
 
 def camera_icon(size: int = 20, color: QColor | None = None) -> QIcon:
-    color = color or QColor(70, 70, 80)
-    pm, p = _pixmap(size)
-    p.setPen(Qt.NoPen)
-    p.setBrush(color)
-    body = QRectF(size * 0.08, size * 0.3, size * 0.84, size * 0.56)
-    p.drawRoundedRect(body, size * 0.1, size * 0.1)
-    p.drawRect(QRectF(size * 0.34, size * 0.18, size * 0.32, size * 0.16))
-    p.setBrush(QColor(255, 255, 255))
-    p.drawEllipse(body.center(), size * 0.17, size * 0.17)
-    p.setBrush(color)
-    p.drawEllipse(body.center(), size * 0.10, size * 0.10)
-    p.end()
-    return QIcon(pm)
+    return svg_icon("camera", size, color or QColor(70, 70, 80))
 
 
 def text_icon(text: str, size: int = 20, color: QColor | None = None) -> QIcon:
@@ -160,132 +202,28 @@ def text_icon(text: str, size: int = 20, color: QColor | None = None) -> QIcon:
 
 
 def star_icon(size: int = 16, filled: bool = True) -> QIcon:
-    pm, p = _pixmap(size)
-    p.setPen(Qt.NoPen)
-    p.setBrush(STAR_ON if filled else STAR_OFF)
-    p.drawPolygon(star_polygon(QRectF(1, 1, size - 2, size - 2)))
-    p.end()
-    return QIcon(pm)
+    return svg_icon("star", size, STAR_ON if filled else STAR_OFF)
 
 
 def sparkle_icon(size: int = 16, color: QColor | None = None) -> QIcon:
     """For "more like this" / recommendations: a four-pointed sparkle."""
-    color = color or ACCENT
-    pm, p = _pixmap(size)
-    c = size / 2
-    path = QPainterPath()
-    r, k = size * 0.46, size * 0.12
-    path.moveTo(c, c - r)
-    path.quadTo(c + k, c - k, c + r, c)
-    path.quadTo(c + k, c + k, c, c + r)
-    path.quadTo(c - k, c + k, c - r, c)
-    path.quadTo(c - k, c - k, c, c - r)
-    p.setPen(Qt.NoPen)
-    p.setBrush(color)
-    p.drawPath(path)
-    p.end()
-    return QIcon(pm)
+    return svg_icon("sparkle", size, color or ACCENT)
 
 
-def speaker_icon(size: int = 18, muted: bool = False, level: float = 1.0) -> QIcon:
-    pm, p = _pixmap(size)
-    col = QColor(70, 70, 80)
-    p.setPen(Qt.NoPen)
-    p.setBrush(col)
-    s = size
-    poly = QPolygonF([QPointF(s * 0.1, s * 0.38), QPointF(s * 0.28, s * 0.38), QPointF(s * 0.5, s * 0.18),
-                      QPointF(s * 0.5, s * 0.82), QPointF(s * 0.28, s * 0.62), QPointF(s * 0.1, s * 0.62)])
-    p.drawPolygon(poly)
-    p.setBrush(Qt.NoBrush)
-    if muted:
-        p.setPen(QPen(QColor(200, 60, 50), s * 0.09, Qt.SolidLine, Qt.RoundCap))
-        p.drawLine(QPointF(s * 0.62, s * 0.36), QPointF(s * 0.9, s * 0.64))
-        p.drawLine(QPointF(s * 0.9, s * 0.36), QPointF(s * 0.62, s * 0.64))
-    else:
-        p.setPen(QPen(col, s * 0.07, Qt.SolidLine, Qt.RoundCap))
-        waves = 1 + int(level > 0.34) + int(level > 0.67)
-        for k in range(waves):
-            rr = s * (0.14 + 0.13 * k)
-            p.drawArc(QRectF(s * 0.5 - rr, s * 0.5 - rr, 2 * rr, 2 * rr), -45 * 16, 90 * 16)
-    p.end()
-    return QIcon(pm)
+def speaker_icon(size: int = 18, muted: bool = False, level: float = 1.0, color: QColor | None = None) -> QIcon:
+    """The volume button: a speaker with 1-3 waves by ``level``, or crossed out in red when muted."""
+    name = "speaker-muted" if muted else f"speaker-{1 + int(level > 0.34) + int(level > 0.67)}"
+    return svg_icon(name, size, color or QColor(70, 70, 80))
+
+
+TRANSPORT = ("play", "pause", "next", "prev", "shuffle", "repeat", "repeat1")
 
 
 def transport_icon(kind: str, size: int = 20, color: QColor | None = None) -> QIcon:
-    """Drawn media glyphs: 'play', 'pause', 'next', 'prev', 'shuffle', 'repeat', 'repeat1'."""
-    color = color or QColor(60, 64, 76)
-    icon = QIcon()
-    for scale in (1, 2):
-        s = size * scale
-        pm, p = _pixmap(s)
-        p.setPen(Qt.NoPen)
-        p.setBrush(color)
-        if kind == "play":
-            p.drawPolygon(QPolygonF([QPointF(s * 0.30, s * 0.18), QPointF(s * 0.84, s * 0.5), QPointF(s * 0.30, s * 0.82)]))
-        elif kind == "pause":
-            p.drawRoundedRect(QRectF(s * 0.24, s * 0.18, s * 0.18, s * 0.64), s * 0.04, s * 0.04)
-            p.drawRoundedRect(QRectF(s * 0.58, s * 0.18, s * 0.18, s * 0.64), s * 0.04, s * 0.04)
-        elif kind in ("next", "prev"):
-            if kind == "prev":
-                p.translate(s, 0)
-                p.scale(-1, 1)
-            p.drawPolygon(QPolygonF([QPointF(s * 0.16, s * 0.2), QPointF(s * 0.66, s * 0.5), QPointF(s * 0.16, s * 0.8)]))
-            p.drawRoundedRect(QRectF(s * 0.68, s * 0.2, s * 0.13, s * 0.6), s * 0.03, s * 0.03)
-        elif kind == "shuffle":
-            pen = QPen(color, s * 0.08, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin)
-            p.setPen(pen)
-            p.setBrush(Qt.NoBrush)
-            a = QPainterPath(QPointF(s * 0.1, s * 0.3))
-            a.cubicTo(QPointF(s * 0.45, s * 0.3), QPointF(s * 0.45, s * 0.7), QPointF(s * 0.8, s * 0.7))
-            b = QPainterPath(QPointF(s * 0.1, s * 0.7))
-            b.cubicTo(QPointF(s * 0.45, s * 0.7), QPointF(s * 0.45, s * 0.3), QPointF(s * 0.8, s * 0.3))
-            p.drawPath(a)
-            p.drawPath(b)
-            p.setPen(Qt.NoPen)
-            p.setBrush(color)
-            for y in (0.3, 0.7):
-                p.drawPolygon(QPolygonF([QPointF(s * 0.74, s * (y - 0.13)), QPointF(s * 0.95, s * y),
-                                         QPointF(s * 0.74, s * (y + 0.13))]))
-        elif kind in ("repeat", "repeat1"):
-            pen = QPen(color, s * 0.08, Qt.SolidLine, Qt.RoundCap, Qt.RoundJoin)
-            p.setPen(pen)
-            p.setBrush(Qt.NoBrush)
-            p.drawRoundedRect(QRectF(s * 0.14, s * 0.3, s * 0.72, s * 0.42), s * 0.14, s * 0.14)
-            p.setPen(Qt.NoPen)
-            p.setBrush(QColor(255, 255, 255, 0))
-            p.setCompositionMode(QPainter.CompositionMode_Clear)
-            p.drawRect(QRectF(s * 0.40, s * 0.22, s * 0.16, s * 0.16))
-            p.setCompositionMode(QPainter.CompositionMode_SourceOver)
-            p.setBrush(color)
-            p.drawPolygon(QPolygonF([QPointF(s * 0.40, s * 0.18), QPointF(s * 0.58, s * 0.3), QPointF(s * 0.40, s * 0.42)]))
-            if kind == "repeat1":
-                f = QFont()
-                f.setPixelSize(int(s * 0.34))
-                f.setBold(True)
-                p.setFont(f)
-                p.setPen(color)
-                p.drawText(QRectF(0, s * 0.32, s, s * 0.4), Qt.AlignCenter, "1")
-        p.end()
-        pm.setDevicePixelRatio(scale)
-        icon.addPixmap(pm)
-    return icon
+    """Media glyphs: 'play', 'pause', 'next', 'prev', 'shuffle', 'repeat', 'repeat1'."""
+    return svg_icon(kind, size, color or INK)
 
 
 def playing_icon(size: int = 14, color: QColor | None = None) -> QIcon:
     """The playing row's mark: a small speaker with one wave, in the accent colour."""
-    color = color or ACCENT
-    icon = QIcon()
-    for scale in (1, 2):
-        s = size * scale
-        pm, p = _pixmap(s)
-        p.setPen(Qt.NoPen)
-        p.setBrush(color)
-        p.drawPolygon(QPolygonF([QPointF(s * 0.08, s * 0.36), QPointF(s * 0.3, s * 0.36), QPointF(s * 0.55, s * 0.12),
-                                 QPointF(s * 0.55, s * 0.88), QPointF(s * 0.3, s * 0.64), QPointF(s * 0.08, s * 0.64)]))
-        p.setBrush(Qt.NoBrush)
-        p.setPen(QPen(color, s * 0.1, Qt.SolidLine, Qt.RoundCap))
-        p.drawArc(QRectF(s * 0.42, s * 0.26, s * 0.48, s * 0.48), -50 * 16, 100 * 16)
-        p.end()
-        pm.setDevicePixelRatio(scale)
-        icon.addPixmap(pm)
-    return icon
+    return svg_icon("playing", size, color or ACCENT)
