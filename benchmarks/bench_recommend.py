@@ -302,17 +302,10 @@ def markdown(r: dict, args) -> str:
 
 
 def write_docs(block: str) -> None:
-    import re
+    from scripts._docs import write_block
 
-    doc = Path(__file__).resolve().parent.parent / "docs" / "recommender.md"
-    text = doc.read_text(encoding="utf-8")
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
-    new = f"{start}\n{block}\n{end}"
-    if start in text and end in text:
-        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda m: new, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + new + "\n"
-    doc.write_text(text, encoding="utf-8")
+    write_block(Path(__file__).resolve().parent.parent / "docs" / "recommender.md", "<!-- bench:start -->",
+                "<!-- bench:end -->", block)
 
 
 if __name__ == "__main__":

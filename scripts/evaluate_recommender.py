@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -194,7 +193,7 @@ def evaluate(arrays: LibraryArrays, args) -> tuple[str, dict]:
 
     # more like this: embedding neighbours in the same folder / label cluster
     hyb = Recommender.from_arrays(sim, RecommendSettings())
-    analysed = np.flatnonzero(hyb.has_emb & sim.ok)
+    analysed = np.flatnonzero(hyb.index.has_emb & sim.ok)
     sample = rng.choice(analysed, size=min(args.similar_sample, analysed.size), replace=False) if analysed.size else []
     same = {"folder": [], "cluster": []}
     base = {"folder": [], "cluster": []}
@@ -212,7 +211,7 @@ def evaluate(arrays: LibraryArrays, args) -> tuple[str, dict]:
     # mood: a frequent label as the mood, for every listener
     mood = {}
     if hyb.label_names:
-        df_order = np.argsort(-hyb.df)
+        df_order = np.argsort(-hyb.index.df)
         label = hyb.label_names[int(df_order[min(len(df_order) - 1, len(df_order) // 3)])]
         col = hyb.label_names.index(label)
         has_label = np.asarray((hyb.X[:, col] != 0).toarray()).ravel()
@@ -229,7 +228,7 @@ def evaluate(arrays: LibraryArrays, args) -> tuple[str, dict]:
     n_c = sum(lst.kind == "cluster" for lst in listeners)
     n_f = len(listeners) - n_c
     lines = [
-        f"Library: {T:,} songs ({int(hyb.analysed.sum()):,} analysed), {len(hyb.label_names)} labels; "
+        f"Library: {T:,} songs ({int(hyb.index.analysed.sum()):,} analysed), {len(hyb.label_names)} labels; "
         f"{len(listeners)} simulated listeners ({n_c} love a label cluster, {n_f} a folder), "
         f"{args.rated} songs rated 5★ and {args.disliked} rated 1★ each, {args.plays} plays each; "
         f"{args.new_share:.0%} of the songs never played (new). Seed {args.seed}; "
@@ -262,13 +261,10 @@ def evaluate(arrays: LibraryArrays, args) -> tuple[str, dict]:
 
 
 def write_docs(table: str, how: str) -> None:
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else f"# Recommender\n\n{START}\n{END}\n"
-    block = f"{START}\n<!-- written by scripts/evaluate_recommender.py; command: {how} -->\n\n{table}\n\n{END}"
-    if START in text and END in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda m: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n## Evaluation\n\n" + block + "\n"
-    DOC.write_text(text, encoding="utf-8")
+    from scripts._docs import write_block
+
+    write_block(DOC, START, END, f"<!-- written by scripts/evaluate_recommender.py; command: {how} -->\n\n{table}\n",
+                heading="## Evaluation")
 
 
 def main(argv=None) -> int:

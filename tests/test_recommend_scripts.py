@@ -70,3 +70,14 @@ def test_benchmark_runs_small(capsys, tmp_path):
     r = json.loads(out.read_text())
     assert r["seed"]["max_abs_diff"] <= 1e-9
     assert r["seed"]["speedup_profile"] > 10
+
+
+def test_measured_tables_replace_their_block_in_the_docs(tmp_path):
+    from scripts._docs import write_block
+
+    doc = tmp_path / "doc.md"
+    doc.write_text("# Title\n\ntext\n", encoding="utf-8")
+    write_block(doc, "<!-- a:start -->", "<!-- a:end -->", "first", heading="## Numbers")
+    assert doc.read_text() == "# Title\n\ntext\n\n## Numbers\n\n<!-- a:start -->\nfirst\n<!-- a:end -->\n"
+    write_block(doc, "<!-- a:start -->", "<!-- a:end -->", "second\n| x |", heading="## Numbers")
+    assert doc.read_text() == "# Title\n\ntext\n\n## Numbers\n\n<!-- a:start -->\nsecond\n| x |\n<!-- a:end -->\n"

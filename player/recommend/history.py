@@ -168,3 +168,144 @@ def incidence(basket: np.ndarray, item: np.ndarray, n_baskets: int, n_items: int
     B.sum_duplicates()
     B.data[:] = 1.0
     return B
+
+
+class HistoryState:
+    """What listeners played, as the recommender's history term needs it (seed 002's co-occurrence).
+
+    It keeps the plays (and asks ``source`` for newer ones before each query, so history stays current
+    without a reload), the positive plays, the session and listener baskets built from them and from
+    the ratings (``profiles``), each song's popularity, and each listener's score, rebuilt only when
+    plays or ratings changed. Not thread-safe by itself: the recommender calls it under its lock.
+    """
+
+    def __init__(self, index, profiles, plays: np.ndarray):
+        from player.recommend.data import PLAY_DTYPE
+
+        self.index = index
+        self.profiles = profiles
+        self.settings = profiles.settings
+        self.plays = plays.copy() if len(plays) else np.zeros(0, dtype=PLAY_DTYPE)
+        self.last_play_id = int(self.plays["id"].max()) if len(self.plays) else 0
+        self._ratings_dirty = True
+        self._plays_dirty = True
+        self._cache: dict[int, tuple[np.ndarray | None, dict]] = {}
+        self._derived: dict = {}
+
+    def with_profiles(self, profiles) -> "HistoryState":
+        """The same plays under ``profiles``' settings (everything is rebuilt on use)."""
+        return HistoryState(self.index, profiles, self.plays)
+
+    # -- keeping up ------------------------------------------------------------------------------
+    def sync(self, source) -> None:
+        """Take the plays logged since the last look."""
+        from player.recommend.data import PLAY_DTYPE
+
+        new = source.plays_since(self.last_play_id)
+        if len(new):
+            self.plays = np.concatenate([self.plays, np.asarray(new, dtype=PLAY_DTYPE)])
+            self.last_play_id = int(self.plays["id"].max())
+            self._ratings_dirty = self._plays_dirty = True
+
+    def ratings_changed(self) -> None:
+        self._ratings_dirty = True
+
+    def _rebuild(self) -> None:
+        """Listener baskets (plays and ratings) always; session baskets only when plays changed."""
+        from player.recommend.profiles import liked_disliked
+
+        s, T, p = self.settings, self.index.n_tracks, self.plays
+        if self._plays_dirty:
+            ppos = self.index.positions(p["track"]) if len(p) else np.zeros(0, np.int64)
+            positive = (ppos >= 0) & ((p["skipped"] == 0) | (p["seconds"] >= s.min_play_seconds))
+            self.positive_plays = (p["user"][positive], ppos[positive])
+            # session baskets: positive plays grouped into listening sessions
+            if positive.any():
+                sess = sessions_from_plays(p["user"][positive], p["started_at"][positive], s.session_gap_s)
+                self.sessions = incidence(sess, ppos[positive], int(sess.max()) + 1, T)
+            else:
+                self.sessions = incidence(np.zeros(0, np.int64), np.zeros(0, np.int64), 0, T)
+            self.sessions_csr = self.sessions.tocsr()
+            self._plays_dirty = False
+        play_user, play_pos = self.positive_plays
+        ratings = self.profiles.ratings
+        users = np.array(sorted(set(self.index.users) | set(ratings) | set(np.unique(play_user).tolist())),
+                         dtype=np.int64)
+        self.basket_of_user = {int(u): i for i, u in enumerate(users)}
+        # listener baskets: positive plays and liked ratings, minus disliked songs
+        bu, bi, dis_keys = [np.searchsorted(users, play_user)], [play_pos], []
+        for u, (pos, stars) in ratings.items():
+            good, bad = liked_disliked(s, pos, stars)
+            bu.append(np.full(good.size, self.basket_of_user[u], np.int64))
+            bi.append(good)
+            dis_keys.append(self.basket_of_user[u] * np.int64(T + 1) + bad)
+        ub, ui = np.concatenate(bu), np.concatenate(bi)
+        if dis_keys and ub.size:
+            drop = np.isin(ub * np.int64(T + 1) + ui, np.concatenate(dis_keys))
+            ub, ui = ub[~drop], ui[~drop]
+        self.listener_baskets = (ub, ui)
+        self.cooc_users = ListenerCooccurrence(T, ub, ui, len(self.basket_of_user))
+        counts = np.bincount(ui, minlength=T) if ui.size else np.zeros(T, np.int64)
+        self.popularity = counts.astype(np.float64)
+        self._cache = {}
+        self._derived = {}
+        self._ratings_dirty = False
+
+    def current(self) -> "HistoryState":
+        """Rebuilt if plays or ratings changed since (call :meth:`sync` first to see new plays)."""
+        if self._ratings_dirty:
+            self._rebuild()
+        return self
+
+    def derived(self, key, make):
+        """A value computed from this history (e.g. the cold-start order), kept until it changes."""
+        self.current()
+        if key not in self._derived:
+            self._derived[key] = make(self)
+        return self._derived[key]
+
+    # -- per listener ----------------------------------------------------------------------------
+    def scores(self, user_id: int) -> tuple[np.ndarray | None, dict]:
+        """The listener's history score in [0, 1] for every song (None: no history) and the raw parts
+        (``S``: the listener's songs; ``user``, ``session``: each kind of basket's score)."""
+        self.current()
+        cached = self._cache.get(int(user_id))
+        if cached is not None:
+            return cached
+        s = self.settings
+        basket = self.basket_of_user.get(int(user_id), -1)
+        ub, ui = self.listener_baskets
+        S = np.unique(ui[ub == basket]) if basket >= 0 else np.zeros(0, np.int64)
+        raw = {"S": S}
+        pieces = []
+        if S.size and s.history_unit in ("user", "user+session"):
+            hu = self.cooc_users.scores(basket)
+            raw["user"] = hu
+            if hu.max() > 0:
+                pieces.append(hu / hu.max())
+        if S.size and s.history_unit in ("session", "user+session"):
+            hs = jaccard_sparse(self.sessions, S, B_csr=self.sessions_csr)
+            raw["session"] = hs
+            if hs.max() > 0:
+                pieces.append(hs / hs.max())
+        h = None
+        if pieces:
+            h = pieces[0] if len(pieces) == 1 else np.mean(pieces, axis=0)
+        self._cache[int(user_id)] = (h, raw)
+        return h, raw
+
+    def played_by(self, user_id: int, j: int) -> bool:
+        users, pos = self.current().positive_plays
+        return bool(np.any((pos == j) & (users == user_id)))
+
+    def session_partner(self, j: int, S: np.ndarray) -> tuple[int, float]:
+        """The song of ``S`` most often in the same listening sessions as ``j`` (-1: none)."""
+        S = S[S != j]
+        if S.size == 0 or self.settings.history_unit == "user":
+            return -1, 0.0
+        self.current()
+        other, jac = best_cooccurring(self.sessions, self.sessions_csr, j, S)
+        return (other, jac) if jac > 0 else (-1, 0.0)
+
+    def nbytes(self) -> int:
+        return int(self.plays.nbytes)

@@ -1,0 +1,245 @@
+"""The library as the recommender sees it: an immutable index of every song, built once per load.
+
+Everything is indexed by a track's *position* (its rank in ascending id order):
+
+* ``X``  float64 CSR ``T x L``: unit TF-IDF label vectors (seed 002), zero rows for unlabelled songs;
+* ``E``  float32 ``T x D``: unit embeddings (seed 000), zero rows for songs without one;
+* artist / album codes (-1: no tag) and the 'ok' status.
+
+:class:`LibraryIndex` is a frozen dataclass: a reload builds a new one and swaps it in whole. Its
+methods are the building blocks of every query: positions of track ids, a song's label row, the
+similarity of one song to every song (:meth:`LibraryIndex.similarity_to`), the mood query vector.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+from player.recommend.data import LibraryArrays
+from player.recommend.vectors import normalise_rows, tfidf_matrix, unit
+
+
+class RecommendError(LookupError):
+    """An unknown track or listener, explained in one line."""
+
+
+@dataclass(frozen=True, eq=False)
+class Similarity:
+    """The similarity of one song to every song (positions order). ``known``: where it is defined;
+    ``basis``: 'embedding', 'labels' or 'metadata' (same album / artist, for a song not analysed)."""
+
+    values: np.ndarray
+    known: np.ndarray
+    basis: str
+
+
+@dataclass(frozen=True, eq=False)
+class LibraryIndex:
+    track_ids: np.ndarray  # int64[T], ascending
+    titles: list
+    artists: list
+    albums: list
+    paths: list | None
+    ok: np.ndarray  # bool[T]: playable (missing/broken files are never proposed)
+    users: dict  # id -> name
+    label_names: list
+    label_index: dict  # casefolded name -> column
+    X: sp.csr_matrix
+    idf: np.ndarray
+    df: np.ndarray
+    has_labels: np.ndarray  # bool[T]: a non-zero label vector
+    X_colsum: np.ndarray  # the mean label cosine with q is X_colsum @ q / n_labelled
+    E: np.ndarray
+    has_emb: np.ndarray
+    E_colsum: np.ndarray
+    analysed: np.ndarray  # bool[T]: labels, an embedding, or an 'ok' analysis row
+    artist_code: np.ndarray  # int64[T], -1: no artist tag (never forms a run)
+    n_artists: int
+    album_code: np.ndarray
+    n_albums: int
+
+    # -- sizes and derived masks -------------------------------------------------------------------
+    @property
+    def n_tracks(self) -> int:
+        return len(self.track_ids)
+
+    @cached_property
+    def unlabelled(self) -> np.ndarray:
+        return np.flatnonzero(~self.has_labels)
+
+    @cached_property
+    def no_embedding(self) -> np.ndarray:
+        return np.flatnonzero(~self.has_emb)
+
+    @cached_property
+    def n_labelled(self) -> int:
+        return int(self.has_labels.sum())
+
+    @cached_property
+    def n_embedded(self) -> int:
+        return int(self.has_emb.sum())
+
+    @cached_property
+    def artist_slot(self) -> np.ndarray:
+        """Artist codes with the untagged songs in one extra slot (``n_artists``)."""
+        return np.where(self.artist_code < 0, self.n_artists, self.artist_code)
+
+    @cached_property
+    def album_slot(self) -> np.ndarray:
+        return np.where(self.album_code < 0, self.n_albums, self.album_code)
+
+    # -- positions ---------------------------------------------------------------------------------
+    def positions(self, ids) -> np.ndarray:
+        """The positions of track ids; -1 for an id the index does not have."""
+        return positions_in(self.track_ids, ids)
+
+    def position(self, track_id: int) -> int:
+        """The position of a track id, or :class:`RecommendError`."""
+        pos = int(self.positions(np.array([int(track_id)]))[0])
+        if pos < 0:
+            raise RecommendError(f"no track with id {track_id} in the library")
+        return pos
+
+    # -- labels ------------------------------------------------------------------------------------
+    def row(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """(label columns, weights) of song ``j``'s TF-IDF vector."""
+        a, b = self.X.indptr[j], self.X.indptr[j + 1]
+        return self.X.indices[a:b], self.X.data[a:b]
+
+    def row_dense(self, j: int) -> np.ndarray:
+        v = np.zeros(self.X.shape[1], dtype=np.float64)
+        cols, vals = self.row(j)
+        v[cols] = vals
+        return v
+
+    def label_cosines(self, j: int) -> np.ndarray:
+        """cos(x_j, x_s) for every song (the label vectors are unit or zero)."""
+        return np.asarray(self.X @ self.row_dense(j)).ravel()
+
+    def top_labels(self, j: int, q: np.ndarray | None, k: int = 2) -> list[str]:
+        """The ``k`` labels of song ``j`` that contribute most to ``x_j . q`` (positive ones only)."""
+        cols, vals = self.row(j)
+        if cols.size == 0 or q is None:
+            return []
+        contrib = vals * q[cols]
+        order = np.argsort(-contrib, kind="stable")[:k]
+        return [self.label_names[cols[i]] for i in order if contrib[i] > 0]
+
+    def match_labels(self, labels) -> list[str]:
+        """The given labels that this library knows (case-insensitive), in the library's spelling."""
+        out = []
+        for label in labels or ():
+            i = self.label_index.get(str(label).strip().casefold())
+            if i is not None and self.label_names[i] not in out:
+                out.append(self.label_names[i])
+        return out
+
+    def mood_vector(self, labels) -> tuple[np.ndarray, list[str]]:
+        """Seed 002's mood query: the mood labels as a TF-IDF vector (TF = 1 each), unit length."""
+        names = self.match_labels(labels)
+        v = np.zeros(len(self.label_names), dtype=np.float64)
+        for name in names:
+            i = self.label_index[name.casefold()]
+            v[i] = self.idf[i] if self.idf[i] > 0 else 1e-6
+        return unit(v)[0], names
+
+    @cached_property
+    def strongest_labels(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every song's strongest label (-1: none) and its weight."""
+        T, X = self.n_tracks, self.X
+        dominant = np.full(T, -1, dtype=np.int64)
+        strength = np.zeros(T, dtype=np.float64)
+        if X.nnz:
+            sizes = np.diff(X.indptr)
+            rows = np.repeat(np.arange(T), sizes)
+            filled = np.flatnonzero(sizes > 0)
+            rowmax = np.maximum.reduceat(X.data, X.indptr[filled])
+            hit = np.flatnonzero(X.data == np.repeat(rowmax, sizes[filled]))
+            first = hit[np.r_[True, rows[hit][1:] != rows[hit][:-1]]]  # the first maximum of a row
+            dominant[rows[first]] = X.indices[first]
+            strength[rows[first]] = X.data[first]
+        return dominant, strength
+
+    # -- similarity over the whole library ---------------------------------------------------------
+    def similarity_to(self, j: int, label_weight: float = 0.0) -> Similarity:
+        """How close every song is to song ``j``: the cosine of the embeddings (seed 000), plus
+        ``label_weight`` times the label cosine; the label cosine for a song without an embedding;
+        for a song with neither, the same album (0.5) and the same artist (0.5)."""
+        if self.has_emb[j]:
+            sims = self.E @ self.E[j]  # float32
+            if label_weight > 0 and self.has_labels[j]:
+                sims = (sims + label_weight * self.label_cosines(j)) / (1 + label_weight)
+            return Similarity(sims, self.has_emb, "embedding")
+        if self.has_labels[j]:
+            return Similarity(self.label_cosines(j), self.has_labels, "labels")
+        a, b = self.artist_code[j], self.album_code[j]
+        sims = 0.5 * ((self.artist_code == a) & (a >= 0)) + 0.5 * ((self.album_code == b) & (b >= 0))
+        return Similarity(sims, sims > 0, "metadata")
+
+    def same_album(self, i: int, j: int) -> bool:
+        return bool(self.album_code[i] == self.album_code[j] and self.album_code[j] >= 0)
+
+    def nbytes(self) -> int:
+        """Bytes held in the arrays (not counting titles and names)."""
+        total = self.X.data.nbytes + self.X.indices.nbytes + self.X.indptr.nbytes + self.E.nbytes
+        for arr in (self.track_ids, self.ok, self.has_labels, self.has_emb, self.analysed, self.artist_code,
+                    self.album_code, self.artist_slot, self.album_slot, self.idf, self.df):
+            total += arr.nbytes
+        return int(total)
+
+
+def positions_in(track_ids: np.ndarray, ids) -> np.ndarray:
+    """The positions of ``ids`` in the ascending ``track_ids``; -1 where absent."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if not len(track_ids) or not ids.size:
+        return np.full(ids.shape, -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(track_ids, ids), len(track_ids) - 1)
+    return np.where(track_ids[pos] == ids, pos, -1)
+
+
+def _codes(keys: list) -> tuple[np.ndarray, int]:
+    table: dict = {}
+    out = np.fromiter((-1 if k is None else table.setdefault(k, len(table)) for k in keys), np.int64, len(keys))
+    return out, len(table)
+
+
+def _key(text) -> str | None:
+    return text.casefold().strip() if text and text.strip() else None
+
+
+def build_index(a: LibraryArrays) -> LibraryIndex:
+    """The index of the songs in ``a`` (labels -> TF-IDF, embeddings -> unit rows, artist/album codes)."""
+    T = len(a.track_ids)
+    lpos = positions_in(a.track_ids, a.lab_track)
+    keep = lpos >= 0
+    label_names = list(a.label_names)
+    X, idf, df = tfidf_matrix(lpos[keep], a.lab_label[keep], a.lab_count[keep], T, len(label_names))
+    has_labels = np.diff(X.indptr) > 0
+
+    D = a.embeddings.shape[1] if a.embeddings.ndim == 2 else 32
+    E = np.zeros((T, D), dtype=np.float32)
+    epos = positions_in(a.track_ids, a.emb_track)
+    ek = epos >= 0
+    E[epos[ek]] = a.embeddings[ek]
+    E, has_emb = normalise_rows(E)
+    analysed = has_labels | has_emb
+    if a.analysed_ids is not None and len(a.analysed_ids):
+        apos = positions_in(a.track_ids, a.analysed_ids)
+        analysed[apos[apos >= 0]] = True
+
+    artist_code, n_artists = _codes([_key(x) for x in a.artists])
+    album_code, n_albums = _codes([((aa or "").casefold().strip(), _key(al)) if _key(al) else None
+                                   for aa, al in zip(a.album_artists, a.albums)])
+    return LibraryIndex(
+        track_ids=a.track_ids, titles=a.titles, artists=a.artists, albums=a.albums, paths=a.paths, ok=a.ok,
+        users=dict(a.users), label_names=label_names,
+        label_index={name.casefold(): i for i, name in enumerate(label_names)},
+        X=X, idf=idf, df=df, has_labels=has_labels,
+        X_colsum=np.asarray(X.sum(axis=0), dtype=np.float64).ravel(),
+        E=E, has_emb=has_emb, E_colsum=E.sum(axis=0, dtype=np.float64).astype(np.float32),
+        analysed=analysed, artist_code=artist_code, n_artists=n_artists, album_code=album_code, n_albums=n_albums,
+    )
