@@ -102,3 +102,20 @@ def test_check_library_reports_changes_made_while_closed(qtbot, tmp_path, librar
     qtbot.waitUntil(lambda: bool(requests), timeout=20000)
     qtbot.waitUntil(lambda: watcher._pool.active == 0, timeout=20000)
     assert requests == [[str(root / "x")]]
+
+
+def test_a_big_tree_is_watched_in_slices(qtbot, tmp_path):
+    from player.ui.watcher import ADD_CHUNK
+
+    root = tmp_path / "music"
+    for a in range(ADD_CHUNK // 20 + 10):
+        for b in range(20):
+            (root / f"artist{a}" / f"album{b}").mkdir(parents=True)
+    total = 1 + (ADD_CHUNK // 20 + 10) * 21
+    watcher = FolderWatcher()
+    counts = []
+    watcher.watching.connect(counts.append)
+    watcher.set_folders([str(root)])
+    qtbot.waitUntil(lambda: len(watcher.watched()) == total, timeout=30000)
+    assert len(counts) >= 2 and counts[0] == ADD_CHUNK  # more than one slice
+    watcher.stop()

@@ -24,6 +24,7 @@ from player.library import watch
 from player.ui.workers import TaskPool
 
 log = logging.getLogger("player.watch")
+ADD_CHUNK = 500  # folders added to the watcher per event-loop turn
 
 
 def _walk_folders(tops: list[str], known: frozenset[str]) -> list[str]:
@@ -130,6 +131,9 @@ class FolderWatcher(QObject):
         if generation != self._generation or not dirs:
             return
         dirs = [d for d in dirs if any(watch.is_under(d, r) for r in self.roots)]
+        if len(dirs) > ADD_CHUNK:  # a big tree: a slice per event-loop turn keeps the window painting
+            QTimer.singleShot(0, lambda rest=dirs[ADD_CHUNK:]: self._add(rest, generation))
+            dirs = dirs[:ADD_CHUNK]
         failed = self._fs.addPaths(dirs) if dirs else []
         if failed and not self._warned_limit:
             self._warned_limit = True
