@@ -14,8 +14,9 @@ APT_PACKAGES="libportaudio2 libsndfile1 libegl1 libgl1 libopengl0 libglib2.0-0 l
  libdbus-1-3 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1
  libxcb-randr0 libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 libx11-xcb1 libxrender1
  libxi6 libsm6 libice6 fonts-dejavu-core"
-# Only for the tests: Debian's opencv-doc ships real face photographs for the camera tests.
-APT_TEST_PACKAGES="opencv-doc"
+# Only for the tests: Debian's opencv-doc ships real face photographs for the camera tests; a private D-Bus
+# session bus and gdbus for the MPRIS tests; the validators for the desktop entry and AppStream file.
+APT_TEST_PACKAGES="opencv-doc dbus-daemon libglib2.0-bin desktop-file-utils appstream"
 
 setup_system() {
   local missing=""
