@@ -18,7 +18,6 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -75,27 +74,12 @@ def _default_version() -> str | None:
 
 def _model_labels(version: str | None) -> tuple[list | None, list | None]:
     """(tag names, genre names) of the models named in a version string ``tagger@1+cnn_lstm@2``."""
-    tags = genres = None
     if not version:
         return None, None
-    from player.paths import models_dir
+    from player.analysis.registry import labels_for_version
 
-    root = models_dir()
-    for part in version.split("+"):
-        name, _, ver = part.partition("@")
-        folder = Path(root) / name
-        try:
-            cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-            labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if not isinstance(labels, list) or str(cfg.get("version")) != ver:
-            continue
-        if cfg.get("task") == "tags":
-            tags = [str(x) for x in labels]
-        elif cfg.get("task") == "genre":
-            genres = [str(x) for x in labels]
-    return tags, genres
+    names = labels_for_version(version)
+    return (list(names.tags) if names.tags else None), (list(names.genres) if names.genres else None)
 
 
 def _matrix(blobs: list, width: int | None) -> tuple[np.ndarray, np.ndarray]:
