@@ -13,6 +13,7 @@ import soundfile as sf
 from audiogen import write_audio
 from player.audio import (AudioUnavailable, FileTrack, NullBackend, Player, PlayerEvent, is_skip,
                           make_backend)
+from player.audio.reader import read_audio
 
 SR = 44100
 
@@ -23,8 +24,8 @@ def noise(seconds: float, sr: int = SR, channels: int = 2, seed: int = 0, amp: f
 
 
 def decoded(path) -> np.ndarray:
-    data, _ = sf.read(path, dtype="float32", always_2d=True)
-    return data
+    """The whole file as the reader decodes it (frames, channels)."""
+    return read_audio(path)[0]
 
 
 def stereo(x: np.ndarray) -> np.ndarray:
@@ -380,20 +381,26 @@ def test_bad_files_in_the_middle_are_skipped_with_reasons(tmp_path, make_player)
     os.remove(gone)
     junk = tmp_path / "junk.mp3"
     junk.write_bytes(os.urandom(5000))
+    hollow = write_audio(tmp_path / "hollow.flac", noise(2.0, seed=3), SR)
+    hollow.write_bytes(hollow.read_bytes()[:200])  # the header, no audio frames
     b = write_audio(tmp_path / "b.wav", noise(0.5, seed=2), SR)
     backend = NullBackend(realtime=False, capture=True)
     player = make_player(backend)
     events = Events(player)
-    player.queue.set_tracks([track(p) for p in (a, broken, gone, junk, b)])
+    player.queue.set_tracks([track(p) for p in (a, broken, gone, junk, hollow, b)])
     player.play()
     assert events.wait_stopped().data["reason"] == "end of queue"
     skipped = {e.track.title: e.data["reason"] for e in events.of("skipped")}
-    assert list(skipped) == ["broken", "gone", "junk"]
-    assert skipped["broken"].startswith("decoding failed at 0:01")
-    assert "gone" in skipped["gone"]
-    assert "not a playable audio file" in skipped["junk"]
+    assert list(skipped) == ["gone", "junk", "hollow"]
+    assert skipped["gone"] == "the file is gone (moved or deleted)"
+    assert skipped["junk"] == "not an audio file FFmpeg or libsndfile can read"
+    assert skipped["hollow"] == "damaged: no decodable audio"
+    # a file that stops early plays what it has, with a warning, and is not an error
     assert events.titles("track") == ["a", "broken", "b"]
-    assert events.titles("ended") == ["a", "b"]
+    ended = {e.track.title: e.data for e in events.of("ended")}
+    assert list(ended) == ["a", "broken", "b"]
+    assert ended["broken"]["warning"] == "the file stops at 0:01, its header announced 0:03"
+    assert "warning" not in ended["a"]
     assert not events.of("error")
     out, ra, rb = backend.captured(), decoded(a), decoded(b)
     assert np.array_equal(out[:len(ra)], ra) and np.array_equal(out[-len(rb):], rb)

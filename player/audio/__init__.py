@@ -1,4 +1,4 @@
-"""Audio playback: a gapless engine with a queue, on soundfile + soxr + sounddevice. No Qt here.
+"""Audio playback: a gapless engine with a queue, on FFmpeg (PyAV) / libsndfile + soxr + sounddevice. No Qt here.
 
     from player.audio import Player
     player = Player(library, user_id, backend="auto")
@@ -10,12 +10,14 @@ See docs/audio.md for the threads, the rules (skip, repeat, shuffle, bad files) 
 """
 
 from player.audio.backends import AudioUnavailable, Backend, NullBackend, SoundDeviceBackend, make_backend
-from player.audio.decoder import DecodeError, fmt_time
+from player.audio.decoder import DecodeError
+from player.audio.errors import AudioError, fmt_time
+from player.audio.gain import GAIN_MODES, GainSettings
 from player.audio.player import EVENT_KINDS, SKIP_SECONDS, FileTrack, Player, PlayerEvent, is_skip
 from player.audio.queue import REPEAT_MODES, Queue
 
 __all__ = [
     "Player", "Queue", "PlayerEvent", "make_backend", "AudioUnavailable", "Backend", "NullBackend",
     "SoundDeviceBackend", "FileTrack", "DecodeError", "is_skip", "fmt_time", "SKIP_SECONDS", "EVENT_KINDS",
-    "REPEAT_MODES",
+    "REPEAT_MODES", "AudioError", "GainSettings", "GAIN_MODES",
 ]

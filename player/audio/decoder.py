@@ -1,217 +1,82 @@
 """Decoding: a file -> blocks at the device's rate and channel count, and the decoder thread.
 
-:class:`SourceReader` opens one file with soundfile and yields float32 blocks, resampled with a
-streaming soxr resampler when the file's rate differs from the device's. It reads fixed-size blocks
-into one preallocated buffer and never sizes anything from the file's frame count (libsndfile can
-report 2**63 frames for a truncated mp3): the end of a file is where a read returns no frames.
+:class:`SourceReader` is the playback view of :class:`player.audio.reader.Stream` (the one reader: FFmpeg
+through PyAV, or libsndfile, opened by content): float32 blocks at the device's rate (a streaming soxr
+resampler) and channel count (the speaker-position downmix). Nothing is sized from a file's frame count:
+the end of a file is where a read returns nothing.
 
 :class:`Decoder` is the thread that keeps the ring full. It decodes the playing track, then, still in
 the same continuous stream, the next one (which is how playback is gapless: the next track is
 decoded while the end of the current one is still in the ring). Each stretch of the stream that
 belongs to one queue entry is a :class:`Segment`; the player's monitor walks the segments to know
-what is playing.
+what is playing. Per track it applies the gain the player asks for (ReplayGain / loudness), and with a
+crossfade it holds back the end of each track until the next one is open, then mixes the two with an
+equal-power curve (never between consecutive tracks of an album played in order).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue as _queue
 import threading
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from player.audio.renderer import Renderer
+from player.audio.errors import NO_AUDIO, AudioError, fmt_time
+from player.audio.gain import CROSSFADE_SHARE
+from player.audio.queue import Entry
+from player.audio.reader import BLOCK, Stream, downmix_matrix
+from player.audio.renderer import CutRequest, GenStart, Renderer
 
 log = logging.getLogger(__name__)
 
-BLOCK = 16384  # source frames per read: larger blocks cost less per frame (mp3 especially)
-SANE_FRAMES = 1 << 40  # more than this is libsndfile's "unknown" (2**63 for some broken mp3s)
+DecodeError = AudioError  # a file could not be played, with the reason in words
 
 
-class DecodeError(Exception):
-    """A file could not be played, with the reason in words."""
+class SourceReader(Stream):
+    """One file, decoded block by block to ``out_rate`` Hz and ``out_channels`` channels (float32), from
+    ``offset`` seconds. ``read()`` gives the next block or None at the end; raises :class:`DecodeError`."""
 
-
-def fmt_time(seconds: float | None) -> str:
-    if seconds is None:
-        return "-:--"
-    seconds = max(0.0, float(seconds))
-    total = int(seconds)
-    h, rem = divmod(total, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
-def _clean_sf_message(exc: BaseException) -> str:
-    text = str(exc).strip()
-    if text.startswith("Error opening") and "': " in text:
-        text = text.split("': ", 1)[1]
-    return text or type(exc).__name__
-
-
-def explain_open_error(path: str, exc: BaseException) -> str:
-    if isinstance(exc, FileNotFoundError) or not os.path.exists(path):
-        return "the file is gone (moved or deleted)"
-    if isinstance(exc, PermissionError) or not os.access(path, os.R_OK):
-        return "the file cannot be read (permission denied)"
-    if os.path.isdir(path):
-        return "it is a folder, not an audio file"
-    try:
-        if os.path.getsize(path) == 0:
-            return "the file is empty"
-    except OSError:
-        pass
-    msg = _clean_sf_message(exc)
-    low = msg.lower()
-    if "not recognised" in low or "not recognized" in low or "does not exist or is not a regular file" in low:
-        return "not a playable audio file (unknown or damaged format)"
-    return f"cannot decode it: {msg}"
-
-
-# Stereo downmix of multichannel files. Channel order by count: WAV, FLAC, AIFF and CAF use the SMPTE/WAV
-# order; Ogg Vorbis and Opus their own (centre second, LFE last; libsndfile passes it through unchanged).
-# Centre and surrounds go in at -3 dB, a back centre at -3 dB into each side (-6 dB), the LFE is left out
-# (as ITU-R BS.775's Lo/Ro and ffmpeg's default downmix do); each output side is then scaled by the sum of
-# its coefficients, so a mix of full-scale channels cannot clip.
-_FL, _FR, _FC, _LFE, _BL, _BR, _BC = "FL", "FR", "FC", "LFE", "BL", "BR", "BC"
-_SMPTE_ORDER = {3: (_FL, _FR, _FC), 4: (_FL, _FR, _BL, _BR), 5: (_FL, _FR, _FC, _BL, _BR),
-                6: (_FL, _FR, _FC, _LFE, _BL, _BR), 7: (_FL, _FR, _FC, _LFE, _BC, _BL, _BR),
-                8: (_FL, _FR, _FC, _LFE, _BL, _BR, _BL, _BR)}
-_VORBIS_ORDER = {3: (_FL, _FC, _FR), 4: (_FL, _FR, _BL, _BR), 5: (_FL, _FC, _FR, _BL, _BR),
-                 6: (_FL, _FC, _FR, _BL, _BR, _LFE), 7: (_FL, _FC, _FR, _BL, _BR, _BC, _LFE),
-                 8: (_FL, _FC, _FR, _BL, _BR, _BL, _BR, _LFE)}
-_M3DB = float(np.sqrt(0.5))
-_TO_STEREO = {_FL: (1.0, 0.0), _FR: (0.0, 1.0), _FC: (_M3DB, _M3DB), _LFE: (0.0, 0.0),
-              _BL: (_M3DB, 0.0), _BR: (0.0, _M3DB), _BC: (0.5, 0.5)}
-
-
-def downmix_matrix(in_channels: int, out_channels: int, vorbis_order: bool = False) -> np.ndarray | None:
-    """The (in_channels, out_channels) float32 matrix that mixes a file's channels for the device, or
-    None where no mixing is needed (same count, or mono copied to every output). Up to 8 input channels
-    are downmixed by their speaker positions; more than 8 (no standard layout) keep their first pair."""
-    if in_channels == out_channels or in_channels == 1:
-        return None
-    if in_channels == 2 or in_channels not in _SMPTE_ORDER:
-        m = np.zeros((in_channels, 2), np.float32)
-        m[0, 0] = m[1, 1] = 1.0
-    else:
-        order = (_VORBIS_ORDER if vorbis_order else _SMPTE_ORDER)[in_channels]
-        m = np.array([_TO_STEREO[p] for p in order], np.float32)
-        m /= m.sum(axis=0, keepdims=True)
-    if out_channels == 1:
-        return m.mean(axis=1, keepdims=True).astype(np.float32)
-    out = np.zeros((in_channels, out_channels), np.float32)  # a device with more than two: the front pair
-    out[:, :2] = m
-    return out
-
-
-class SourceReader:
-    """One file, decoded block by block to ``out_rate`` Hz and ``out_channels`` channels (float32)."""
-
-    def __init__(self, path: str, out_rate: int, out_channels: int, offset: float = 0.0, block: int = BLOCK):
-        import soundfile as sf
-
+    def __init__(self, path, out_rate: int, out_channels: int, offset: float = 0.0, block: int = BLOCK):
+        super().__init__(path, out_rate, out_channels, start=offset, block=block)
         self.path = path
-        if not os.path.exists(path):
-            raise DecodeError("the file is gone (moved or deleted)")
-        try:
-            self.f = sf.SoundFile(path)
-        except Exception as exc:  # LibsndfileError, OSError, RuntimeError …
-            raise DecodeError(explain_open_error(path, exc)) from None
-        try:
-            self.in_rate = int(self.f.samplerate)
-            self.in_channels = int(self.f.channels)
-            if self.in_rate <= 0 or self.in_channels <= 0:
-                raise DecodeError("the file reports no sample rate or no channels")
-            frames = self.f.frames
-            self.duration = frames / self.in_rate if 0 < frames < SANE_FRAMES else None
-            self.out_rate = int(out_rate)
-            self.out_channels = int(out_channels)
-            self.mix = downmix_matrix(self.in_channels, self.out_channels,
-                                      vorbis_order=str(self.f.format).upper() == "OGG")
-            self.buf = np.zeros((block, self.in_channels), np.float32)
-            self.frames_read = 0
-            self.done = False
-            start = max(0, int(round(float(offset) * self.in_rate)))
-            if start:
-                self._seek(start)
-            self.offset = self.frames_read / self.in_rate
-            self.resampler = None
-            if self.in_rate != self.out_rate:
-                import soxr
 
-                self.resampler = soxr.ResampleStream(self.in_rate, self.out_rate, self.in_channels,
-                                                     dtype="float32", quality="HQ")
-        except BaseException:
-            self.close()
-            raise
 
-    def _seek(self, frame: int) -> None:
-        if self.f.seekable():
-            try:
-                self.frames_read = int(self.f.seek(frame))
-                return
-            except Exception:  # a broken index: fall back to reading up to the frame
-                try:
-                    self.f.seek(0)
-                except Exception as exc:
-                    raise DecodeError(f"cannot seek in the file: {_clean_sf_message(exc)}") from None
-                self.frames_read = 0
-        while self.frames_read < frame:  # decode and discard, block by block
-            want = min(len(self.buf), frame - self.frames_read)
-            try:
-                got = len(self.f.read(out=self.buf[:want]))
-            except Exception as exc:
-                raise DecodeError(f"decoding failed at {fmt_time(self.frames_read / self.in_rate)}: "
-                                  f"{_clean_sf_message(exc)}") from None
-            if got == 0:
-                break
-            self.frames_read += got
+# -- the decoder's commands (from the player, any thread) -----------------------------------------------
 
-    @property
-    def position(self) -> float:
-        return self.frames_read / self.in_rate
+class StartCmd(NamedTuple):
+    gen: int
+    entry: Entry
+    offset: float
+    continues: bool
+    fade_in: bool
 
-    def read(self) -> np.ndarray | None:
-        """The next block at the output rate/channels, or None at the end. Raises DecodeError."""
-        if self.done:
-            return None
-        try:
-            data = self.f.read(out=self.buf)
-        except Exception as exc:
-            self.done = True
-            self.close()
-            raise DecodeError(f"decoding failed at {fmt_time(self.position)}: {_clean_sf_message(exc)}") from None
-        got = len(data)
-        if got == 0:
-            self.done = True
-            self.close()
-            if self.resampler is None:
-                return None
-            tail = self.resampler.resample_chunk(np.zeros((0, self.in_channels), np.float32), last=True)
-            return self._map(tail) if len(tail) else None
-        self.frames_read += got
-        if self.resampler is not None:
-            data = self.resampler.resample_chunk(data, last=False)
-        return self._map(data)
 
-    def _map(self, data: np.ndarray) -> np.ndarray:
-        if self.mix is not None:
-            return data @ self.mix
-        if data.shape[1] == self.out_channels:
-            return data
-        return np.broadcast_to(data, (len(data), self.out_channels))  # mono to every output
+class StopCmd(NamedTuple):
+    gen: int
+    reason: str
 
-    def close(self) -> None:
-        f = getattr(self, "f", None)
-        if f is not None:
-            try:
-                f.close()
-            except Exception:
-                pass
+
+class ReplanCmd(NamedTuple):
+    seq: int
+
+
+class QuitCmd(NamedTuple):
+    pass
+
+
+class CutPending(NamedTuple):
+    """A cut the decoder asked the output for, until it answers."""
+
+    rid: int
+    base_gen: int
+    at: int
+    new_gen: int
+    prev: "Segment"
 
 
 @dataclass(eq=False)
@@ -228,30 +93,94 @@ class Segment:
     error: str | None = None  # why the entry was skipped
     kind: str = "audio"  # "audio" | "end"
     continues: bool = False  # a seek inside the same play: the listening session goes on
-    frames: int = 0  # frames written so far
+    frames: int = 0  # frames decoded so far
     end_reason: str | None = None  # for kind "end": "end", "stopped", or an error message
+    warning: str | None = None  # the file stopped before its header's length (it played what it had)
+    gain: float = 1.0  # the linear gain applied to it
+    mixed_from: np.ndarray | None = None  # the previous track's end, crossfaded into this one's start
+
+
+class _Fade:
+    """The previous track's last frames, crossfaded into the start of the next (equal power: cos/sin)."""
+
+    def __init__(self, tail: np.ndarray):
+        self.tail = tail
+        self.n = len(tail)
+        self.pos = 0
+
+    def _curves(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        theta = (np.arange(self.pos, self.pos + k, dtype=np.float64) + 0.5) * (math.pi / 2 / self.n)
+        return np.cos(theta).astype(np.float32)[:, None], np.sin(theta).astype(np.float32)[:, None]
+
+    def apply(self, data: np.ndarray) -> np.ndarray:
+        k = min(len(data), self.n - self.pos)
+        out = np.array(data, np.float32)
+        if k > 0:
+            fade_out, fade_in = self._curves(k)
+            out[:k] *= fade_in
+            out[:k] += self.tail[self.pos:self.pos + k] * fade_out
+            self.pos += k
+        return out
+
+    def rest(self) -> np.ndarray:
+        """The rest of the fade-out, when the new track ended before the crossfade did."""
+        k = self.n - self.pos
+        out = self.tail[self.pos:] * self._curves(k)[0] if k > 0 else self.tail[:0]
+        self.pos = self.n
+        return out
+
+    @property
+    def done(self) -> bool:
+        return self.pos >= self.n
+
+
+class _Held:
+    """The newest ``size`` frames of a track, held back from the ring until the next track is open."""
+
+    def __init__(self, size: int, channels: int):
+        self.size = size
+        self.data = np.zeros((0, channels), np.float32)
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        """Keep the newest ``size`` frames; return the older ones (to write now)."""
+        both = np.concatenate([self.data, block]) if len(self.data) else np.array(block, np.float32)
+        cut = max(0, len(both) - self.size)
+        self.data = both[cut:]
+        return both[:cut]
 
 
 @dataclass
 class _Job:
-    reader: SourceReader
+    reader: SourceReader | None
     seg: Segment
     pending: np.ndarray | None = None
-
-
-Entry = tuple  # (uid, track)
+    gain: float = 1.0
+    held: _Held | None = None  # with a crossfade: the end of the track, not written yet
+    hold_from: int = 0  # frames of the track (seg.frames) after which its end is held back
+    fade: _Fade | None = None  # the previous track's end, still being mixed into this one
+    ending: bool = False  # decoded to its end: what is left is writing ``pending``, then ``after``
+    after: tuple | None = None  # (entry, opened reader or None, tail to crossfade) once pending is out
 
 
 class Decoder(threading.Thread):
-    """Keeps the ring full; obeys start/stop/replan commands from the player."""
+    """Keeps the ring full; obeys start/stop/replan commands from the player.
+
+    ``gain_for(uid, track, prev_track) -> float`` (linear) is asked once per track as it opens;
+    ``crossfade_for(prev_track, track) -> float`` (seconds, 0 for none) when one track ends and the next
+    opens; ``crossfade`` (seconds) is read as each track starts, to hold back that much of its end."""
 
     def __init__(self, renderer: Renderer, provider: Callable[..., Any], queue_len: Callable[[], int],
-                 alloc_gen: Callable[[], int], name: str = "audio-decoder"):
+                 alloc_gen: Callable[[], int], name: str = "audio-decoder", *,
+                 gain_for: Callable[[Any, Any, Any], float] | None = None,
+                 crossfade_for: Callable[[Any, Any], float] | None = None):
         super().__init__(name=name, daemon=True)
         self.rend = renderer
-        self.provider = provider  # provider(uid, after_error) -> (uid, track) | None | UNKNOWN
+        self.provider = provider  # provider(uid, after_error) -> Entry | None | UNKNOWN
         self.queue_len = queue_len
         self.alloc_gen = alloc_gen  # allocates a generation number under the player's gen lock
+        self.gain_for = gain_for
+        self.crossfade_for = crossfade_for
+        self.crossfade = 0.0  # seconds of each track's end held back for a possible crossfade
         self.cmds: _queue.SimpleQueue = _queue.SimpleQueue()
         self.seg_lock = threading.Lock()
         self.table: dict[int, list[Segment]] = {0: [Segment(0, 0, None, None, kind="end", end_reason="stopped")]}
@@ -259,7 +188,7 @@ class Decoder(threading.Thread):
         self.job: _Job | None = None
         self.fails = 0
         self.played_since_start = False
-        self.cut_pending: tuple | None = None  # (req id, base gen, cut frame, new gen, last kept segment)
+        self.cut_pending: CutPending | None = None
         # the generations the output still has ahead of it: [gen, frame where it is cut or None], in order
         self.chain: list[list] = [[0, None]]
         self.replan_wanted = False
@@ -271,10 +200,10 @@ class Decoder(threading.Thread):
 
     # -- commands (any thread) ----------------------------------------------------------------------
     def start_gen(self, gen: int, entry: Entry, offset: float, continues: bool, fade_in: bool) -> None:
-        self.cmds.put(("start", gen, entry, offset, continues, fade_in))
+        self.cmds.put(StartCmd(gen, Entry(*entry), offset, continues, fade_in))
 
     def stop_gen(self, gen: int, reason: str = "stopped") -> None:
-        self.cmds.put(("stop", gen, reason))
+        self.cmds.put(StopCmd(gen, reason))
 
     def replan(self) -> None:
         """The queue changed: re-check what follows the playing track. Non-real-time outputs hold
@@ -283,10 +212,10 @@ class Decoder(threading.Thread):
             self._hold_seq += 1
             seq = self._hold_seq
             self.rend.hold = seq
-        self.cmds.put(("replan", seq))
+        self.cmds.put(ReplanCmd(seq))
 
     def quit(self) -> None:
-        self.cmds.put(("quit",))
+        self.cmds.put(QuitCmd())
 
     def segments(self, gen: int) -> list[Segment]:
         with self.seg_lock:
@@ -344,25 +273,22 @@ class Decoder(threading.Thread):
                 return
             self._handle(cmd)
 
-    def _handle(self, cmd: tuple) -> None:
-        op = cmd[0]
-        if op == "quit":
+    def _handle(self, cmd) -> None:
+        if isinstance(cmd, QuitCmd):
             self._quit = True
-        elif op == "start":
-            _, gen, entry, offset, continues, fade_in = cmd
-            self._new_gen(gen)
+        elif isinstance(cmd, StartCmd):
+            self._new_gen(cmd.gen)
             self.played_since_start = False
-            self._begin(entry, offset, continues)
-            self.rend.gen_start = (gen, self.rend.w, bool(fade_in))
+            self._begin(cmd.entry, cmd.offset, cmd.continues)
+            self.rend.gen_start = GenStart(cmd.gen, self.rend.w, bool(cmd.fade_in))
             self.rend.wake.set()
-        elif op == "stop":
-            _, gen, reason = cmd
-            self._new_gen(gen)
-            self._end(reason)
-            self.rend.gen_start = (gen, self.rend.w, False)
+        elif isinstance(cmd, StopCmd):
+            self._new_gen(cmd.gen)
+            self._end(cmd.reason)
+            self.rend.gen_start = GenStart(cmd.gen, self.rend.w, False)
             self.rend.wake.set()
-        elif op == "replan":
-            self._replan_seq = max(self._replan_seq, cmd[1])
+        elif isinstance(cmd, ReplanCmd):
+            self._replan_seq = max(self._replan_seq, cmd.seq)
             self.replan_wanted = True
 
     def _settled(self) -> None:
@@ -387,9 +313,12 @@ class Decoder(threading.Thread):
             self.table.setdefault(seg.gen, []).append(seg)
 
     def _drop_job(self) -> None:
-        if self.job is not None:
-            self.job.reader.close()
-            self.job = None
+        job, self.job = self.job, None
+        if job is not None:
+            if job.reader is not None:
+                job.reader.close()
+            if job.after is not None and job.after[1] is not None:
+                job.after[1].close()
 
     def _end(self, reason: str) -> None:
         """No more audio in this generation: the end mark."""
@@ -398,29 +327,46 @@ class Decoder(threading.Thread):
         self.rend.eos = (self.gen, w)
         self.rend.wake.set()
 
-    def _begin(self, entry, offset: float = 0.0, continues: bool = False) -> None:
-        """Open ``entry`` (or the first playable one after it) at the write position."""
+    def _open(self, uid, track, offset: float = 0.0) -> SourceReader:
+        return SourceReader(track.path, self.rend.samplerate, self.rend.channels, offset)
+
+    def _begin(self, entry, offset: float = 0.0, continues: bool = False, *, reader: SourceReader | None = None,
+               prev: Segment | None = None, mix: np.ndarray | None = None) -> None:
+        """Open ``entry`` (or the first playable one after it) at the write position. ``reader``: already
+        open; ``mix``: the end of ``prev`` to crossfade into its start."""
         while entry is not None and entry is not UNKNOWN:
             uid, track = entry
             w = self.rend.w
-            try:
-                reader = SourceReader(os.fspath(track.path), self.rend.samplerate, self.rend.channels, offset)
-            except DecodeError as exc:
-                self._append(Segment(self.gen, w, uid, track, float(offset), getattr(track, "duration", None),
-                                     end=w, error=str(exc)))
-                self.fails += 1
-                limit = max(1, self.queue_len())
-                if self.fails >= limit:
-                    self._end(f"error: none of the {limit} tracks in the queue could be played" if limit > 1
-                              else f"error: {getattr(track, 'title', 'the track')} could not be played: {exc}")
-                    return
-                entry = self.provider(uid, True)
-                offset, continues = 0.0, False
-                continue
+            if reader is None:
+                try:
+                    reader = self._open(uid, track, offset)
+                except DecodeError as exc:
+                    self._append(Segment(self.gen, w, uid, track, float(offset), getattr(track, "duration", None),
+                                         end=w, error=str(exc)))
+                    self.fails += 1
+                    limit = max(1, self.queue_len())
+                    if self.fails >= limit:
+                        self._end(f"error: none of the {limit} tracks in the queue could be played" if limit > 1
+                                  else f"error: {getattr(track, 'title', 'the track')} could not be played: {exc}")
+                        return
+                    entry = self.provider(uid, True)
+                    offset, continues = 0.0, False
+                    continue
             duration = reader.duration if reader.duration is not None else getattr(track, "duration", None)
             seg = Segment(self.gen, w, uid, track, reader.offset, duration, continues=continues)
+            seg.gain = self._gain(uid, track, prev)
+            job = _Job(reader, seg, gain=seg.gain)
+            if mix is not None and len(mix):
+                seg.mixed_from = mix
+                job.fade = _Fade(mix)
+            hold = int(self.crossfade * self.rend.samplerate)
+            if hold > 0:
+                job.held = _Held(hold, self.rend.channels)
+                if reader.duration:  # hold back only the end, so that a start or a seek is not delayed
+                    left = int((reader.duration - reader.offset) * self.rend.samplerate)
+                    job.hold_from = max(0, left - hold - 2 * BLOCK)
             self._append(seg)
-            self.job = _Job(reader, seg)
+            self.job = job
             return
         if entry is UNKNOWN:  # the entry left the queue meanwhile; a replan follows and fixes the plan
             self._end("end")
@@ -431,11 +377,23 @@ class Decoder(threading.Thread):
         else:
             self._end("end")
 
+    def _gain(self, uid, track, prev: Segment | None) -> float:
+        if self.gain_for is None:
+            return 1.0
+        try:
+            return float(self.gain_for(uid, track, None if prev is None else prev.track))
+        except Exception:  # a lookup that fails plays the track at its own level
+            log.exception("the gain lookup failed")
+            return 1.0
+
     def _step(self) -> None:
         job = self.job
         if job.pending is not None:
             k = self._write(job.pending)
             job.pending = job.pending[k:] if k < len(job.pending) else None
+            return
+        if job.ending:
+            self._complete(job)
             return
         seg = job.seg
         try:
@@ -448,7 +406,7 @@ class Decoder(threading.Thread):
             return
         if data is None:
             if seg.frames == 0 and seg.offset == 0.0:
-                seg.error = "the file holds no audio"
+                seg.error = NO_AUDIO
                 self.fails += 1
             self._finish(job)
             return
@@ -458,21 +416,104 @@ class Decoder(threading.Thread):
             self.fails = 0
             self.played_since_start = True
         seg.frames += len(data)
+        if job.gain != 1.0:
+            data = data * np.float32(job.gain)
+        if job.fade is not None:
+            data = job.fade.apply(data)
+            if job.fade.done:
+                job.fade = None
+        if job.held is not None and seg.frames > job.hold_from:
+            data = job.held.push(data)
+            if len(data) == 0:
+                return
         k = self._write(data)
         if k < len(data):
             job.pending = data[k:]
 
     def _finish(self, job: _Job) -> None:
-        seg = job.seg
-        seg.end = self.rend.w
-        job.reader.close()
-        self.job = None
+        """The track's audio is all decoded: write what is left of it (a crossfade's held end, the rest
+        of a fade into it), then go on with the next entry."""
+        seg, reader = job.seg, job.reader
+        if reader is not None:
+            info = reader.info
+            seg.warning = info.warning
+            if info.exact and info.frames is not None and not seg.error:
+                seg.duration = info.frames / info.samplerate  # the real length
+            reader.close()
+        job.ending = True
+        out = []
+        if job.fade is not None:  # the track was shorter than the fade into it: the rest of the fade-out
+            rest = job.fade.rest()
+            job.fade = None
+            out.append(job.held.push(rest) if job.held is not None else rest)
+        tail = None
+        if job.held is not None:
+            tail, job.held = job.held.data, None
+        job.pending = np.concatenate(out) if out and sum(map(len, out)) else None
         if seg.error and seg.frames == 0:
             limit = max(1, self.queue_len())
             if self.fails >= limit:
+                self.job = None
+                seg.end = self.rend.w
                 self._end("error: none of the tracks in the queue could be played")
                 return
-        self._begin(self.provider(seg.uid, bool(seg.error)))
+        self._plan_after(job, tail)
+
+    def _plan_after(self, job: _Job, tail: np.ndarray | None) -> None:
+        """Decide what follows ``job``'s track and how: its held ``tail`` is written as it is, or its last
+        part is crossfaded into the next track (opened here, to know its length)."""
+        seg = job.seg
+        entry = self.provider(seg.uid, bool(seg.error))
+        reader, fade = None, None
+        if tail is not None and len(tail) and entry is not None and entry is not UNKNOWN and not seg.error:
+            seconds = self._crossfade_seconds(seg.track, entry.track)
+            if seconds > 0:
+                try:
+                    reader = self._open(entry.uid, entry.track)
+                except DecodeError:
+                    reader = None  # _begin reports it
+            if reader is not None:
+                rate = self.rend.samplerate
+                total = int(seg.offset * rate) + seg.frames
+                n = min(len(tail), int(seconds * rate), int(total * CROSSFADE_SHARE))
+                if reader.duration:
+                    n = min(n, int(reader.duration * rate * CROSSFADE_SHARE))
+                if n > 0:
+                    tail, fade = tail[:len(tail) - n], tail[len(tail) - n:]
+        if tail is not None and len(tail):
+            job.pending = tail if job.pending is None else np.concatenate([job.pending, tail])
+        job.after = (entry, reader, fade)
+        if job.pending is None:
+            self._complete(job, recheck=False)
+
+    def _crossfade_seconds(self, prev_track, track) -> float:
+        if self.crossfade_for is None:
+            return 0.0
+        try:
+            return max(0.0, float(self.crossfade_for(prev_track, track) or 0.0))
+        except Exception:
+            log.exception("the crossfade rule failed")
+            return 0.0
+
+    def _complete(self, job: _Job, recheck: bool = True) -> None:
+        """Everything of ``job``'s track is written: its segment ends here and the next one begins
+        (asking the queue again when writing the end took a while: it may have changed)."""
+        seg = job.seg
+        seg.end = self.rend.w
+        entry, reader, fade = job.after if job.after is not None else (None, None, None)
+        job.after = None
+        self.job = None
+        now = self.provider(seg.uid, bool(seg.error)) if recheck else entry
+        if reader is not None and (now is None or now is UNKNOWN or entry is None or now.uid != entry.uid):
+            reader.close()  # the queue changed while the end was written: the planned crossfade is off
+            reader = None
+            if fade is not None and len(fade):
+                job.pending, job.ending, job.after = fade, True, (now, None, None)
+                self.job = job
+                return
+        if reader is None:
+            entry, fade = now, None
+        self._begin(entry, reader=reader, prev=seg, mix=fade)
 
     def _write(self, data: np.ndarray) -> int:
         """Copy into the ring; waits for space, but returns early (partially) when a command arrives."""
@@ -562,8 +603,8 @@ class Decoder(threading.Thread):
     def _request_cut(self, base_gen: int, at: int, strict: bool, prev: Segment) -> None:
         self._cut_ids += 1
         new_gen = self.alloc_gen()
-        self.cut_pending = (self._cut_ids, base_gen, at, new_gen, prev)
-        self.rend.cut_req = (self._cut_ids, base_gen, at, new_gen, strict)
+        self.cut_pending = CutPending(self._cut_ids, base_gen, at, new_gen, prev)
+        self.rend.cut_req = CutRequest(self._cut_ids, base_gen, at, new_gen, strict)
         self.rend.wake.set()
 
     def _check_cut(self) -> None:
@@ -587,6 +628,8 @@ class Decoder(threading.Thread):
                 self.table.pop(g, None)
             segs = self.table.get(base_gen, [])
             keep = segs.index(prev) + 1 if prev in segs else len([x for x in segs if x.start < at])
+            # the end of ``prev`` that was crossfaded into the segment cut away is not out yet: keep it
+            carried = next((x.mixed_from for x in segs[keep:] if x.start == at and x.mixed_from is not None), None)
             del segs[keep:]
             self.table[new_gen] = []
         if prev.end is None or prev.end > at:
@@ -596,8 +639,12 @@ class Decoder(threading.Thread):
         self.chain.append([new_gen, None])
         self.gen = new_gen
         self.rend.w = at
-        self._begin(self.provider(prev.uid, bool(prev.error)))
-        self.rend.gen_start = (new_gen, at, False)
+        if carried is not None:
+            job = _Job(None, prev, ending=True)
+            self._plan_after(job, carried)
+        else:
+            self._begin(self.provider(prev.uid, bool(prev.error)), prev=prev)
+        self.rend.gen_start = GenStart(new_gen, at, False)
         if not self.replan_wanted:
             self._settled()
         self.rend.wake.set()
@@ -610,4 +657,4 @@ class _Unknown:
 
 UNKNOWN = _Unknown()  # the provider cannot tell (the playing entry left the queue)
 
-__all__ = ["SourceReader", "Decoder", "DecodeError", "Segment", "UNKNOWN", "fmt_time", "explain_open_error"]
+__all__ = ["SourceReader", "Decoder", "DecodeError", "Segment", "Entry", "UNKNOWN", "fmt_time", "downmix_matrix"]

@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import os
 import queue as _queue
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from player.audio.backends import AudioUnavailable, Backend, NullBackend, make_backend
 from player.audio.decoder import UNKNOWN, Decoder, Segment
-from player.audio.queue import Queue
+from player.audio.gain import GainPolicy, GainSettings, crossfade_seconds
+from player.audio.queue import Entry, Queue
 from player.audio.renderer import KIND_CUT, LOG_SIZE, Renderer
 
 log = logging.getLogger(__name__)
@@ -80,9 +82,29 @@ class FileTrack:
     id: int | None = None
 
     @classmethod
-    def from_path(cls, path: str | os.PathLike) -> "FileTrack":
-        p = os.path.abspath(os.fspath(path))
+    def from_path(cls, path: str | bytes | os.PathLike) -> "FileTrack":
+        """``path`` as str or bytes; a name that is not UTF-8 is kept as a surrogate-escaped str."""
+        p = os.fsdecode(os.path.abspath(os.fspath(path)))
         return cls(path=p, title=Path(p).stem)
+
+
+class Pending(NamedTuple):
+    """What the player asked to play, until the output gets there (a flush in flight)."""
+
+    gen: int
+    uid: int
+    track: Any
+    offset: float
+    duration: float | None
+
+
+class Now(NamedTuple):
+    """What is playing (or about to)."""
+
+    uid: int
+    track: Any
+    position: float
+    duration: float | None
 
 
 class _Session:
@@ -99,12 +121,18 @@ class _Session:
 _STOP = object()
 
 
+def _to_db(linear: float) -> float:
+    return 20.0 * math.log10(linear) if linear > 0 else -math.inf
+
+
 class Player:
     """Plays a :class:`Queue`. See docs/audio.md for the whole API and its rules."""
 
     def __init__(self, library=None, user_id: int | None = None, backend: str | Backend = "auto", *,
                  seed: int | None = None, buffer_seconds: float = 2.0, ramp_ms: float = 10.0,
-                 poll_interval: float = 0.02, position_interval: float = 0.25):
+                 poll_interval: float = 0.02, position_interval: float = 0.25,
+                 gain_lookup: Callable[[int], dict | None] | None = None, gain_mode: str = "off",
+                 preamp_db: float = 0.0, prevent_clipping: bool = True, crossfade: float = 0.0):
         self.library = library
         self.user_id = user_id
         self.queue = Queue(seed=seed)
@@ -118,7 +146,8 @@ class Player:
         self._state = "stopped"
         self._volume = 1.0
         self._muted = False
-        self._pending: tuple | None = None  # (gen, uid, track, offset, duration) until the output gets there
+        self._pending: Pending | None = None
+        self.gain = GainPolicy(gain_lookup, GainSettings(gain_mode, float(preamp_db), bool(prevent_clipping)))
         self._stopped_at = 0.0
         self._finished = False
         self._closed = False
@@ -140,7 +169,10 @@ class Player:
         self._last_pos_emit = 0.0
         self._refill_wanted = False
 
-        self._decoder = Decoder(self._renderer, self._provide, lambda: len(self.queue), self._alloc_gen)
+        self._decoder = Decoder(self._renderer, self._provide, lambda: len(self.queue), self._alloc_gen,
+                                gain_for=self._gain_for, crossfade_for=self._crossfade_for)
+        self._crossfade = 0.0
+        self.set_crossfade(crossfade)
         self._cur = self._decoder.segments(0)[0]
         self._dispatcher = threading.Thread(target=self._dispatch, name="audio-events", daemon=True)
         self._monitor_stop = threading.Event()
@@ -227,19 +259,19 @@ class Player:
     def _state_data(self, reason=None) -> dict:
         return {"state": self._state, "reason": reason, "volume": self._volume, "muted": self._muted}
 
-    def _now(self):
-        """(uid, track, position, duration) of what is playing (or about to), else None."""
+    def _now(self) -> Now | None:
+        """What is playing (or about to), else None."""
         pend = self._pending
         _, gen, r = self._renderer.pub
-        if pend is not None and gen < pend[0]:
-            return pend[1], pend[2], pend[3], pend[4]
+        if pend is not None and gen < pend.gen:
+            return Now(pend.uid, pend.track, pend.offset, pend.duration)
         seg = self._segment_at(gen, r)
         if seg is None or seg.kind != "audio":
             return None
-        pos = seg.offset + max(0, r - seg.start) / self.samplerate
+        pos = max(0.0, seg.offset + max(0, r - seg.start) / self.samplerate)
         if seg.duration:
             pos = min(pos, seg.duration)
-        return seg.uid, seg.track, pos, seg.duration
+        return Now(seg.uid, seg.track, pos, seg.duration)
 
     def _segment_at(self, gen: int, r: int) -> Segment | None:
         found = None
@@ -259,14 +291,14 @@ class Player:
         if self._state == "stopped":
             return self._stopped_at
         now = self._now()
-        return 0.0 if now is None else float(now[2])
+        return 0.0 if now is None else float(now.position)
 
     @property
     def duration(self) -> float | None:
         if self._state != "stopped":
             now = self._now()
             if now is not None:
-                return now[3] if now[3] is not None else getattr(now[1], "duration", None)
+                return now.duration if now.duration is not None else getattr(now.track, "duration", None)
         cur = self.queue.current
         return None if cur is None else getattr(cur, "duration", None)
 
@@ -275,7 +307,7 @@ class Player:
         if self._state != "stopped":
             now = self._now()
             if now is not None:
-                return now[1]
+                return now.track
         return self.queue.current
 
     # -- control ----------------------------------------------------------------------------------
@@ -288,7 +320,7 @@ class Player:
         with self._gen_lock:
             gen = next(self._gens)
             self._renderer.target_gen = gen
-        self._pending = (gen, uid, track, float(offset), getattr(track, "duration", None))
+        self._pending = Pending(gen, uid, track, float(offset), getattr(track, "duration", None))
         self._decoder.start_gen(gen, entry, float(offset), continues, fade_in)
         self._renderer.wake.set()
 
@@ -386,20 +418,29 @@ class Player:
             self._flush((uid, track), target, continues=True, fade_in=True)
             self._emit("position", None, {"position": target, "duration": duration})
 
+    def _step_to(self, find: Callable[[int], Any]):
+        """For next/previous: the entry ``find(uid)`` gives for what plays now (or the current item).
+        While stopped it only moves the queue's current item and returns None; else the entry (None at
+        the end of the play order, False when nothing is playing or queued)."""
+        now = self._now() if self._state != "stopped" else None
+        uid = now.uid if now is not None else (self.queue.entry() or (None,))[0]
+        if uid is None:
+            return False
+        got = find(uid)
+        if got is False:
+            got = self.queue.entry()
+        if self._state == "stopped":
+            if got:
+                self.queue.set_current_uid(got.uid)
+                self._stopped_at = 0.0
+            return False
+        return got
+
     def next(self) -> None:
         """The next item in play order (wrapping with repeat one/all); stops after the last."""
         with self._lock:
-            now = self._now() if self._state != "stopped" else None
-            uid = now[0] if now is not None else (self.queue.entry() or (None,))[0]
-            if uid is None:
-                return
-            nxt = self.queue.next_after(uid, auto=False)
+            nxt = self._step_to(lambda uid: self.queue.next_after(uid, auto=False))
             if nxt is False:
-                nxt = self.queue.entry()
-            if self._state == "stopped":
-                if nxt:
-                    self.queue.set_current_uid(nxt[0])
-                    self._stopped_at = 0.0
                 return
             if nxt is None:
                 self._stop_output("stopped")
@@ -415,17 +456,8 @@ class Player:
             if self._state != "stopped" and self.position > 3.0:
                 self.seek(0.0)
                 return
-            now = self._now() if self._state != "stopped" else None
-            uid = now[0] if now is not None else (self.queue.entry() or (None,))[0]
-            if uid is None:
-                return
-            prv = self.queue.previous_before(uid)
+            prv = self._step_to(self.queue.previous_before)
             if prv is False:
-                prv = self.queue.entry()
-            if self._state == "stopped":
-                if prv:
-                    self.queue.set_current_uid(prv[0])
-                    self._stopped_at = 0.0
                 return
             if prv is None:
                 self.seek(0.0)
@@ -450,6 +482,50 @@ class Player:
         self._renderer.target_gain = 0.0 if self._muted else self._volume ** 3
         self._renderer.wake.set()
 
+    # -- loudness normalisation and crossfade ------------------------------------------------------
+    @property
+    def gain_settings(self) -> GainSettings:
+        return self.gain.settings
+
+    def set_gain(self, mode: str | None = None, *, preamp_db: float | None = None,
+                 prevent_clipping: bool | None = None) -> None:
+        """ReplayGain / loudness normalisation: ``mode`` "off", "track", "album" or "auto" (album gain
+        while an album plays in order), a preamp in dB, clipping prevention (peak x gain <= 1). The values
+        come from ``gain_lookup(track.id)`` (given to the constructor) or the file's ReplayGain tags. A
+        change takes effect at once (the playing track is re-decoded from where it is, with short fades)."""
+        old = self.gain.settings
+        new = GainSettings(old.mode if mode is None else mode,
+                           old.preamp_db if preamp_db is None else float(preamp_db),
+                           old.prevent_clipping if prevent_clipping is None else bool(prevent_clipping))
+        with self._lock:
+            self.gain.settings = new
+            if new != old and self._state != "stopped":
+                now = self._now()
+                if now is not None:
+                    self._flush(Entry(now.uid, now.track), now.position, continues=True, fade_in=True)
+
+    @property
+    def crossfade(self) -> float:
+        return self._crossfade
+
+    def set_crossfade(self, seconds: float) -> None:
+        """Crossfade between tracks, 0 (off, the default) to 10 s, equal power; never inside an album
+        played in order (that stays gapless) and at most a third of the shorter track. Applies from the
+        next track that starts decoding on."""
+        value = min(10.0, max(0.0, float(seconds)))
+        self._crossfade = value
+        self._decoder.crossfade = value
+
+    def _gain_for(self, uid, track, prev_track) -> float:
+        """For the decoder: the linear gain of ``track`` (queue entry ``uid``) as it opens."""
+        if self.gain.settings.mode == "off":
+            return 1.0
+        nxt = self.queue.next_after(uid, auto=True) if uid is not None else None
+        return self.gain.linear(track, prev_track, nxt.track if nxt else None)
+
+    def _crossfade_for(self, prev_track, track) -> float:
+        return crossfade_seconds(self._crossfade, prev_track, track)
+
     def _provide(self, uid, after_error: bool):
         """For the decoder: the entry after ``uid``. At the end of the queue, a last chance to refill."""
         got = self.queue.next_after(uid, auto=not after_error)
@@ -471,7 +547,7 @@ class Player:
             if self._state == "stopped":
                 return
             now = self._now()
-            if now is not None and self.queue.index_of_uid(now[0]) is None:
+            if now is not None and self.queue.index_of_uid(now.uid) is None:
                 entry = self.queue.entry()
                 if entry is None:
                     self._stop_output("stopped")
@@ -524,7 +600,7 @@ class Player:
                     self._last_pos_emit = t
                     now = self._now()
                     if now is not None:
-                        self._emit("position", None, {"position": now[2], "duration": now[3]})
+                        self._emit("position", None, {"position": now.position, "duration": now.duration})
         for action in actions:
             try:
                 action()
@@ -586,7 +662,8 @@ class Player:
         self._last_uid = seg.uid
         uid, track = seg.uid, seg.track
         index = self.queue.index_of_uid(uid)
-        self._emit("track", track, {"index": index, "duration": seg.duration, "position": seg.offset})
+        self._emit("track", track, {"index": index, "duration": seg.duration, "position": max(0.0, seg.offset),
+                                    "gain_db": _to_db(seg.gain)})
         self._refill_wanted = True
         actions.append(lambda: self.queue.set_current_uid(uid))
 
@@ -606,7 +683,10 @@ class Player:
         if sess is None:
             return
         if natural:
-            self._emit("ended", seg.track, {"seconds_played": seconds})
+            data = {"seconds_played": seconds}
+            if seg.warning:
+                data["warning"] = seg.warning
+            self._emit("ended", seg.track, data)
         self._record(sess, seconds, skipped=is_skip(seconds, sess.duration, ended_naturally=natural), actions=actions)
 
     def _record(self, sess: _Session, seconds: float, skipped: bool, actions) -> None:

@@ -24,9 +24,16 @@ from __future__ import annotations
 import itertools
 import random
 import threading
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 REPEAT_MODES = ("off", "one", "all")
+
+
+class Entry(NamedTuple):
+    """A queue entry as the player sees it: its uid in the queue (stable across edits) and the track."""
+
+    uid: int
+    track: Any
 
 
 class _Entry:
@@ -259,28 +266,28 @@ class Queue:
             fn(reason)
 
     # -- for the player (uid based, so edits never confuse what is playing) -----------------------
-    def entry(self, index: int | None = None) -> tuple[int, Any] | None:
+    def entry(self, index: int | None = None) -> Entry | None:
         with self._lock:
             if index is None:
                 index = self._current
             if index is None or not 0 <= index < len(self._entries):
                 return None
             e = self._entries[index]
-            return e.uid, e.track
+            return Entry(e.uid, e.track)
 
-    def first_entry(self) -> tuple[int, Any] | None:
+    def first_entry(self) -> Entry | None:
         with self._lock:
             order = self._play_order()
             if not order:
                 return None
             i = self._index_of(order[0])
-            return self._entries[i].uid, self._entries[i].track
+            return Entry(self._entries[i].uid, self._entries[i].track)
 
     def index_of_uid(self, uid: int | None) -> int | None:
         with self._lock:
             return None if uid is None else self._index_of(uid)
 
-    def next_after(self, uid: int, *, auto: bool) -> tuple[int, Any] | None | bool:
+    def next_after(self, uid: int, *, auto: bool) -> Entry | None | bool:
         """The entry after ``uid``: ``auto`` is the end of a track (repeat one replays it), otherwise
         it is the listener's "next" (or a skip after an error). False when ``uid`` is not queued."""
         with self._lock:
@@ -289,16 +296,16 @@ class Queue:
                 return False
             if auto and self._repeat == "one":
                 i = self._index_of(uid)
-                return uid, self._entries[i].track
+                return Entry(uid, self._entries[i].track)
             pos = order.index(uid) + 1
             if pos >= len(order):
                 if self._repeat == "off" or not order:
                     return None
                 pos = 0
             i = self._index_of(order[pos])
-            return self._entries[i].uid, self._entries[i].track
+            return Entry(self._entries[i].uid, self._entries[i].track)
 
-    def previous_before(self, uid: int) -> tuple[int, Any] | None | bool:
+    def previous_before(self, uid: int) -> Entry | None | bool:
         with self._lock:
             order = self._play_order()
             if uid not in order:
@@ -309,7 +316,7 @@ class Queue:
                     return None
                 pos = len(order) - 1
             i = self._index_of(order[pos])
-            return self._entries[i].uid, self._entries[i].track
+            return Entry(self._entries[i].uid, self._entries[i].track)
 
     def set_current_uid(self, uid: int) -> None:
         """The player reached this entry. With shuffle + repeat all, wrapping deals a new permutation."""

@@ -27,12 +27,32 @@ from __future__ import annotations
 
 import math
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
 LOG_SIZE = 64
 KIND_FLUSH = 0
 KIND_CUT = 1
+
+
+class GenStart(NamedTuple):
+    """Published by the decoder: generation ``gen`` starts at absolute frame ``frame``."""
+
+    gen: int
+    frame: int
+    fade_in: bool
+
+
+class CutRequest(NamedTuple):
+    """The decoder asks the output to stop reading ``old_gen`` at frame ``at`` and go on with
+    ``new_gen`` there; ``strict``: only if that frame was not output yet."""
+
+    rid: int
+    old_gen: int
+    at: int
+    new_gen: int
+    strict: bool
 
 
 class Renderer:
@@ -50,9 +70,9 @@ class Renderer:
 
         # -- producer side (decoder thread) -------------------------------------------------
         self.w = 0
-        self.gen_start: tuple[int, int, bool] = (0, 0, False)  # (gen, first frame, fade in?)
+        self.gen_start: GenStart = GenStart(0, 0, False)
         self.eos: tuple[int, int] = (0, 0)  # (gen, frame where that generation's audio ends)
-        self.cut_req: tuple | None = None  # (id, old gen, cut frame, new gen, strict)
+        self.cut_req: CutRequest | None = None
         # -- control side (Player) -----------------------------------------------------------
         self.target_gen = 0
         self.paused = False

@@ -20,12 +20,26 @@ def register(sub, common) -> None:
     p.add_argument("--user", "-u", metavar="NAME", help="record the plays in this listener's history")
     p.add_argument("--repeat", choices=["off", "one", "all"], default="off", help="repeat mode (default off)")
     p.add_argument("--shuffle", action="store_true", help="play in random order")
+    p.add_argument("--gain", choices=["off", "track", "album", "auto"], default="off",
+                   help="loudness normalisation from ReplayGain tags (auto: album gain while an album plays in "
+                        "order; default off)")
+    p.add_argument("--preamp", type=float, default=0.0, metavar="DB", help="with --gain: extra gain in dB")
+    p.add_argument("--crossfade", type=float, default=0.0, metavar="SECONDS",
+                   help="crossfade between tracks, 0-10 s (never inside an album played in order; default 0)")
     p.set_defaults(handler=cmd_play)
+
+
+def _printable(text) -> str:
+    """A name for the terminal: bytes that are not UTF-8 (kept as surrogates in file names) become \ufffd."""
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    return str(text).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _resolve(args, library):
     """Tracks to queue, and (ref, reason) for the ones that cannot be."""
     from player.audio import FileTrack
+    from player.audio.errors import path_problem
     from player.cli import CliError
 
     tracks, missing = [], []
@@ -45,6 +59,10 @@ def _resolve(args, library):
         if os.path.isdir(text):
             missing.append((text, "is a folder (give the files, or scan it into the library)"))
             continue
+        problem = path_problem(text)  # a FIFO or a device is refused here, never opened (it would hang)
+        if problem:
+            missing.append((text, problem))
+            continue
         track = library.track_by_path(text) if library is not None else None
         tracks.append(track if track is not None else FileTrack.from_path(text))
     return tracks, missing
@@ -53,7 +71,7 @@ def _resolve(args, library):
 def _label(track) -> str:
     title = getattr(track, "title", None) or os.path.basename(getattr(track, "path", "") or "?")
     artist = getattr(track, "artist", None)
-    return f"{title} - {artist}" if artist else str(title)
+    return _printable(f"{title} - {artist}" if artist else str(title))
 
 
 def cmd_play(args) -> int:
@@ -64,6 +82,10 @@ def cmd_play(args) -> int:
 
     if args.fast and args.audio != "null":
         raise CliError("--fast only applies to --audio null")
+    if not 0.0 <= args.crossfade <= 10.0:
+        raise CliError(f"--crossfade must be between 0 and 10 seconds, not {args.crossfade:g}")
+    if not -30.0 <= args.preamp <= 30.0:
+        raise CliError(f"--preamp must be between -30 and 30 dB, not {args.preamp:g}")
     needs_library = bool(args.user) or any(str(t).strip().isdigit() and not os.path.exists(str(t).strip())
                                            for t in args.tracks)
     library = open_library(args) if needs_library or db_path(args).exists() else None
@@ -72,12 +94,13 @@ def cmd_play(args) -> int:
         user_id = library.user(args.user).id if args.user else None
         tracks, missing = _resolve(args, library)
         for ref, reason in missing:
-            print(f"skipped {ref}: {reason}", flush=True)
+            print(f"skipped {_printable(ref)}: {reason}", flush=True)
         if not tracks:
             raise CliError("nothing to play")
         backend = {"null": "null" if args.fast else "null-realtime"}.get(args.audio, args.audio)
         try:
-            player = Player(library, user_id, backend=backend)
+            player = Player(library, user_id, backend=backend, gain_mode=args.gain, preamp_db=args.preamp,
+                            crossfade=args.crossfade)
         except AudioUnavailable as exc:
             raise CliError(f"audio: {exc} (try --audio auto or --audio null)") from None
         if player.backend_message:
@@ -145,11 +168,13 @@ def _run(player, tracks, args, missing, fmt_time, _queue) -> int:
                 state["last"] = None
                 status(dur or 0.0, dur)
                 newline()
+                if ev.data.get("warning"):
+                    print(f"warning: {_label(ev.track)}: {ev.data['warning']}", flush=True)
             elif ev.kind == "skipped":
                 newline()
                 state["skipped"] += 1
-                print(f"skipped {_label(ev.track)} ({getattr(ev.track, 'path', '')}): {ev.data.get('reason')}",
-                      flush=True)
+                print(f"skipped {_label(ev.track)} ({_printable(getattr(ev.track, 'path', ''))}): "
+                      f"{ev.data.get('reason')}", flush=True)
             elif ev.kind == "error":
                 newline()
                 state["failed"] = True
