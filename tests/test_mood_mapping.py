@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -134,3 +135,47 @@ def test_mapping_cli_prints_the_table(capsys):
     assert main(["mood", "--mapping", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["mapping"]["match"]["happy"] == mapping.DEFAULT_MAPPING["match"]["happy"]
+
+
+SHIPPED_TAGS = json.loads((Path(__file__).resolve().parent.parent / "models" / "tagger" / "labels.json")
+                          .read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("policy", mapping.POLICIES)
+def test_the_built_in_table_names_only_tags_of_the_shipped_tagger(policy):
+    table = mapping.DEFAULT_MAPPING[policy]
+    assert set(table) == set(mapping.MOODS) >= set(EMOTIONS)
+    for mood, labels in table.items():
+        assert labels, (policy, mood)
+        assert set(labels) <= set(SHIPPED_TAGS), (policy, mood, set(labels) - set(SHIPPED_TAGS))
+
+
+def test_with_the_shipped_vocabulary_nothing_is_dropped(isolated):
+    _, models = isolated
+    write_json(models / "tagger" / "labels.json", SHIPPED_TAGS)
+    report = mapping.check_mapping()
+    assert report.warnings == [] and report.vocabulary_size == 50
+    assert report.mapping == mapping.DEFAULT_MAPPING
+
+
+@pytest.mark.parametrize("word, mood", [("joy", "happy"), ("Anger", "angry"), ("peaceful", "calm"),
+                                        ("concentrate", "focus"), ("calm", "calm")])
+def test_aliases_and_named_moods(word, mood):
+    assert mapping.lookup(word) == mapping.DEFAULT_MAPPING["match"][mood]
+    assert mapping.lookup(word, "cheer_up") == mapping.DEFAULT_MAPPING["cheer_up"][mood]
+
+
+def test_lookup_tells_an_unknown_word_from_a_mood_turned_off(isolated):
+    data, _ = isolated
+    assert mapping.lookup("grumpy-ish") is None and mapping.lookup(None) is None
+    write_json(data / "mood_mapping.json", {"match": {"sad": []}})
+    assert mapping.lookup("sad") == [] and mapping.labels_for("sad") == []
+    assert mapping.lookup("chill") == ["chill"]  # a tag, not the alias of a mood
+
+
+def test_the_recommender_reads_the_same_table():
+    from player.recommend.moods import known_moods, labels_for_mood
+
+    assert known_moods() == sorted(mapping.MOODS)
+    assert labels_for_mood("energy") == mapping.labels_for("energetic")
+    assert labels_for_mood("grumpy-ish") is None

@@ -119,3 +119,22 @@ def test_cli_as_a_separate_process(db, tmp_path):
         capture_output=True, text=True, cwd=root, env=env, timeout=120,
     )
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
+
+
+def test_a_mood_word_prints_no_warning_with_the_shipped_tagger(db, tmp_path):
+    """The mood table names only the shipped tagger's tags: `next --mood happy` and `mood --mapping`
+    run by the real CLI with the shipped models print no 'not in the tagger vocabulary' warning."""
+    env = {k: v for k, v in os.environ.items() if k != "PLAYER_MODELS_DIR"}
+    env["PLAYER_DATA_DIR"] = str(tmp_path / "data")
+    root = Path(__file__).resolve().parent.parent
+    out = {}
+    for argv in (["next", "--db", str(db.path), "--user", "bob", "--mood", "happy", "-n", "3", "--json"],
+                 ["mood", "--mapping"]):
+        proc = subprocess.run([sys.executable, "-m", "player", *argv], capture_output=True, text=True, cwd=root,
+                              env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "not in the tagger vocabulary" not in proc.stderr + proc.stdout
+        assert "warning" not in proc.stderr.lower(), proc.stderr
+        out[argv[0]] = proc.stdout
+    assert all(r["title"].startswith("happy") for r in json.loads(out["next"]))
+    assert "tagger vocabulary: " in out["mood"] and "(50 labels)" in out["mood"]

@@ -44,7 +44,7 @@ def register(sub, common) -> None:
 def resolve_mood(text: str, rec) -> tuple[list[str], str]:
     """``(labels, name)`` for ``--mood``: 'auto' (camera), a mood word, or comma-separated labels."""
     from player.cli import CliError
-    from player.recommend.moods import known_moods, labels_for_mood
+    from player.mood.mapping import lookup, moods
 
     value = (text or "").strip()
     if not value:
@@ -70,13 +70,13 @@ def resolve_mood(text: str, rec) -> tuple[list[str], str]:
     if "," in value:
         labels = [x.strip() for x in value.split(",") if x.strip()]
         return labels, "mood"
-    labels = labels_for_mood(value)
+    labels = lookup(value)  # the mood table (player/mood/mapping.py), or a tagger label
     if labels is not None:
         return labels, value.lower()
     if rec.match_labels([value]):  # a single tag label
         return [value], "mood"
     raise CliError(
-        f"unknown mood {value!r} (try one of {', '.join(known_moods())}, tag labels separated by commas, or 'auto')"
+        f"unknown mood {value!r} (try one of {', '.join(sorted(moods()))}, tag labels separated by commas, or 'auto')"
     )
 
 

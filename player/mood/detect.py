@@ -12,6 +12,7 @@ when that finds nothing or every ``full_every`` frames.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from player.mood.errors import MoodError
@@ -62,22 +63,26 @@ def load_cascade(path: Path):
     return clf
 
 
+@dataclass(frozen=True)
+class DetectorSettings:
+    detect_width: int | None = 320  # frames wider than this are searched scaled down to it
+    min_face_frac: float = 0.15  # the smallest face looked for, as a share of the frame's shorter side
+    scale_factor: float = 1.15
+    min_neighbors: int = 5
+    track: bool = True  # search near the last face first
+    full_every: int = 10  # a full search at least every this many frames
+
+
 class FaceDetector:
     """``detect(gray) -> [(x, y, w, h), …]`` in the coordinates of ``gray``, largest first.
 
-    Each detector has its own classifier (about 30 ms to load); use one detector per thread.
+    Keywords are those of :class:`DetectorSettings`. Each detector has its own classifier (about
+    30 ms to load); use one detector per thread.
     """
 
-    def __init__(self, *, detect_width: int | None = 320, min_face_frac: float = 0.15,
-                 scale_factor: float = 1.15, min_neighbors: int = 5, track: bool = True,
-                 full_every: int = 10, cascade: Path | str | None = None):
+    def __init__(self, *, cascade: Path | str | None = None, **settings):
+        self.settings = DetectorSettings(**settings)
         self.cascade_path = Path(cascade) if cascade else find_cascade()
-        self.detect_width = detect_width
-        self.min_face_frac = min_face_frac
-        self.scale_factor = scale_factor
-        self.min_neighbors = min_neighbors
-        self.track = track
-        self.full_every = full_every
         self._last = None  # last box (full-frame coordinates) and frame shape
         self._since_full = 0
         self._clf = load_cascade(self.cascade_path)
@@ -89,21 +94,22 @@ class FaceDetector:
     def detect(self, gray) -> list[tuple[int, int, int, int]]:
         import cv2
 
+        o = self.settings
         h, w = gray.shape[:2]
         scale = 1.0
         small = gray
-        if self.detect_width and w > self.detect_width:
-            scale = self.detect_width / w
-            small = cv2.resize(gray, (self.detect_width, max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+        if o.detect_width and w > o.detect_width:
+            scale = o.detect_width / w
+            small = cv2.resize(gray, (o.detect_width, max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
         clf = self._clf
         boxes = None
-        if self.track and self._last is not None and self._last[1] == gray.shape and self._since_full < self.full_every:
+        if o.track and self._last is not None and self._last[1] == gray.shape and self._since_full < o.full_every:
             boxes = self._detect_near(clf, small, scale)
             self._since_full += 1
         if not boxes:
             sh, sw = small.shape[:2]
-            min_side = max(20, int(round(self.min_face_frac * min(sh, sw))))
-            found = clf.detectMultiScale(small, scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors,
+            min_side = max(20, int(round(o.min_face_frac * min(sh, sw))))
+            found = clf.detectMultiScale(small, scaleFactor=o.scale_factor, minNeighbors=o.min_neighbors,
                                          minSize=(min_side, min_side), flags=cv2.CASCADE_SCALE_IMAGE)
             boxes = [tuple(int(round(v / scale)) for v in b) for b in found]
             self._since_full = 0
@@ -124,7 +130,7 @@ class FaceDetector:
         lo, hi = max(20, int(0.7 * w)), max(21, int(1.4 * w))
         if roi.shape[0] < lo or roi.shape[1] < lo:
             return []
-        found = clf.detectMultiScale(roi, scaleFactor=1.1, minNeighbors=self.min_neighbors,
+        found = clf.detectMultiScale(roi, scaleFactor=1.1, minNeighbors=self.settings.min_neighbors,
                                      minSize=(lo, lo), maxSize=(hi, hi), flags=cv2.CASCADE_SCALE_IMAGE)
         return [tuple(int(round(v / scale)) for v in (bx + x0, by + y0, bw, bh)) for bx, by, bw, bh in found]
 

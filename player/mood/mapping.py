@@ -1,12 +1,15 @@
-"""From an emotion (or a named mood) to labels of the tagger's vocabulary, for the up-next query.
+"""The one mood → tags table: from an emotion or a named mood to labels of the tagger's vocabulary.
 
-Two policies:
+The mood monitor, the recommender (``next --mood``) and the CLI all read it. Two policies:
 
 * ``match`` — music that matches the mood (happy → happy, catchy, party, dance; sad → sad, mellow…)
 * ``cheer_up`` — music that lifts it (sad → happy, catchy, easy listening…; angry → chill, mellow…)
 
-The built-in table below is the default. A user file ``mood_mapping.json`` in the user data folder
-(``player.paths.data_dir()``) overrides it key by key::
+The built-in table (:data:`MOODS`) names only tags of the shipped tagger (``models/tagger/labels.json``).
+Besides the camera's seven emotions it has moods to ask for by name (calm, relaxed, energetic,
+excited, romantic, focus); :data:`ALIASES` are other words for them (joy → happy, anger → angry…).
+A user file ``mood_mapping.json`` in the user data folder (``player.paths.data_dir()``) overrides it
+key by key::
 
     {
       "match":    {"sad": ["sad", "slow", "piano"], "focused": ["instrumental", "ambient"]},
@@ -37,25 +40,37 @@ log = logging.getLogger("player.mood")
 POLICIES = ("match", "cheer_up")
 MAPPING_FILE_NAME = "mood_mapping.json"
 
+#: mood: (labels that match it, labels that lift it; None: the same as those that match it)
+MOODS: dict[str, tuple[str, str | None]] = {
+    "happy": ("happy, catchy, party, dance", None),
+    "sad": ("sad, mellow, slow, quiet", "happy, catchy, easy listening, beautiful"),
+    "angry": ("loud, fast, metal, punk, drums", "chill, mellow, easy listening, quiet"),
+    "disgust": ("loud, punk, weird", "happy, catchy, chill"),
+    "fear": ("ambient, quiet, experimental, weird", "beautiful, easy listening, mellow"),
+    "surprise": ("catchy, electronic, fast, dance", "happy, catchy, dance"),
+    "neutral": ("chill, easy listening, mellow", "happy, catchy, chill"),
+    "calm": ("chill, mellow, ambient, easy listening, quiet, slow, new age", None),
+    "relaxed": ("chill, mellow, ambient, easy listening, quiet, slow", None),
+    "energetic": ("dance, party, electronic, house, techno, fast, beat", None),
+    "excited": ("dance, party, house, fast, beat, loud", None),
+    "romantic": ("sexy, beautiful, soul, mellow", None),
+    "focus": ("instrumental, ambient, classical, piano, quiet", None),
+}
+#: other words for a mood (never a tag's name: ``--mood chill`` is the tag)
+ALIASES = {
+    "joy": "happy", "cheerful": "happy", "sadness": "sad", "melancholy": "sad", "anger": "angry",
+    "mad": "angry", "relax": "relaxed", "peaceful": "calm", "energy": "energetic", "surprised": "surprise",
+    "scared": "fear", "afraid": "fear", "disgusted": "disgust", "love": "romantic", "concentrate": "focus",
+}
+
+
+def _split(labels: str) -> list[str]:
+    return [x.strip() for x in labels.split(",") if x.strip()]
+
+
 DEFAULT_MAPPING: dict[str, dict[str, list[str]]] = {
-    "match": {
-        "happy": ["happy", "catchy", "party", "dance"],
-        "sad": ["sad", "mellow", "slow", "soft"],
-        "angry": ["loud", "fast", "hard rock", "metal", "punk"],
-        "disgust": ["loud", "punk", "weird"],
-        "fear": ["ambient", "quiet", "experimental", "weird"],
-        "surprise": ["catchy", "electronic", "fast", "dance"],
-        "neutral": ["chill", "chillout", "easy listening", "mellow"],
-    },
-    "cheer_up": {
-        "happy": ["happy", "catchy", "party", "dance"],
-        "sad": ["happy", "catchy", "easy listening", "beautiful"],
-        "angry": ["chill", "mellow", "soft", "easy listening", "chillout"],
-        "disgust": ["happy", "catchy", "chill"],
-        "fear": ["soft", "beautiful", "easy listening", "mellow"],
-        "surprise": ["happy", "catchy", "dance"],
-        "neutral": ["happy", "catchy", "chill"],
-    },
+    "match": {mood: _split(match) for mood, (match, _lift) in MOODS.items()},
+    "cheer_up": {mood: _split(match if lift is None else lift) for mood, (match, lift) in MOODS.items()},
 }
 
 
@@ -221,6 +236,30 @@ def check_mapping(mapping_file: Path | None = None, vocabulary_file: Path | None
     return report
 
 
+def lookup(emotion_or_mood: str | None, policy: str = "match") -> list[str] | None:
+    """Tagger labels for an emotion, a mood name or an alias under ``policy``; a tagger label stands
+    for itself (``--mood chill``). ``None``: a word the table does not know (``[]``: a mood that is
+    turned off)."""
+    if not emotion_or_mood:
+        return None
+    policy = normalize_policy(policy)
+    name = str(emotion_or_mood).strip().lower()
+    report = check_mapping()
+    table = report.mapping[policy]
+    for key in (name, ALIASES.get(name)):
+        if key in table:
+            return list(table[key])
+    vocab = load_vocabulary()
+    if vocab:
+        for label in vocab:
+            if label.lower() == name:
+                return [label]
+        return None
+    # no vocabulary yet: accept a label the table uses somewhere
+    known = {label for t in report.mapping.values() for labels in t.values() for label in labels}
+    return [name] if name in known else None
+
+
 def labels_for(emotion_or_mood: str | None, policy: str = "match") -> list[str]:
     """Tagger labels for an emotion or mood name under ``policy`` (``match`` or ``cheer_up``).
 
@@ -229,21 +268,7 @@ def labels_for(emotion_or_mood: str | None, policy: str = "match") -> list[str]:
     """
     if not emotion_or_mood:
         return []
-    policy = normalize_policy(policy)
-    name = str(emotion_or_mood).strip().lower()
-    report = check_mapping()
-    table = report.mapping[policy]
-    if name in table:
-        return list(table[name])
-    vocab = load_vocabulary()
-    if vocab:
-        for label in vocab:
-            if label.lower() == name:
-                return [label]
-        return []
-    # no vocabulary yet: accept a label the built-in table uses somewhere
-    known = {label for t in report.mapping.values() for labels in t.values() for label in labels}
-    return [name] if name in known else []
+    return lookup(emotion_or_mood, policy) or []
 
 
 def moods(policy: str = "match") -> list[str]:

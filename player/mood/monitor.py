@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import dataclass
 
 from player.mood.errors import MoodError
 from player.mood.smoothing import MoodSmoother, MoodState
@@ -28,31 +29,36 @@ from player.mood.smoothing import MoodSmoother, MoodState
 log = logging.getLogger("player.mood")
 
 
+@dataclass(frozen=True)
+class MonitorSettings:
+    window_s: float = 5.0  # the smoothing window
+    fps: float = 5.0  # frames analysed per second (at most)
+    hold_s: float = 10.0  # a mood is kept at least this long
+    switch_margin: float = 0.15
+    min_readings: int = 3
+    stall_s: float = 3.0  # no frame for this long: the camera has stalled
+    preview_width: int = 160  # the width of latest_frame_small (0: no preview)
+    realtime: bool = True  # a file source plays at its own pace (False: as fast as it decodes)
+    loop: bool = False  # a file source starts again at its end
+    backend: str = "numpy"
+    model_folder: object = None
+
+    def __post_init__(self):
+        if self.fps <= 0:
+            raise ValueError("fps must be > 0")
+
+
 class MoodMonitor:
-    def __init__(self, source_spec=0, on_update=None, *, window_s: float = 5.0, fps: float = 5.0,
-                 policy: str = "match", hold_s: float = 10.0, switch_margin: float = 0.15,
-                 min_readings: int = 3, stall_s: float = 3.0, preview_width: int = 160,
-                 realtime: bool = True, loop: bool = False, backend: str = "numpy", on_error=None,
-                 model_folder=None):
+    """Keywords besides ``policy`` and ``on_error`` are those of :class:`MonitorSettings`."""
+
+    def __init__(self, source_spec=0, on_update=None, *, policy: str = "match", on_error=None, **settings):
         from player.mood.mapping import normalize_policy
 
-        if fps <= 0:
-            raise ValueError("fps must be > 0")
+        self.settings = MonitorSettings(**settings)
         self.source_spec = source_spec
         self.on_update = on_update
         self.on_error = on_error
-        self.window_s = window_s
-        self.fps = float(fps)
         self._policy = normalize_policy(policy)
-        self.hold_s = hold_s
-        self.switch_margin = switch_margin
-        self.min_readings = min_readings
-        self.stall_s = stall_s
-        self.preview_width = preview_width
-        self.realtime = realtime
-        self.loop = loop
-        self.backend = backend
-        self.model_folder = model_folder
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -166,27 +172,27 @@ class MoodMonitor:
         spec = self.source_spec
         if isinstance(spec, int) or (isinstance(spec, str) and spec.strip().isdigit()):
             return CameraSource(int(spec), cancel=stop)
-        return open_source(spec, loop=self.loop)
+        return open_source(spec, loop=self.settings.loop)
 
     def _run(self, stop: threading.Event) -> None:
         from player.mood.mapping import labels_for
         from player.mood.reading import NO_FACE, MoodAnalyzer
         from player.mood.sources import FrameChecker
 
-        smoother = MoodSmoother(window_s=self.window_s, switch_margin=self.switch_margin,
-                                min_readings=self.min_readings, hold_s=self.hold_s)
+        smoother = MoodSmoother(window_s=self.settings.window_s, switch_margin=self.settings.switch_margin,
+                                min_readings=self.settings.min_readings, hold_s=self.settings.hold_s)
         final = MoodState(running=False, message="stopped", policy=self._policy)
         error = None
         try:
-            analyzer = MoodAnalyzer(policy=self._policy, backend=self.backend, model_folder=self.model_folder,
+            analyzer = MoodAnalyzer(policy=self._policy, backend=self.settings.backend, model_folder=self.settings.model_folder,
                                     track=True)
             if stop.is_set():
                 return
             self._source = source = self._open(stop)
             if stop.is_set():
                 return
-            checker = FrameChecker(source.description, stall_s=self.stall_s, check_frozen=source.live)
-            period = 1.0 / self.fps
+            checker = FrameChecker(source.description, stall_s=self.settings.stall_s, check_frozen=source.live)
+            period = 1.0 / self.settings.fps
             start = time.monotonic()
             next_tick = start
             last_good = start
@@ -198,7 +204,7 @@ class MoodMonitor:
                     if not source.live:
                         final.message = "source ended"
                         break
-                    if now - last_good > self.stall_s:
+                    if now - last_good > self.settings.stall_s:
                         raise MoodError(f"the {source.description} stopped giving pictures "
                                         "(unplugged, or taken by another program?)", "busy")
                     stop.wait(0.05)
@@ -227,7 +233,7 @@ class MoodMonitor:
                     message="" if reading and reading.has_face else (NO_FACE if reading else "black frame"),
                     policy=policy, time=t,
                 ))
-                if self.realtime or source.live:
+                if self.settings.realtime or source.live:
                     next_tick += period
                     delay = next_tick - time.monotonic()
                     if delay > 0:
@@ -261,13 +267,13 @@ class MoodMonitor:
                     log.exception("mood on_error callback failed")
 
     def _keep_preview(self, frame) -> None:
-        if not self.preview_width:
+        if not self.settings.preview_width:
             return
         import cv2
 
         h, w = frame.shape[:2]
-        if w > self.preview_width:
-            small = cv2.resize(frame, (self.preview_width, max(1, round(h * self.preview_width / w))),
+        if w > self.settings.preview_width:
+            small = cv2.resize(frame, (self.settings.preview_width, max(1, round(h * self.settings.preview_width / w))),
                                interpolation=cv2.INTER_AREA)
         else:
             small = frame.copy()
