@@ -30,6 +30,15 @@ def models(tmp_path_factory):
     return models_for_tests(tmp_path_factory.mktemp("models"))
 
 
+def _tone_library(tmp_path, n: int, **audio) -> Library:
+    """A library of ``n`` real WAV tones (``audio``: write_audio's keywords), scanned."""
+    for i in range(n):
+        write_audio(tmp_path / "music" / f"t{i:03d}.wav", freq=150 + 5 * i, **audio)
+    lib = Library(tmp_path / "lib.db")
+    scan(lib, [tmp_path / "music"])
+    return lib
+
+
 def _library_with_odd_files(tmp_path):
     """Normal songs plus every awkward kind the worker must survive."""
     root = tmp_path / "music"
@@ -155,11 +164,7 @@ def test_analyse_library_end_to_end(tmp_path, models):
 
 
 def test_killed_worker_loses_at_most_a_batch_and_rerun_completes(tmp_path, models):
-    root = tmp_path / "music"
-    for i in range(12):
-        write_audio(root / f"t{i:02d}.wav", seconds=8, freq=150 + 40 * i)
-    lib = Library(tmp_path / "lib.db")
-    scan(lib, [root])
+    lib = _tone_library(tmp_path, 12, seconds=8)
     service = AnalysisService(lib.path, options=AnalysisOptions(models_dir=str(models), batch_tracks=2))
     service.start(total=12)
     deadline = time.time() + 120
@@ -225,10 +230,7 @@ def test_a_file_changed_between_decoding_and_saving_is_not_saved_and_is_redone(t
     from player.analysis.store import pending_track_ids, read_track, save_results
 
     root = tmp_path / "music"
-    for i in range(3):
-        write(root / f"t{i}.wav", seconds=6, freq=200 + 150 * i)
-    lib = Library(tmp_path / "lib.db")
-    scan(lib, [root])
+    lib = _tone_library(tmp_path, 3, seconds=6)
     analyser = Analyser.load(models_dir=models)
     tracks = lib.tracks()
     batch = analyser.analyse(tracks)  # decoded and through the models
@@ -285,11 +287,7 @@ def _analyse_cli(lib_path, models, *extra):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_workers_end_when_the_analyse_command_is_killed(tmp_path, models):
-    root = tmp_path / "music"
-    for i in range(200):  # ten seconds' work or more: it must be cut short
-        write_audio(root / f"t{i:03d}.wav", seconds=1.5, sr=8000, freq=200 + 5 * i)
-    lib = Library(tmp_path / "lib.db")
-    scan(lib, [root])
+    lib = _tone_library(tmp_path, 200, seconds=1.5, sr=8000)  # ten seconds' work or more: it must be cut short
     cli = _analyse_cli(lib.path, models, "--batch", "1")
     deadline = time.monotonic() + 90
     workers: set[int] = set()
@@ -316,11 +314,7 @@ def test_workers_end_when_the_analyse_command_is_killed(tmp_path, models):
 def test_a_second_analysis_of_a_library_waits_for_the_first(tmp_path, models):
     from player.analysis.lock import AnalysisLock
 
-    root = tmp_path / "music"
-    for i in range(3):
-        write_audio(root / f"t{i}.wav", seconds=4, freq=300 + 50 * i)
-    lib = Library(tmp_path / "lib.db")
-    scan(lib, [root])
+    lib = _tone_library(tmp_path, 3, seconds=4)
     first = AnalysisLock(lib.path)  # what a running analysis of this library holds
     assert first.try_acquire()
     cli = _analyse_cli(lib.path, models)

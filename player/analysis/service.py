@@ -20,7 +20,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 
 @dataclass
@@ -76,31 +76,12 @@ def default_workers() -> int:
     return max(1, min(cores, 4, by_memory))
 
 
-# -- messages from the workers to the service ----------------------------------------------------
-@dataclass(frozen=True)
-class WorkerReady:
-    shard: int
-    version: str
-
-
-@dataclass(frozen=True)
-class BatchSaved:
-    shard: int
-    analysed: int
-    failures: list  # [Failure]
-    current: str  # the title of the batch's last track
-
-
-@dataclass(frozen=True)
-class WorkerFailed:
-    shard: int
-    message: str
-
-
-@dataclass(frozen=True)
-class WorkerDone:
-    shard: int
-    cancelled: bool
+# -- messages from the workers to the service (named tuples: small, and they pickle) ---------------
+WorkerReady = NamedTuple("WorkerReady", [("shard", int), ("version", str)])
+#: a batch committed: how many results, the failures (``Failure``), the title of its last track
+BatchSaved = NamedTuple("BatchSaved", [("shard", int), ("analysed", int), ("failures", list), ("current", str)])
+WorkerFailed = NamedTuple("WorkerFailed", [("shard", int), ("message", str)])
+WorkerDone = NamedTuple("WorkerDone", [("shard", int), ("cancelled", bool)])
 
 
 #: How often a track whose file changed while it was analysed is taken again in the same run.

@@ -50,19 +50,7 @@ class PickContext:
 
     def nearest_liked(self, j: int) -> tuple[int, float]:
         """The listener's liked song closest to song ``j`` (embedding cosine, else label cosine)."""
-        ix, liked = self.index, self.listener.liked_pos
-        if liked.size == 0:
-            return -1, 0.0
-        if ix.has_emb[j] and ix.has_emb[liked].any():
-            cand = liked[ix.has_emb[liked]]
-            sims = ix.E[cand] @ ix.E[j]
-        elif ix.has_labels[j] and ix.has_labels[liked].any():
-            cand = liked[ix.has_labels[liked]]
-            sims = np.asarray(ix.X[cand] @ ix.row_dense(j)).ravel()
-        else:
-            return -1, 0.0
-        i = int(np.argmax(sims))
-        return int(cand[i]), float(sims[i])
+        return self.index.nearest(j, self.listener.liked_pos)
 
 
 def explain_pick(ctx: PickContext, j: int) -> Recommendation:

@@ -180,6 +180,23 @@ class LibraryIndex:
         sims = 0.5 * ((self.artist_code == a) & (a >= 0)) + 0.5 * ((self.album_code == b) & (b >= 0))
         return Similarity(sims, sims > 0, "metadata")
 
+    def nearest(self, j: int, candidates: np.ndarray) -> tuple[int, float]:
+        """The song of ``candidates`` (positions) closest to song ``j``: by embedding cosine when both
+        have embeddings, else by label cosine; ``(-1, 0.0)`` when neither can be compared."""
+        candidates = np.asarray(candidates, dtype=np.int64)
+        if candidates.size == 0:
+            return -1, 0.0
+        if self.has_emb[j] and self.has_emb[candidates].any():
+            cand = candidates[self.has_emb[candidates]]
+            sims = self.E[cand] @ self.E[j]
+        elif self.has_labels[j] and self.has_labels[candidates].any():
+            cand = candidates[self.has_labels[candidates]]
+            sims = np.asarray(self.X[cand] @ self.row_dense(j)).ravel()
+        else:
+            return -1, 0.0
+        i = int(np.argmax(sims))
+        return int(cand[i]), float(sims[i])
+
     def same_album(self, i: int, j: int) -> bool:
         return bool(self.album_code[i] == self.album_code[j] and self.album_code[j] >= 0)
 
