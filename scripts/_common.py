@@ -677,6 +677,40 @@ def fit(model, train_data, val_data, *, work: Path, epochs: int, patience: int, 
     return best
 
 
+def fit_and_export(net, train_data, val_data, args, work: Path, rebuild) -> tuple[dict, object]:
+    """Train ``net`` (:func:`fit` with the script's ``--epochs --patience --precise-bn --seed --quiet``),
+    then build the model to export afresh, in float32 and without optimizer state, and load the best
+    epoch's weights into it. ``rebuild()`` returns ``(export, loader)``: the model to export and the
+    model the checkpoint's weights fit (the export itself, or a training network around it).
+    Returns ``(best epoch's log row, export)``."""
+    import keras
+
+    best = fit(net, train_data, val_data, work=work, epochs=args.epochs, patience=args.patience,
+               verbose=0 if args.quiet else 2, precise_bn=args.precise_bn, seed=args.seed)
+    print(f"best epoch {best['epoch']} (val_loss {best['val_loss']:.4f}) of {best['epochs_run']}", file=sys.stderr)
+    keras.mixed_precision.set_global_policy("float32")
+    export, loader = rebuild()
+    loader.load_weights(best["checkpoint"])
+    return best, export
+
+
+def fit_record(best: dict, work: Path) -> dict:
+    """The part of a config's ``training`` section about the fit itself."""
+    return {"epochs_run": best["epochs_run"], "best_epoch": best["epoch"],
+            "best_val_loss": round(best["val_loss"], 5), "history": read_log(work / "log.csv"),
+            "seconds": best["seconds"]}
+
+
+def write_and_check(out: Path, export, cfg: dict, labels: list, card: str, weights_dtype: str = "float16") -> Path:
+    """Write the model folder and prove that it loads."""
+    from player.analysis import registry as R
+
+    R.write_model_folder(out, export, cfg, labels, card=card, weights_dtype=weights_dtype)
+    R.load(str(Path(out).resolve()))
+    print(f"wrote {out}", file=sys.stderr)
+    return Path(out)
+
+
 def work_dir_for(out: Path, work) -> Path:
     """``--work``, else ``data/training/NAME`` for a model under the repository's models/ (kept out of
     git), else ``.NAME.work`` next to the output folder."""

@@ -227,15 +227,12 @@ def train(args, argv, task: str, architecture: str) -> Path:
     n_samples = len(train_data.units) if contrastive <= 0 else 2 * len(train_data.units)
     print(f"{architecture}: {model.count_params():,} parameters; {int(tr.sum())} train / {int(va.sum())} val items, "
           f"{n_samples} training samples, {len(names)} outputs", file=sys.stderr)
-    best = C.fit(net, train_data, val_data, work=work, epochs=args.epochs, patience=args.patience,
-                 verbose=0 if args.quiet else 2, precise_bn=args.precise_bn, seed=args.seed)
-    print(f"best epoch {best['epoch']} (val_loss {best['val_loss']:.4f}) of {best['epochs_run']}", file=sys.stderr)
 
-    # Export from a fresh float32, uncompiled model (no optimizer state in the file).
-    keras.mixed_precision.set_global_policy("float32")
-    export = A.build(architecture, len(names), input_shape)
-    src = A.with_embedding(export) if contrastive > 0 else export
-    src.load_weights(best["checkpoint"])
+    def rebuild():
+        export = A.build(architecture, len(names), input_shape)
+        return export, (A.with_embedding(export) if contrastive > 0 else export)
+
+    best, export = C.fit_and_export(net, train_data, val_data, args, work, rebuild)
     cfg = {
         **C.model_config(export, architecture=architecture, name=name, version=args.version, task=task,
                          n_classes=len(names), frontend=store.frontend),
@@ -251,11 +248,7 @@ def train(args, argv, task: str, architecture: str) -> Path:
             "loss": "categorical cross-entropy" if task == "genre" else "binary cross-entropy",
             "contrastive_weight": contrastive,
             "precise_bn_batches": args.precise_bn,
-            "epochs_run": best["epochs_run"],
-            "best_epoch": best["epoch"],
-            "best_val_loss": round(best["val_loss"], 5),
-            "history": C.read_log(work / "log.csv"),
-            "seconds": best["seconds"],
+            **C.fit_record(best, work),
             "device": f"{dev['backend']} {dev['precision']} {', '.join(dev['devices'])}",
             "keras": keras.__version__,
             "seed": args.seed,
@@ -269,10 +262,7 @@ def train(args, argv, task: str, architecture: str) -> Path:
                  f"{cfg['training']['items']} items.")
     card = C.model_card(cfg, names, title=f"{name} ({architecture})", data=data_text,
                         command=cfg["training"]["command"], notes=_notes(task))
-    R.write_model_folder(out, export, cfg, names, card=card, weights_dtype=args.weights_dtype)
-    R.load(str(out.resolve()))  # proves the folder loads
-    print(f"wrote {out}", file=sys.stderr)
-    return out
+    return C.write_and_check(out, export, cfg, names, card, args.weights_dtype)
 
 
 def _notes(task: str) -> str:

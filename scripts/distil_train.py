@@ -317,16 +317,14 @@ def main(argv=None) -> int:
         val = make_pairs(data, "val", args.batch_size, args.val_steps, shuffle=False, seed=args.seed, augment=0)
         print(f"{args.model}: {base.count_params():,} parameters (+{net.count_params() - base.count_params()} in the "
               f"training-only head)", file=sys.stderr)
-        best = C.fit(net, train, val, work=work, epochs=args.epochs, patience=args.patience,
-                     verbose=0 if args.quiet else 2, precise_bn=args.precise_bn, seed=args.seed)
-        print(f"best epoch {best['epoch']} (val_loss {best['val_loss']:.4f}) of {best['epochs_run']}", file=sys.stderr)
 
-        # export: the seed's architecture only (the head is dropped), no optimizer state
-        keras.mixed_precision.set_global_policy("float32")
-        export = A.build(args.model, len(L.GENRES), base.input_shape[1:])
-        e2 = export.get_layer(A.EMBEDDING_LAYER).output
-        net2 = keras.Model(export.inputs, [export.output, e2, keras.layers.Dense(args.pca, name="teacher_head")(e2)])
-        net2.load_weights(best["checkpoint"])
+        def rebuild():  # the seed's architecture only (the head is dropped)
+            export = A.build(args.model, len(L.GENRES), base.input_shape[1:])
+            e2 = export.get_layer(A.EMBEDDING_LAYER).output
+            return export, keras.Model(export.inputs, [export.output, e2,
+                                                       keras.layers.Dense(args.pca, name="teacher_head")(e2)])
+
+        best, export = C.fit_and_export(net, train, val, args, work, rebuild)
         name = args.name or args.model
         cfg = {
             **C.model_config(export, architecture=args.model, name=name, version=args.version, task="genre",
@@ -351,10 +349,7 @@ def main(argv=None) -> int:
                          + f"+ {args.teacher_embedding} x MSE of a training-only linear head to the teacher's "
                          f"penultimate layers (PCA {pca})"),
                 "augmentation": f"time mask 4-16 frames and frequency mask 4-12 bands, each with p {args.augment}",
-                "init_weights": args.init_weights, "precise_bn_batches": args.precise_bn,
-                "epochs_run": best["epochs_run"], "best_epoch": best["epoch"],
-                "best_val_loss": round(best["val_loss"], 5), "history": C.read_log(work / "log.csv"),
-                "seconds": best["seconds"],
+                "init_weights": args.init_weights, "precise_bn_batches": args.precise_bn, **C.fit_record(best, work),
                 "device": f"{dev['backend']} {dev['precision']} {', '.join(dev['devices'])} (2 shared CPU cores)",
                 "keras": keras.__version__, "seed": args.seed, "trained_at": time.strftime("%Y-%m-%d %H:%M:%S"),
             },
@@ -372,9 +367,7 @@ def main(argv=None) -> int:
                  "for similarity (contrastive + teacher embedding), not only as a by-product of the classifier.")
         card = C.model_card(cfg, L.GENRES, title=f"{name} ({args.model}), distilled from musicnn", data=data_text,
                             command=cfg["training"]["command"], notes=notes)
-        R.write_model_folder(args.out, export, cfg, L.GENRES, card=card)
-        R.load(str(args.out.resolve()))
-        print(f"wrote {args.out}", file=sys.stderr)
+        C.write_and_check(args.out, export, cfg, L.GENRES, card)
         return 0
 
     return C.run_main(run, argv)
