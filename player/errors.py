@@ -35,6 +35,14 @@ class DatabaseError(PlayerError, RuntimeError):
     """The library file cannot be used as asked: locked, full disk, read-only, newer schema."""
 
 
+class DiskFullError(DatabaseError):
+    """The disk holding the library is full: the change in progress was not saved."""
+
+
+class BusyError(DatabaseError):
+    """Another program holds the library's write lock for too long."""
+
+
 class CorruptLibraryError(DatabaseError):
     """The library file is damaged (or is not a library at all). Nothing is written to it; the message
     says what to do (``python -m player db check | backup | recover``)."""
@@ -46,4 +54,5 @@ class ImageError(PlayerError):
     """An image that cannot be used: unreadable, not an image, or too large to decode safely."""
 
 
-__all__ = ["PlayerError", "UsageError", "LibraryError", "DatabaseError", "CorruptLibraryError", "ImageError"]
+__all__ = ["PlayerError", "UsageError", "LibraryError", "DatabaseError", "DiskFullError", "BusyError",
+           "CorruptLibraryError", "ImageError"]

@@ -94,9 +94,27 @@ class User:
     name: str
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+
+
 def path_key(path: str | os.PathLike) -> bytes:
-    """The exact bytes of a path: the unique key of a track."""
-    return os.fsencode(os.path.abspath(os.fspath(path)))
+    """The exact bytes of a file's canonical path (symlinks resolved): the unique key of a track, so a
+    file reached through a linked folder is still one track."""
+    return os.path.realpath(os.fsencode(os.path.abspath(os.fspath(path))))
+
+
+def parse_id(text: str) -> int | None:
+    """A track id from its decimal text, or None when the text is not one (or is beyond any id)."""
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    value = int(text)
+    return value if 0 < value <= MAX_ID else None
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    text = str(text)
+    return f"'{text if len(text) <= limit else text[:limit] + '…'}'"
 
 
 def display_path(raw: bytes) -> str:
@@ -124,6 +142,8 @@ class Library:
 
     # -- tracks --------------------------------------------------------------------------------
     def track(self, track_id: int) -> Track | None:
+        if not isinstance(track_id, int) or not 0 < track_id <= MAX_ID:
+            return None
         row = self.db.query_one(f"SELECT {TRACK_COLUMNS} FROM tracks WHERE id = ?", (track_id,))
         return None if row is None else Track.from_row(row)
 
@@ -135,14 +155,16 @@ class Library:
         """A track from an id or a path, or a :class:`LibraryError` in words."""
         text = str(ref).strip()
         track = None
-        if text.isdigit():
-            track = self.track(int(text))
+        if text.isascii() and text.isdigit():
+            track_id = parse_id(text)
+            track = None if track_id is None else self.track(track_id)
             if track is None and not os.path.exists(text):
-                raise LibraryError(f"no track with id {text} in the library")
-        if track is None:
+                shown = text if len(text) <= 30 else text[:30] + "…"
+                raise LibraryError(f"no track with id {shown} in the library")
+        if track is None and text:
             track = self.track_by_path(text)
         if track is None:
-            raise LibraryError(f"{text!s} is not in the library (scan its folder first)")
+            raise LibraryError(f"{_quote(text)} is not in the library (scan its folder first)")
         return track
 
     def tracks(self, *, status: str | None = None, limit: int | None = None, offset: int = 0) -> list[Track]:
@@ -177,13 +199,13 @@ class Library:
                 cur = c.execute("INSERT INTO users(name, created_at) VALUES (?, ?)", (clean, now()))
                 return User(int(cur.lastrowid), clean)
         except sqlite3.IntegrityError:
-            raise LibraryError(f"a listener called {clean!r} already exists") from None
+            raise LibraryError(f"a listener called {_quote(clean)} already exists") from None
 
     def user(self, name: str) -> User:
         row = self.db.query_one("SELECT id, name FROM users WHERE name = ?", ((name or "").strip(),))
         if row is None:
             known = ", ".join(u.name for u in self.users()) or "none yet"
-            raise LibraryError(f"unknown listener {name!r} (known: {known}; add one with 'users add NAME')")
+            raise LibraryError(f"unknown listener {_quote(name)} (known: {known}; add one with 'users add NAME')")
         return User(row["id"], row["name"])
 
     def ensure_user(self, name: str) -> User:
@@ -198,7 +220,7 @@ class Library:
         try:
             stars = int(stars)
         except (TypeError, ValueError):
-            raise LibraryError(f"stars must be a whole number from 0 to 5, not {stars!r}") from None
+            raise LibraryError(f"stars must be a whole number from 0 to 5, not {_quote(stars, 20)}") from None
         if not 0 <= stars <= 5:
             raise LibraryError(f"stars must be from 1 to 5 (0 clears the rating), not {stars}")
         if self.track(track_id) is None:
@@ -248,4 +270,4 @@ class Library:
         return [int(r["track_id"]) for r in self.plays(user_id, limit)]
 
 
-__all__ = ["Library", "LibraryError", "Track", "User", "DatabaseError", "path_key", "display_path"]
+__all__ = ["Library", "LibraryError", "Track", "User", "DatabaseError", "path_key", "display_path", "parse_id"]
