@@ -42,6 +42,24 @@ def test_plays_files_and_reports_skips(tmp_path, capsys):
     assert not db.exists()  # playing loose files does not create a library
 
 
+def test_names_that_are_not_utf8_play_and_a_fifo_is_refused(tmp_path, capsys):
+    made = write_audio(tmp_path / "x.flac", seconds=0.4, sr=22050)
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9.flac")  # Latin-1 bytes: not UTF-8
+    os.rename(made, raw)
+    aac = write_audio(tmp_path / "y.m4a", seconds=0.4, sr=22050)
+    raw_aac = os.path.join(os.fsencode(tmp_path), b"\xff\xfe song.m4a")
+    os.rename(aac, raw_aac)
+    fifo = tmp_path / "pipe.mp3"
+    os.mkfifo(fifo)
+    rc, out, err = run(capsys, "play", os.fsdecode(raw), fifo, os.fsdecode(raw_aac), "--audio", "null", "--fast",
+                       "--db", tmp_path / "none.db")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert lines[0] == f"skipped {fifo}: it is a named pipe (FIFO), not an audio file"
+    assert "playing (1/2): caf\ufffd" in lines and "playing (2/2): \ufffd\ufffd song" in lines
+    assert lines[-1] == "done: 2 played, 1 skipped" and "Traceback" not in err
+
+
 def test_library_ids_with_a_user_record_history(tmp_path, capsys):
     from player.library import Library
 

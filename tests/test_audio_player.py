@@ -113,6 +113,57 @@ def test_gapless_output_is_the_exact_concatenation(tmp_path, make_player):
     assert player.state == "stopped"
 
 
+def _album_signal(seconds: float = 4.0) -> np.ndarray:
+    """One 'recording': partials with a slow envelope (a codec codes it without noise substitution)."""
+    t = np.arange(int(seconds * SR)) / SR
+    x = sum(0.1 * np.sin(2 * np.pi * f * t + i) for i, f in enumerate([196, 294, 440, 659, 988]))
+    x = x * (0.75 + 0.25 * np.sin(2 * np.pi * 0.7 * t))
+    data = np.stack([x, 0.9 * np.roll(x, 37)], axis=1)
+    return (np.round(data * 32767) / 32768).astype(np.float32)  # 16-bit values: lossless codecs are exact
+
+
+def _split_album(tmp_path, ext, codec):
+    """The signal cut into 3 tracks at frames that are no codec's frame multiple, each file encoded."""
+    sig = _album_signal()
+    cuts = [0, 44100 + 517, 2 * 44100 + 1300, len(sig)]
+    paths = [write_audio(tmp_path / f"part{i}.{ext}", sig[cuts[i]:cuts[i + 1]], SR, codec=codec) for i in range(3)]
+    return sig, cuts, paths
+
+
+def _play_through(make_player, paths) -> np.ndarray:
+    backend = NullBackend(realtime=False, capture=True)
+    player = make_player(backend)
+    events = Events(player)
+    player.queue.set_tracks([track(p) for p in paths])
+    player.play()
+    assert events.wait_stopped().data["reason"] == "end of queue"
+    assert len(events.titles("ended")) == 3
+    return backend.captured()
+
+
+def test_gapless_alac_album_is_bit_exact(tmp_path, make_player):
+    sig, _, paths = _split_album(tmp_path, "m4a", "alac")
+    out = _play_through(make_player, paths)
+    assert len(out) == len(sig) and np.array_equal(out, sig)
+
+
+@pytest.mark.parametrize("ext,codec", [("m4a", None), ("mp3", "libmp3lame"), ("mp3", None)])
+def test_gapless_lossy_album_has_no_gap_or_overlap(tmp_path, make_player, ext, codec):
+    """AAC in MP4 (edit list, last frame cut to its packet) and MP3 with a LAME header (FFmpeg's LAME and
+    libsndfile's): the encoder delay and padding are gone, so the joins fall where the cuts were."""
+    sig, cuts, paths = _split_album(tmp_path, ext, codec)
+    out = _play_through(make_player, paths)
+    assert len(out) == len(sig)
+    n = min(len(out), len(sig))
+    err = out[:n] - sig[:n]
+    level = np.sqrt(np.mean(sig ** 2))
+    for join in cuts[1:3]:
+        near = slice(join - 4096, join + 4096)
+        scores = [np.dot(out[join - 4096 + k:join + 4096 + k, 0], sig[near, 0]) for k in range(-600, 601)]
+        assert int(np.argmax(scores)) - 600 == 0, "shifted at the join"  # no gap, no overlap
+        assert np.sqrt(np.mean(err[near] ** 2)) < 0.1 * level  # no click: within the codec's precision
+
+
 def test_end_of_track_advances_queue_position_and_duration(tmp_path, make_player, manual):
     a = write_audio(tmp_path / "a.wav", noise(1.0, seed=1), SR)
     b = write_audio(tmp_path / "b.wav", noise(1.5, seed=2), SR)

@@ -97,7 +97,7 @@ def _soundfile_reason(exc: BaseException, opening: bool) -> str:
                     or "does not exist or is not a regular file" in low or "unsupported" in low):
         return NOT_AUDIO
     if "unknown error" in low or "internal error" in low:
-        return "damaged data"
+        return NO_AUDIO if opening else "damaged data"
     return low.strip().rstrip(".") or "unreadable data"
 
 

@@ -269,15 +269,19 @@ class _FFmpegSource:
             self.channels = int(cc.channels or 0)
             if self.samplerate <= 0 or self.channels <= 0:
                 raise AudioError("the file reports no sample rate or no channels")
-            self.channel_names = tuple(ch.name for ch in cc.layout.channels) if cc.layout else ()
-            if len(self.channel_names) != self.channels:
-                self.channel_names = SMPTE_ORDER.get(self.channels, tuple(f"C{i}" for i in range(self.channels)))
+            names = tuple(ch.name for ch in cc.layout.channels) if cc.layout else ()
+            if len(names) != self.channels or not all(n in _TO_STEREO for n in names):  # an unspecified layout
+                names = SMPTE_ORDER.get(self.channels, tuple(f"C{i}" for i in range(self.channels)))
+            self.channel_names = names
             self.codec = cc.name
             self.container = self.c.format.name.split(",")[0]
             self.format = self._format_name()
             self.bit_rate = st.bit_rate or self.c.bit_rate or None
             self.tb = Fraction(st.time_base) if st.time_base else None
             self.start_pts = st.start_time if st.start_time is not None else 0
+            # where frame 0 lies in the stream's timestamps, in frames (Matroska and ASF count milliseconds:
+            # positions found from their timestamps are good to a millisecond)
+            self.origin = self.start_pts * self.tb * self.samplerate if self.tb else 0
             # a time base finer than a sample (1/k with k a multiple of the rate) counts exactly in samples
             self.fine = (self.tb is not None and self.tb.numerator == 1 and self.tb.denominator % self.samplerate == 0)
             self.exact_seek = self.fine and self.container != "mp3"  # mp3 seeks by TOC or bit rate
@@ -371,7 +375,7 @@ class _FFmpegSource:
     def _frame_position(self, frame) -> int | None:
         if frame.pts is None or self.tb is None:
             return None
-        return int(round((frame.pts - self.start_pts) * self.tb * self.samplerate))
+        return int(round(frame.pts * self.tb * self.samplerate - self.origin))
 
     def _next_array(self) -> np.ndarray | None:
         """The next stretch of audio from ``pos`` on (seek discards and end limits applied), None at the end."""
@@ -428,7 +432,7 @@ class _FFmpegSource:
         self.pending = None
         back = int(SEEK_PREROLL * self.samplerate)
         if frame > back and self.tb is not None:
-            ts = self.start_pts + int(math.floor((frame - back) / (self.tb * self.samplerate)))
+            ts = int(math.floor((frame - back + self.origin) / (self.tb * self.samplerate)))
             try:
                 self.c.seek(ts, stream=self.st, backward=True)
                 self.st.codec_context.flush_buffers()
@@ -593,6 +597,26 @@ class AudioFile:
     def seek_seconds(self, seconds: float) -> int:
         return self.seek(int(round(max(0.0, float(seconds)) * self.samplerate)))
 
+    def verified_frames(self) -> int:
+        """The length in frames, checked: the header's figure when the file's last seconds decode and end
+        where it says (one seek and a few blocks), else counted by decoding it all."""
+        if self._decoded is not None:
+            return self._decoded
+        announced, rate = self.header_frames, self.samplerate
+        tail = int(TAIL_SECONDS * rate)
+        if announced is not None and announced > 2 * tail:
+            try:
+                self.seek(announced - tail)
+                while len(self.read(BLOCK)):
+                    pass
+                end = self.position
+            except AudioError:
+                end = None
+            if end is not None and abs(end - announced) < SHORT_WARNING_SECONDS * rate / 2:
+                return self._decoded if self._decoded is not None else announced
+            self._decoded = None  # the end is not where the header says: count it all
+        return self.count_frames()
+
     def count_frames(self, limit_seconds: float = MAX_COUNT_SECONDS) -> int:
         """Decode from the start to the end (at most ``limit_seconds``) and return the real length."""
         if self._decoded is not None:
@@ -631,20 +655,7 @@ def probe_audio(path, *, verify: bool = True) -> AudioInfo:
             return f.info
         if len(f.read(4096)) == 0:
             raise AudioError(NO_AUDIO)
-        announced, rate = f.header_frames, f.samplerate
-        tail = int(TAIL_SECONDS * rate)
-        if f._decoded is None and announced is not None and announced > 2 * tail:
-            try:
-                f.seek(announced - tail)
-                while len(f.read(BLOCK)):
-                    pass
-                end = f.position
-            except AudioError:
-                end = None
-            if end is not None and abs(end - announced) < SHORT_WARNING_SECONDS * rate / 2:
-                return f.info  # the tail is where the header says
-            f._decoded = None
-        f.count_frames()
+        f.verified_frames()
         return f.info
 
 
@@ -661,7 +672,7 @@ def read_audio(path, start: float = 0.0, stop: float | None = None, *, samplerat
 def _read_range(f: AudioFile, start: float, stop: float | None, mono: bool) -> np.ndarray:
     begin = int(round(max(0.0, float(start)) * f.samplerate))
     end = None if stop is None else int(round(float(stop) * f.samplerate))
-    if begin:
+    if begin != f.position or f._ended:
         f.seek(begin)
     parts = []
     while end is None or f.position < end:
@@ -694,11 +705,10 @@ def read_excerpt(path, seconds: float, offset="centre", *, samplerate: int | Non
     with open_audio(path) as f:
         rate = f.samplerate
         n = int(round(seconds * rate))
-        total = f.info.frames
-        if total is None and duration and duration > 0:
-            total = int(duration * rate)
-        if total is None:
-            total = f.count_frames()
+        if offset == "start" or f.header_frames is None and duration and duration > 0:
+            total = f.header_frames or int((duration or 0) * rate) or n
+        else:
+            total = f.verified_frames()
         begin = _excerpt_start(offset, total, n, rate)
         audio = _read_range(f, begin / rate, (begin + n) / rate, mono)
         if len(audio) < min(n, total - begin) * 0.95:  # the header lied: count and try again
