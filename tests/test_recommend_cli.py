@@ -138,3 +138,17 @@ def test_a_mood_word_prints_no_warning_with_the_shipped_tagger(db, tmp_path):
         out[argv[0]] = proc.stdout
     assert all(r["title"].startswith("happy") for r in json.loads(out["next"]))
     assert "tagger vocabulary: " in out["mood"] and "(50 labels)" in out["mood"]
+
+
+def test_control_characters_in_tags_are_made_visible_but_json_stays_exact(db, capsys):
+    with db.db.transaction() as c:
+        c.execute("UPDATE tracks SET title = ?, artist = ? WHERE id = ?",
+                  ("rock \x1b[31mred\x1b[0m", "band\nsecond line", db.ids[2]))
+    code, out, err = run(capsys, "next", "--db", str(db.path), "--user", "ann", "-n", "6")
+    assert code == 0, err
+    assert "\x1b" not in out and "rock \\x1b[31mred\\x1b[0m" in out and "band second line - " in out
+    code, out, err = run(capsys, "next", "--db", str(db.path), "--user", "ann", "-n", "6", "--json")
+    row = next(r for r in json.loads(out) if r["id"] == db.ids[2])
+    assert row["title"] == "rock \x1b[31mred\x1b[0m" and row["artist"] == "band\nsecond line"
+    code, out, err = run(capsys, "similar", str(db.ids[3]), "--db", str(db.path), "-n", "5")
+    assert code == 0 and "\x1b" not in out and "\\x1b[31m" in out

@@ -34,7 +34,7 @@ def cmd_analyse(args) -> int:
     from tqdm import tqdm
 
     from player.analysis.service import AnalysisOptions, default_workers, run_analysis
-    from player.cli import CliError, db_path, open_library
+    from player.commands.common import CliError, db_path, open_library, safe_text
 
     if (args.workers is not None and args.workers < 1) or args.batch < 1:
         raise CliError("--workers and --batch must be at least 1")
@@ -77,7 +77,7 @@ def cmd_analyse(args) -> int:
         with open_library(args) as library:
             for track_id, reason in failures:
                 t = library.track(track_id)
-                print(f"  failed {t.display_path if t else track_id}: {reason}")
+                print(f"  failed {safe_text(t.display_path) if t else track_id}: {safe_text(reason)}")
     return 0 if progress.state == "finished" else 1
 
 
@@ -87,7 +87,7 @@ def cmd_export(args) -> int:
     import numpy as np
 
     from player.analysis.store import read_embeddings, read_label_table
-    from player.cli import CliError, open_library
+    from player.commands.common import CliError, open_library
 
     if not args.embeddings and not args.labels:
         raise CliError("say what to export: --embeddings FILE.npz and/or --labels FILE.tsv")
@@ -118,30 +118,30 @@ def cmd_export(args) -> int:
 
 def cmd_show(args) -> int:
     from player.analysis.store import read_track
-    from player.cli import open_library
+    from player.commands.common import open_library, safe_text
 
     with open_library(args) as library:
         track = library.resolve_track(args.track)
-        print(f"{track.title} — {track.artist or 'unknown artist'}"
-              f"{' — ' + track.album if track.album else ''}")
-        print(f"  {track.display_path}")
+        print(f"{safe_text(track.title)} — {safe_text(track.artist or 'unknown artist')}"
+              f"{' — ' + safe_text(track.album) if track.album else ''}")
+        print(f"  {safe_text(track.display_path)}")
         analysis = read_track(library, track.id)
         if analysis is None:
             print("  not analysed yet: run 'python -m player analyse'")
             return 0
         if not analysis.ok:
-            print(f"  analysis failed ({analysis.model_version}): {analysis.error}")
+            print(f"  analysis failed ({safe_text(analysis.model_version)}): {safe_text(analysis.error)}")
             return 0
-        print(f"  analysed with {analysis.model_version} over {analysis.n_excerpts} excerpt(s)")
-        print("  tags:   " + ", ".join(f"{lab.name} ×{lab.count} ({lab.probability:.2f})"
+        print(f"  analysed with {safe_text(analysis.model_version)} over {analysis.n_excerpts} excerpt(s)")
+        print("  tags:   " + ", ".join(f"{safe_text(lab.name)} ×{lab.count} ({lab.probability:.2f})"
                                        for lab in analysis.labels[:12]))
         if analysis.genres is not None:
-            print("  genres: " + ", ".join(f"{name} {p:.0%}" for name, p in analysis.genres.ranked(3)))
+            print("  genres: " + ", ".join(f"{safe_text(name)} {p:.0%}" for name, p in analysis.genres.ranked(3)))
         neighbours = _neighbours(library, track.id, args.n) if analysis.embedding is not None else []
         if neighbours:
             print("  sounds like:")
             for other, sim in neighbours:
-                print(f"    {sim:5.2f}  {other.title} — {other.artist or 'unknown artist'}")
+                print(f"    {sim:5.2f}  {safe_text(other.title)} — {safe_text(other.artist or 'unknown artist')}")
     return 0
 
 

@@ -43,7 +43,7 @@ def register(sub, common) -> None:
 # -- mood -------------------------------------------------------------------------------------
 def resolve_mood(text: str, rec) -> tuple[list[str], str]:
     """``(labels, name)`` for ``--mood``: 'auto' (camera), a mood word, or comma-separated labels."""
-    from player.cli import CliError
+    from player.commands.common import CliError
     from player.mood.mapping import lookup, moods
 
     value = (text or "").strip()
@@ -114,6 +114,9 @@ def _jsonable(value):
 
 
 def _print(rows: list[dict], as_json: bool, explain: bool, empty: str) -> None:
+    """JSON exactly as stored; human-readable lines with control characters made visible."""
+    from player.commands.common import safe_text
+
     if as_json:
         json.dump(rows, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")
@@ -122,16 +125,16 @@ def _print(rows: list[dict], as_json: bool, explain: bool, empty: str) -> None:
         print(empty)
         return
     for i, row in enumerate(rows, 1):
-        who = row["artist"] or "unknown artist"
-        print(f"{i:3d}. {row['score']:6.3f}  {row['id']:6d}  {who} - {row['title']}")
-        print(f"               {row['reason']}")
+        who = safe_text(row["artist"] or "unknown artist")
+        print(f"{i:3d}. {row['score']:6.3f}  {row['id']:6d}  {who} - {safe_text(row['title'])}")
+        print(f"               {safe_text(row['reason'])}")
         if explain:
             parts = ", ".join(f"{k}={v}" for k, v in row.get("parts", {}).items())
-            print(f"               {parts}")
+            print(f"               {safe_text(parts)}")
 
 
 def _check_n(n: int) -> int:
-    from player.cli import CliError
+    from player.commands.common import CliError
 
     if n < 1 or n > 10_000:
         raise CliError(f"-n must be from 1 to 10000, not {n}")
@@ -140,7 +143,7 @@ def _check_n(n: int) -> int:
 
 # -- handlers ---------------------------------------------------------------------------------
 def cmd_next(args) -> int:
-    from player.cli import CliError, open_library
+    from player.commands.common import CliError, open_library, safe_text
     from player.recommend import Recommender, RecommendSettings
 
     n = _check_n(args.n)
@@ -155,7 +158,7 @@ def cmd_next(args) -> int:
             mood_labels, mood_name = resolve_mood(args.mood, rec)
             if mood_labels and not rec.match_labels(mood_labels):
                 print(
-                    f"note: no analysed song has the mood labels ({', '.join(mood_labels)}); "
+                    f"note: no analysed song has the mood labels ({safe_text(', '.join(mood_labels))}); "
                     "the mood cannot change the list until the songs are analysed",
                     file=sys.stderr,
                 )
@@ -168,7 +171,7 @@ def cmd_next(args) -> int:
 
 
 def cmd_similar(args) -> int:
-    from player.cli import open_library
+    from player.commands.common import open_library, safe_text
     from player.recommend import Recommender, RecommendSettings
 
     n = _check_n(args.n)
@@ -178,11 +181,11 @@ def cmd_similar(args) -> int:
         recs = rec.similar(track.id, n=n)
         rows = _rows(library, recs, args.explain)
     if recs and recs[0].parts.get("basis") == "metadata":
-        print(f"note: {track.title} is not analysed yet: these share its album or artist", file=sys.stderr)
+        print(f"note: {safe_text(track.title)} is not analysed yet: these share its album or artist", file=sys.stderr)
     _print(
         rows,
         args.json,
         args.explain,
-        f"nothing to compare with: {track.title} is not analysed yet and shares no artist or album",
+        f"nothing to compare with: {safe_text(track.title)} is not analysed yet and shares no artist or album",
     )
     return 0
