@@ -99,7 +99,6 @@ class ListenerCooccurrence:
         self.group_of_played = np.asarray(inverse, dtype=np.int64).ravel()
         self.group_size = np.bincount(self.group_of_played, minlength=len(groups)).astype(np.float64)
         self.group_pop = np.bitwise_count(groups).sum(axis=1).astype(np.float64) if len(groups) else np.zeros(0)
-        self._sig = sig
 
     def scores(self, basket_id: int) -> np.ndarray:
         """The seed's mean Jaccard score of every song for the listener whose basket is ``basket_id``."""
@@ -127,19 +126,6 @@ class ListenerCooccurrence:
         per_group /= n_s
         out[self.played] = per_group[self.group_of_played]
         return out
-
-    def with_item(self, item: int, S: np.ndarray) -> tuple[int, float]:
-        """The song of ``S`` whose listener set is most like ``item``'s: (song, Jaccard)."""
-        S = np.asarray(S, dtype=np.int64)
-        if S.size == 0:
-            return -1, 0.0
-        a = self._sig[item]
-        b = self._sig[S]
-        inter = np.bitwise_count(a[None, :] & b).sum(axis=1).astype(np.float64)
-        union = np.bitwise_count(a[None, :] | b).sum(axis=1).astype(np.float64)
-        jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-        k = int(np.argmax(jac))
-        return int(S[k]), float(jac[k])
 
 
 def sessions_from_plays(

@@ -51,10 +51,6 @@ def tfidf_matrix(
     return X, idf, df
 
 
-def row_norms(X: sp.csr_matrix) -> np.ndarray:
-    return np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
-
-
 def weighted_row_sum(X, positions: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """``sum_i weights[i] * X[positions[i]]`` as a dense vector (X sparse or dense)."""
     positions = np.asarray(positions, dtype=np.int64)
