@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from player.commands import analysis, desktop, library, mood, play, recommend
+    from player.commands import analysis, desktop, library, mood, play, playlist, recommend
 
     common = _common_parser()
     parser = _Parser(
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(handler=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (library, play, analysis, recommend, mood, desktop):
+    for module in (library, play, analysis, recommend, playlist, mood, desktop):
         module.register(sub, common)
     gui = sub.add_parser("gui", parents=[common], help="open the player window (the default)")
     gui.set_defaults(handler=_run_gui)
@@ -57,6 +57,9 @@ def _run_gui(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        from player.paths import redirect_library_files
+
+        redirect_library_files()  # before anything that may import Keras or Matplotlib
         parser = build_parser()
         args = parser.parse_args(argv)
         handler = args.handler or _run_gui

@@ -378,8 +378,8 @@ class _Compiler:
         if names is None:
             a = self.arrays
             model = f"the analysis model {a.version!r}" if a.version else "an analysis model"
-            raise SmartQueryError(f"{kind} cannot be read: {model} is not installed, so its {kind} names are "
-                                  "unknown", c.column)
+            raise SmartQueryError(f"{kind} probabilities cannot be read: {model} is not installed (its {kind} "
+                                  "names are unknown)", c.column)
         if what is None or len(self.arrays.ids) == 0:
             self.warn(f"no song is analysed with the current models yet, so '{c.text}' matches nothing until "
                       "the analysis has run")
