@@ -1,11 +1,15 @@
-"""Playback speed: decode + resample throughput per format, and the output callback's time per block.
+"""Playback speed: decode throughput per format and backend, decode + resample, and the output callback.
 
     .venv/bin/python benchmarks/bench_playback.py [--seconds 60] [--device-rate 48000] [--blocks 40000]
 
-1. Decode + resample (the decoder thread's work): each format's ~60 s stereo file is decoded with
-   :class:`player.audio.decoder.SourceReader` (16384-frame blocks, streaming soxr HQ to the device
-   rate) and reported as a multiple of real time. Baseline, same run: the naive way, the whole file
-   with ``soundfile.read`` then ``librosa.resample`` (soxr_hq) in one go. Goal: >= 100x for mp3/ogg.
+0. Decode only, per backend (what justifies the reader's choice): each format's ~60 s stereo file read to
+   the end through :class:`player.audio.reader.AudioFile` in 16384-frame blocks with libsndfile
+   (soundfile) and with FFmpeg (PyAV), x real time, and the ratio between them in the same run. The
+   reader sends a file to the backend marked "<- reader".
+1. Decode + resample (the decoder thread's work): each file through :class:`player.audio.decoder.SourceReader`
+   (the reader's backend, streaming soxr HQ to the device rate), x real time. Baseline, same run: the
+   naive way, the whole file decoded in one go then ``soxr.resample`` (HQ) in one call. Goal: >= 100x
+   for mp3/ogg.
 2. The output callback (:meth:`Renderer.render`), driven directly in a loop with real decoded audio,
    with volume ramps, pauses, seeks (flush + fade) and gapless cuts mixed in; the ring is topped up
    between calls (not timed). Reports p50/p99/p99.9/max per block. Baseline, same run: a naive
@@ -32,21 +36,52 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from audiogen import write_audio  # noqa: E402
 
-FORMATS = ["wav", "flac", "ogg", "mp3", "opus"]
+# label -> (file name, codec for audiogen.write_audio or None)
+FORMATS = {
+    "wav": ("bench.wav", None), "flac": ("bench.flac", None), "aiff": ("bench.aiff", None),
+    "ogg": ("bench.ogg", None), "opus": ("bench.opus", None), "mp3": ("bench.mp3", None),
+    "aac/m4a": ("bench.m4a", None), "alac": ("bench-alac.m4a", "alac"), "wma": ("bench.wma", None),
+    "wavpack": ("bench.wv", None), "tta": ("bench.tta", None), "opus/mka": ("bench.mka", None),
+}
 
 
 def make_files(folder: Path, seconds: float) -> dict[str, Path]:
-    sr = 44100
-    t = np.arange(int(seconds * sr)) / sr
-    rng = np.random.default_rng(0)
-    # music-like: a few partials with a slow envelope plus a little noise, stereo
-    x = sum(0.12 * np.sin(2 * np.pi * f * t + i) for i, f in enumerate([110, 220, 330, 440, 660, 990]))
-    x = x * (0.6 + 0.4 * np.sin(2 * np.pi * 0.25 * t)) + 0.02 * rng.standard_normal(len(t))
-    data = np.stack([x, np.roll(x, 300) * 0.9], axis=1).astype(np.float32)
     files = {}
-    for ext in FORMATS:
-        files[ext] = write_audio(folder / f"bench.{ext}", data, sr)
+    for label, (name, codec) in FORMATS.items():
+        sr = 48000 if name.endswith((".opus", ".mka")) else 44100
+        t = np.arange(int(seconds * sr)) / sr
+        rng = np.random.default_rng(0)
+        # music-like: a few partials with a slow envelope plus a little noise, stereo
+        x = sum(0.12 * np.sin(2 * np.pi * f * t + i) for i, f in enumerate([110, 220, 330, 440, 660, 990]))
+        x = x * (0.6 + 0.4 * np.sin(2 * np.pi * 0.25 * t)) + 0.02 * rng.standard_normal(len(t))
+        data = np.stack([x, np.roll(x, 300) * 0.9], axis=1).astype(np.float32)
+        files[label] = write_audio(folder / name, data, sr, codec=codec)
     return files
+
+
+def bench_backends(files: dict[str, Path], repeat: int) -> list[tuple]:
+    """Decode only, with each backend that opens the file: (label, {backend: x real time}, reader's pick)."""
+    from player.audio.errors import AudioError
+    from player.audio.reader import FFMPEG, SOUNDFILE, AudioFile, open_audio
+
+    rows = []
+    for label, path in files.items():
+        speeds = {}
+        with open_audio(path) as f:
+            seconds = f.count_frames() / f.samplerate
+            chosen = f.backend
+        for backend in (SOUNDFILE, FFMPEG):
+            def run(backend=backend):
+                with AudioFile(path, backend=backend) as f:
+                    while len(f.read(16384)):
+                        pass
+            try:
+                run()
+            except AudioError:
+                continue  # this backend cannot read the format
+            speeds[backend] = seconds / best_of(run, repeat)
+        rows.append((label, speeds, chosen))
+    return rows
 
 
 def best_of(fn, repeat: int) -> float:
@@ -59,14 +94,14 @@ def best_of(fn, repeat: int) -> float:
 
 
 def bench_decode(files: dict[str, Path], device_rate: int, repeat: int) -> list[tuple]:
-    import librosa
-    import soundfile as sf
+    import soxr
 
     from player.audio.decoder import SourceReader
+    from player.audio.reader import read_audio
 
     rows = []
     for ext, path in files.items():
-        info = sf.info(str(path))
+        info = read_audio(path)[1]
         seconds = info.frames / info.samplerate
 
         def ours():
@@ -80,8 +115,8 @@ def bench_decode(files: dict[str, Path], device_rate: int, repeat: int) -> list[
             return n
 
         def naive():
-            y, sr = sf.read(str(path), dtype="float32", always_2d=True)
-            return librosa.resample(y.T, orig_sr=sr, target_sr=device_rate, res_type="soxr_hq")
+            y, got = read_audio(path)
+            return soxr.resample(y, got.samplerate, device_rate, quality="HQ")
 
         ours(), naive()  # warm up: imports, first-call setup, page cache
         t_ours = best_of(ours, repeat)
@@ -177,14 +212,13 @@ def bench_callback(path: Path, device_rate: int, blocks: int, blocksize: int) ->
 
 
 def bench_end_to_end(files: dict[str, Path]) -> list[tuple]:
-    import soundfile as sf
-
     from player.audio import FileTrack, NullBackend, Player
+    from player.audio.reader import probe_audio
 
     rows = []
-    for ext in ("wav", "mp3"):
+    for ext in ("wav", "mp3", "aac/m4a"):
         path = files[ext]
-        seconds = sf.info(str(path)).duration
+        seconds = probe_audio(path).duration
         backend = NullBackend(realtime=False, samplerate=48000)
         player = Player(backend=backend)
         done = []
@@ -215,12 +249,21 @@ def main(argv=None) -> int:
         files = make_files(Path(tmp), args.seconds)
         print(f"generated {len(files)} files of {args.seconds:.0f} s in {time.perf_counter() - t0:.1f} s\n")
 
-        print("decode + resample to the device rate (x real time, best of %d)" % args.repeat)
-        print(f"{'format':7} {'file Hz':>8} {'ours':>9} {'naive':>9} {'ours/naive':>11}  goal")
+        print("decode only, per backend (x real time, best of %d)" % args.repeat)
+        print(f"{'format':9} {'soundfile':>10} {'ffmpeg':>9} {'sf/ffmpeg':>10}  reader")
+        for label, speeds, chosen in bench_backends(files, args.repeat):
+            sf_x, av_x = speeds.get("soundfile"), speeds.get("ffmpeg")
+            ratio = f"{sf_x / av_x:9.2f}x" if sf_x and av_x else f"{'-':>10}"
+            print(f"{label:9} {f'{sf_x:.0f}x' if sf_x else '-':>10} {f'{av_x:.0f}x' if av_x else '-':>9} {ratio}"
+                  f"  <- {chosen}")
+        print("  '-': that backend cannot read the format")
+
+        print("\ndecode + resample to the device rate (x real time, best of %d)" % args.repeat)
+        print(f"{'format':9} {'file Hz':>8} {'ours':>9} {'naive':>9} {'ours/naive':>11}  goal")
         for ext, sr, seconds, ours, naive in bench_decode(files, args.device_rate, args.repeat):
             goal = ">=100x " + ("ok" if ours >= 100 else "MISSED") if ext in ("mp3", "ogg") else ""
-            print(f"{ext:7} {sr:8d} {ours:8.0f}x {naive:8.0f}x {ours / naive:10.2f}x  {goal}")
-        print("  naive = soundfile.read of the whole file + librosa.resample(soxr_hq), same files, same run")
+            print(f"{ext:9} {sr:8d} {ours:8.0f}x {naive:8.0f}x {ours / naive:10.2f}x  {goal}")
+        print("  naive = the whole file decoded at once + soxr.resample(HQ) in one call, same files, same run")
 
         print("\noutput callback, Renderer.render per block (microseconds; gc on, seeks/cuts/pauses/volume mixed in)")
         print(f"{'block':>6} {'(ms)':>6} {'p50':>7} {'p99':>7} {'p99.9':>7} {'max':>8} | {'naive p50':>9} {'naive p99.9':>11}"
