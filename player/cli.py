@@ -54,6 +54,21 @@ def _run_gui(args) -> int:
     return run_gui(db_path(args))
 
 
+def _db_named(argv: list[str]) -> str:
+    """The library a command line names (for a message), without creating any folder."""
+    for i, arg in enumerate(argv):
+        if arg == "--db" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--db="):
+            return arg[5:]
+    try:
+        from player.paths import default_db_path
+
+        return str(default_db_path())
+    except PlayerError:
+        return "library.db"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -70,6 +85,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        import sqlite3
+
+        if not isinstance(exc, sqlite3.Error):
+            raise
+        # code that read the library's connection directly: the library's one translation says it
+        from player.library.db import _explain
+
+        err = _explain(exc, _db_named(argv))
+        print(f"error: {safe_text(err)}", file=sys.stderr)
+        return err.code
     except BrokenPipeError:
         # `python -m player tracks | head`: the reader went away; that is fine.
         try:

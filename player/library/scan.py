@@ -46,6 +46,7 @@ class ScanReport:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason), new errors only
     notes: list[tuple[str, str]] = field(default_factory=list)  # (path, note): dropped/cut tags, mislabelled
     folder_errors: list[tuple[str, str]] = field(default_factory=list)  # unreadable folders
+    notices: list[str] = field(default_factory=list)  # about earlier runs (player.library.leftovers)
     cancelled: bool = False
     seconds: float = 0.0
 

@@ -18,7 +18,11 @@ import queue
 import time
 
 
-def _child(db_path: str, folders: list[str], workers: int, events, cancel) -> None:
+def _child(db_path: str, folders: list[str], workers: int, events, cancel, parent_pid: int | None = None) -> None:
+    # First thing: end with the window. A killed window must not leave an import running for minutes.
+    from player.procs import die_with_parent
+
+    die_with_parent(parent_pid)
     # Background work yields the CPU to the window: on a 2-core machine an import at normal priority
     # can starve the GUI process itself for 100+ ms at a time.
     try:
@@ -26,7 +30,11 @@ def _child(db_path: str, folders: list[str], workers: int, events, cancel) -> No
     except (AttributeError, OSError):
         pass
     from player.library import Library
+    from player.library.leftovers import WINDOW_IMPORT, registered
     from player.library.scan import scan
+    from player.paths import redirect_library_files
+
+    redirect_library_files()
 
     last = [0.0]
 
@@ -37,12 +45,14 @@ def _child(db_path: str, folders: list[str], workers: int, events, cancel) -> No
             events.put(("progress", done, total, path))
 
     try:
-        with Library(db_path) as lib:
+        with Library(db_path) as lib, registered(db_path, WINDOW_IMPORT, parent_pid):
             report = scan(lib, folders, progress=progress, cancel=cancel.is_set, workers=workers)
     except Exception as exc:  # noqa: BLE001 - the parent shows it in words
-        text = str(exc).strip().splitlines()
+        from player.errors import PlayerError
+
+        text = str(exc).strip().splitlines() if isinstance(exc, PlayerError) else []
         kind = type(exc).__name__
-        events.put(("error", kind, text[0] if text else kind))
+        events.put(("error", kind, text[0] if text else f"the import stopped on an unexpected problem ({kind})"))
         return
     events.put(("done", report))
 
@@ -53,10 +63,14 @@ def scan_in_child(job, db_path: str | os.PathLike, folders: list[str], workers: 
     Progress goes to ``job.progress((done, total, path))``; ``job.cancelled`` stops the child at its
     next file (what was written stays). A child that dies is an error in words.
     """
+    from player.library.leftovers import check_leftovers
+
+    notices = check_leftovers(db_path)  # an import a closed window left behind is stopped first
     ctx = mp.get_context("spawn")
     events = ctx.Queue()
     cancel = ctx.Event()
-    proc = ctx.Process(target=_child, args=(str(db_path), [str(f) for f in folders], int(workers), events, cancel),
+    proc = ctx.Process(target=_child, args=(str(db_path), [str(f) for f in folders], int(workers), events, cancel,
+                                            os.getpid()),
                        name="player-import", daemon=True)
     proc.start()
     report = None
@@ -84,12 +98,13 @@ def scan_in_child(job, db_path: str | os.PathLike, folders: list[str], workers: 
                 report = msg[1]
                 break
             elif kind == "error":
-                from player.library import DatabaseError, LibraryError
+                from player import errors
 
                 _kind, text = msg[1], msg[2]
-                if _kind == "DatabaseError":
-                    raise DatabaseError(text)
-                raise LibraryError(text)
+                cls = getattr(errors, _kind, None)
+                if not (isinstance(cls, type) and issubclass(cls, errors.PlayerError)):
+                    cls = errors.LibraryError
+                raise cls(text)
     finally:
         if report is None and proc.is_alive():
             cancel.set()
@@ -98,4 +113,6 @@ def scan_in_child(job, db_path: str | os.PathLike, folders: list[str], workers: 
             proc.kill()
             proc.join(2)
         events.close()
+    if report is not None and notices:
+        report.notices[:0] = notices
     return report
