@@ -6,7 +6,6 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -19,18 +18,8 @@ from player.audio.reader import read_audio
 SR = 44100
 
 
-@dataclass(frozen=True)
-class T:
-    """A library-like track."""
-
-    path: str
-    title: str
-    album: str | None = None
-    tracknumber: int | None = None
-    id: int | None = None
-    artist: str | None = "Band"
-    albumartist: str | None = None
-    duration: float | None = None
+def T(path, title, album=None, tracknumber=None, id=None) -> FileTrack:  # noqa: N802 - a library-like track
+    return FileTrack(path=path, title=title, artist="Band", album=album, id=id, tracknumber=tracknumber)
 
 
 def noise(seconds: float, seed: int, amp: float = 0.1) -> np.ndarray:

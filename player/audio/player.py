@@ -80,6 +80,8 @@ class FileTrack:
     album: str | None = None
     duration: float | None = None
     id: int | None = None
+    albumartist: str | None = None
+    tracknumber: int | None = None
 
     @classmethod
     def from_path(cls, path: str | bytes | os.PathLike) -> "FileTrack":

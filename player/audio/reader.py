@@ -144,6 +144,14 @@ def mono_mix(block: np.ndarray) -> np.ndarray:
     return (block @ np.full(block.shape[1], 1.0 / block.shape[1], np.float32)).astype(np.float32)
 
 
+def _close_quietly(handle) -> None:
+    if handle is not None:
+        try:
+            handle.close()
+        except Exception:
+            pass
+
+
 def _short_warning(decoded: int, announced: int | None, rate: int) -> str | None:
     if announced is None or announced - decoded < SHORT_WARNING_SECONDS * rate:
         return None
@@ -210,12 +218,7 @@ class _SoundfileSource:
         return pos
 
     def close(self) -> None:
-        f = getattr(self, "f", None)
-        if f is not None:
-            try:
-                f.close()
-            except Exception:
-                pass
+        _close_quietly(getattr(self, "f", None))
 
 
 def _itunsmpb(metadata) -> tuple[int, int, int] | None:
@@ -459,13 +462,8 @@ class _FFmpegSource:
         return self.pos
 
     def close(self) -> None:
-        c = getattr(self, "c", None)
-        if c is not None:
-            try:
-                c.close()
-            except Exception:
-                pass
-            self.c = None
+        _close_quietly(getattr(self, "c", None))
+        self.c = None
 
 
 class _SeekMissed(Exception):
