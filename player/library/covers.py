@@ -149,12 +149,17 @@ def image_header(data: bytes) -> ImageHeader | None:
     return ImageHeader(mime, size[0], size[1])
 
 
+def _too_big(size: int, what: str) -> bool:
+    if size <= MAX_BYTES:
+        return False
+    log.warning("cover art: ignored %s: %.1f MB is over the %d MB limit", what, size / 2**20, MAX_BYTES // 2**20)
+    return True
+
+
 def check_picture(data: bytes, what: str) -> ImageHeader | None:
     """The picture's header when it is fit to use, else None and one log line saying why (``what``
     names the picture in that line)."""
-    if len(data) > MAX_BYTES:
-        log.warning("cover art: ignored %s: %.1f MB is over the %d MB limit", what, len(data) / 2**20,
-                    MAX_BYTES // 2**20)
+    if _too_big(len(data), what):
         return None
     header = image_header(data)
     if header is None:
@@ -332,9 +337,7 @@ def _read_image_file(path: str) -> bytes | None:
     try:
         with open(path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            if size > MAX_BYTES:
-                log.warning("cover art: ignored %s: %.1f MB is over the %d MB limit", _shown(path), size / 2**20,
-                            MAX_BYTES // 2**20)
+            if _too_big(size, _shown(path)):
                 return None
             return f.read(size + 1)  # a bigger one, grown since, is refused by check_picture
     except OSError as exc:
@@ -371,12 +374,16 @@ def _folder_cover(track_path) -> tuple[CoverRef, bytes | None] | None:
 
 
 # -- finding --------------------------------------------------------------------------------------------
+def _find(audio, path) -> tuple[CoverRef, bytes | None] | None:
+    """The cover and, when just read, its bytes: embedded first, else the folder image."""
+    return (_pick_embedded(audio, path) if audio is not None else None) or _folder_cover(path)
+
+
 def find_cover_in_tags(mutagen_file, path) -> CoverRef | None:
     """The cover of the music file ``path`` whose tags are already open as ``mutagen_file`` (from
     ``mutagen.File(path)``, easy or not; None when mutagen found no tags): the embedded picture, else
     the folder image. Never raises for bad pictures; reads no audio."""
-    found = _pick_embedded(mutagen_file, path) if mutagen_file is not None else None
-    found = found or _folder_cover(path)
+    found = _find(mutagen_file, path)
     return None if found is None else found[0]
 
 
@@ -416,8 +423,7 @@ def _source(ref_or_path) -> tuple[str, bytes | None, CoverRef | None] | None:
     if Path(path).suffix.lower() in _IMAGE_SUFFIXES:
         data = _read_image_file(path)
         return None if data is None else (hashlib.sha1(data).hexdigest(), data, None)
-    audio = _open_tags(path)
-    found = (_pick_embedded(audio, path) if audio is not None else None) or _folder_cover(path)
+    found = _find(_open_tags(path), path)
     if found is None:
         return None
     ref, data = found
