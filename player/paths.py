@@ -67,6 +67,29 @@ def models_dir() -> Path:
     return Path(override) if override else repo_root() / "models"
 
 
+def assets_dir() -> Path:
+    """Icons, the desktop entry and the AppStream file: ``assets/`` next to the package in a checkout
+    or an editable install, ``<prefix>/share/tastebuds/assets`` from a wheel; ``PLAYER_ASSETS_DIR``
+    overrides."""
+    override = os.environ.get("PLAYER_ASSETS_DIR")
+    if override:
+        return Path(override)
+    here = repo_root() / "assets"
+    if here.is_dir():
+        return here
+    import sys
+    import sysconfig
+
+    # A wheel's data files land in the install scheme's "data" folder (the venv, ~/.local, /usr …).
+    package = Path(__file__).resolve().parent
+    candidates = [Path(sysconfig.get_paths()["data"]), Path(sys.prefix), *package.parents]
+    for base in candidates:
+        path = base / "share" / "tastebuds" / "assets"
+        if path.is_dir():
+            return path
+    return here
+
+
 _REDIRECTED: dict[str, str] = {}  # what redirect_library_files() set, so a later call may move it
 
 
