@@ -134,10 +134,10 @@ def _play_through(make_player, paths) -> np.ndarray:
     backend = NullBackend(realtime=False, capture=True)
     player = make_player(backend)
     events = Events(player)
-    player.queue.set_tracks([track(p) for p in paths])
+    player.queue.set_tracks([p if isinstance(p, FileTrack) else track(p) for p in paths])
     player.play()
     assert events.wait_stopped().data["reason"] == "end of queue"
-    assert len(events.titles("ended")) == 3
+    assert len(events.titles("ended")) == 3 and not events.of("skipped")
     return backend.captured()
 
 
@@ -162,6 +162,17 @@ def test_gapless_lossy_album_has_no_gap_or_overlap(tmp_path, make_player, ext, c
         scores = [np.dot(out[join - 4096 + k:join + 4096 + k, 0], sig[near, 0]) for k in range(-600, 601)]
         assert int(np.argmax(scores)) - 600 == 0, "shifted at the join"  # no gap, no overlap
         assert np.sqrt(np.mean(err[near] ** 2)) < 0.1 * level  # no click: within the codec's precision
+
+
+def test_names_that_are_not_utf8_play_as_bytes_and_as_str(tmp_path, make_player):
+    raw = [os.path.join(os.fsencode(tmp_path), name) for name in (b"caf\xe9.flac", b"\xff\xfe.m4a")]
+    made = [write_audio(tmp_path / "a.flac", noise(0.3, seed=1), SR), write_audio(tmp_path / "b.m4a", noise(0.3, seed=2), SR)]
+    for src, dst in zip(made, raw):
+        os.rename(src, dst)
+    tracks = [FileTrack(path=raw[0], title="bytes"), FileTrack.from_path(raw[1]),  # bytes, and a surrogate str
+              FileTrack(path=os.fsdecode(raw[0]), title="str")]
+    out = _play_through(make_player, tracks)
+    assert len(out) == 3 * len(noise(0.3))
 
 
 def test_end_of_track_advances_queue_position_and_duration(tmp_path, make_player, manual):
