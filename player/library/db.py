@@ -473,32 +473,9 @@ class Database:
 
     # -- backups -----------------------------------------------------------------------------
     def backup_to(self, dest: str | os.PathLike) -> Path:
-        """A consistent copy of the library's last committed state at ``dest`` (SQLite's online
-        backup through a connection of its own: other connections, even one of this thread in the
-        middle of a transaction, go on). Written to a temporary name first, so ``dest`` is never half
-        a file."""
-        dest = Path(dest)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        try:
-            with translate_errors(self.path, self):
-                source = sqlite3.connect(self.path, timeout=30.0)
-                try:
-                    target = sqlite3.connect(tmp)
-                    try:
-                        source.backup(target)
-                    finally:
-                        target.close()
-                finally:
-                    source.close()
-            with open(tmp, "rb+") as f:
-                os.fsync(f.fileno())
-            os.replace(tmp, dest)
-        finally:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-        return dest
+        """A consistent copy of the library at ``dest``: see :func:`copy_database`."""
+        with translate_errors(self.path, self):
+            return copy_database(self.path, dest)
 
     def backups(self) -> list[Path]:
         """This library's backups in ``backups/``, oldest first."""
@@ -558,6 +535,34 @@ class Database:
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+
+def copy_database(source: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """A consistent copy of the last committed state of the SQLite file ``source`` at ``dest``
+    (SQLite's online backup, through a connection of its own: other connections, even one in the
+    middle of a transaction, go on). Written to a temporary name first and synced, so ``dest`` is never
+    half a file. Raises ``sqlite3.Error`` / ``OSError``."""
+    dest = Path(dest)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        src = sqlite3.connect(source, timeout=30.0)
+        try:
+            target = sqlite3.connect(tmp)
+            try:
+                src.backup(target)
+            finally:
+                target.close()
+        finally:
+            src.close()
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, dest)
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    return dest
 
 
 _BACKUP_RE = r"-(\d{8}-\d{6})(?:-\d+)?-([a-z0-9]+)\.db"
