@@ -101,7 +101,9 @@ def _matrix(blobs: list, width: int | None) -> tuple[np.ndarray, np.ndarray]:
 
 def analysis_arrays(library) -> AnalysisArrays:
     """The current model's analysis as arrays; cached per library until the analysis table changes."""
-    fp = tuple(_rows(library, "SELECT COUNT(*), MAX(analysed_at) FROM analysis").fetchone())
+    # two queries, each answered from an index: the row count and the newest analysis time
+    fp = (_rows(library, "SELECT COUNT(*) FROM analysis").fetchone()[0],
+          _rows(library, "SELECT MAX(analysed_at) FROM analysis").fetchone()[0])
     with _CACHE_LOCK:
         cached = _CACHE.get(library)
     if cached is not None and cached.fingerprint == fp:
@@ -171,6 +173,15 @@ DEFAULT_ORDER = ("t.artist COLLATE NOCASE NULLS LAST, t.album COLLATE NOCASE NUL
                  "t.tracknumber NULLS LAST, COALESCE(t.title, t.path) COLLATE NOCASE, t.id")
 
 
+def _holds(c: Cond, value: float) -> bool:
+    """Whether a number condition holds for ``value`` (0: a song the listener never rated or played)."""
+    if c.op == "between":
+        lo, hi = c.value
+        return (lo is None or value >= lo) and (hi is None or value <= hi)
+    return {"eq": value == c.value, "ne": value != c.value, "lt": value < c.value, "le": value <= c.value,
+            "gt": value > c.value, "ge": value >= c.value}[c.op]
+
+
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -209,9 +220,9 @@ class _Compiler:
         self.warnings: list[str] = []
         self._arrays: AnalysisArrays | None = None
         self.similarity: dict[int, np.ndarray] = {}  # Cond id -> cosine per analysed row
-        self.need_ratings = query.uses("stars") or any(s.key == "stars" for s in query.sort)
-        self.need_plays = query.uses("plays", "skips", "played") or any(
-            s.key in ("plays", "skips", "played") for s in query.sort)
+        # the listener's rows are joined per song only to sort by them; conditions read them as sets
+        self.need_ratings = any(s.key == "stars" for s in query.sort)
+        self.need_plays = any(s.key in ("plays", "skips", "played") for s in query.sort)
         self._columns = None
 
     # the analysis, loaded on first use
@@ -295,13 +306,39 @@ class _Compiler:
                 return "0", []
             marks = ", ".join("?" * len(labels))
             return f"t.id IN (SELECT track_id FROM track_labels WHERE label IN ({marks}))", labels
-        if f == "stars" and self.user_id is None:
-            raise SmartQueryError("'stars' needs a listener (choose one, or pass --user NAME)", c.column)
-        if f in ("added", "played"):
-            return self.time_sql(c)
+        if f in ("stars", "plays", "skips", "played"):
+            return self.listening_sql(c)
+        if f == "added":
+            sql, params, _ = self.time_sql(c, "t.added_at")
+            return sql, params
         if f == "loudness":
             return self.loudness_sql(c)
         return self.number_sql(_NUMBER_COLUMNS[f], c)
+
+    def listening_sql(self, c: Cond) -> tuple[str, list]:
+        """A condition on the listener's stars, plays, skips or last play, as a set of track ids read from
+        their rows only (no join per song): ``IN`` the songs whose value passes, or ``NOT IN`` those whose
+        value fails when a song without rows (unrated, never played) passes."""
+        f, uid = c.field, self.user_id
+        if f == "stars":
+            if uid is None:
+                raise SmartQueryError("'stars' needs a listener (choose one, or pass --user NAME)", c.column)
+            rows, params = "SELECT track_id, stars AS v FROM ratings WHERE user_id = ?", [int(uid)]
+        else:
+            mine = " WHERE user_id = ?" if uid is not None else ""
+            agg = {"plays": "COUNT(*)", "skips": "SUM(skipped)", "played": "MAX(started_at)"}[f]
+            rows = f"SELECT track_id, {agg} AS v FROM plays{mine} GROUP BY track_id"
+            params = [int(uid)] if uid is not None else []
+        if f == "played":
+            if c.op == "never":
+                return f"t.id NOT IN (SELECT track_id FROM ({rows}))", params
+            test, tparams, none_passes = self.time_sql(c, "v")
+        else:
+            test, tparams = self.number_sql("v", c)
+            none_passes = _holds(c, 0)
+        if none_passes:
+            return f"t.id NOT IN (SELECT track_id FROM ({rows}) WHERE NOT ({test}))", params + tparams
+        return f"t.id IN (SELECT track_id FROM ({rows}) WHERE {test})", params + tparams
 
     @staticmethod
     def number_sql(col: str, c: Cond) -> tuple[str, list]:
@@ -317,13 +354,10 @@ class _Compiler:
             return "(" + " AND ".join(parts) + ")", params
         return f"{col} {_CMP[c.op]} ?", [c.value]
 
-    def time_sql(self, c: Cond) -> tuple[str, list]:
-        """``added``/``played`` against ages (relative to now) and dates. ``played`` conditions that
-        mean "not played since T" also hold for songs never played."""
-        col = "t.added_at" if c.field == "added" else "p.last"
-        never_ok = c.field == "played"
-        if c.op == "never":
-            return "p.last IS NULL", []
+    def time_sql(self, c: Cond, col: str) -> tuple[str, list, bool]:
+        """``added``/``played`` against ages (relative to now) and dates: ``(sql, params, holds when
+        never played)``. A ``played`` condition that means "not played since T" holds for songs never
+        played."""
         if c.op == "between":
             spans = []
             for bound in c.value:
@@ -334,13 +368,12 @@ class _Compiler:
                     spans.append((self.now - bound[1], self.now - bound[1]))
                 else:
                     spans.append((bound[1], bound[2] - 1e-3))
-            return f"{col} BETWEEN ? AND ?", [min(s for s, _ in spans), max(e for _, e in spans)]
+            return f"{col} BETWEEN ? AND ?", [min(s for s, _ in spans), max(e for _, e in spans)], False
         v = c.value
         if v[0] == "age":  # an age compares the other way round: added<30d is added after now - 30 days
             t = self.now - v[1]
             op = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "ge", "ne": "lt"}[c.op]
-            cmp = f"{col} {_CMP[op]} ?"
-            params = [t]
+            cmp, params = f"{col} {_CMP[op]} ?", [t]
         else:
             start, end = v[1], v[2]
             cmp, params = {
@@ -352,9 +385,7 @@ class _Compiler:
                 "ne": (f"({col} < ? OR {col} >= ?)", [start, end]),
             }[c.op]
             op = c.op
-        if never_ok and op in ("lt", "le", "ne"):
-            return f"({col} IS NULL OR {cmp})", params
-        return cmp, params
+        return cmp, params, op in ("lt", "le", "ne")
 
     def loudness_sql(self, c: Cond) -> tuple[str, list]:
         cols = self.table_columns()
@@ -524,14 +555,27 @@ class _Compiler:
                          f"FROM plays {mine}GROUP BY track_id) p ON p.track_id = t.id")
             if self.user_id is not None:
                 jparams.append(int(self.user_id))
-        sql = "SELECT t.id, t.duration FROM tracks t " + " ".join(joins)
+        # NOT INDEXED: one scan of the table (or rowid lookups) beats walking an index on status (that
+        # nearly every song matches) or on artist (to skip the sort) with a random read per song
+        sql = "SELECT t.id, t.duration FROM tracks t NOT INDEXED " + " ".join(joins)
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY " + order
         limit = q.limit
-        if limit is not None and limit.count and post is None and not numpy_sort:
+        in_sql = post is None and not numpy_sort  # SQL's order is the final one: a limit can go into SQL
+        if limit is not None and limit.count and in_sql:
             sql += f" LIMIT {int(limit.count)}"
-        rows = _rows(self.library, sql, jparams + params).fetchall()
+        if limit is not None and limit.seconds and in_sql:
+            # a length limit: ask for a few songs more than it can hold (SQLite then keeps only the best N
+            # while sorting), and more only when they are not enough
+            k = 64 + int(limit.seconds / 60)
+            while True:
+                rows = _rows(self.library, f"{sql} LIMIT {k}", jparams + params).fetchall()
+                if len(rows) < k or sum(r[1] or 0.0 for r in rows) > limit.seconds:
+                    break
+                k *= 4
+        else:
+            rows = _rows(self.library, sql, jparams + params).fetchall()
         ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
         durations = np.fromiter((r[1] or 0.0 for r in rows), np.float64, len(rows))
         if post is not None:
