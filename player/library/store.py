@@ -194,6 +194,8 @@ class Library:
             raise LibraryError("a listener needs a name")
         if len(clean) > 64:
             raise LibraryError("a listener's name is at most 64 characters")
+        if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 or 0xD800 <= ord(ch) < 0xE000 for ch in clean):
+            raise LibraryError("a listener's name cannot hold control characters")
         try:
             with self.db.transaction() as c:
                 cur = c.execute("INSERT INTO users(name, created_at) VALUES (?, ?)", (clean, now()))

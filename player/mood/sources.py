@@ -74,16 +74,31 @@ class FrameSource:
         return f"<{type(self).__name__} {self.description} {state}>"
 
 
+_REDUCED = {1: "IMREAD_COLOR", 2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4", 8: "IMREAD_REDUCED_COLOR_8"}
+
+
 def _imread(path: Path):
+    """Decode an image file to BGR, after its header said it is an image of a size that fits the
+    memory budget (:func:`player.images.check_image`: an image "bomb" is refused, never decoded)."""
     import cv2
     import numpy as np
 
+    from player.errors import ImageError
+    from player.images import check_image
+
+    try:
+        _info, reduction = check_image(path)
+    except ImageError as exc:
+        raise MoodError(str(exc), "bad_source") from None
     # np.fromfile + imdecode copes with any file name (cv2.imread does not on every platform)
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError as exc:
-        raise MoodError(f"cannot read the image {path}: {exc.strerror or exc}", "bad_source") from exc
-    frame = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+        raise MoodError(f"cannot read the image {path}: {(exc.strerror or str(exc)).lower()}", "bad_source") from None
+    try:
+        frame = cv2.imdecode(data, getattr(cv2, _REDUCED[reduction])) if data.size else None
+    except cv2.error:
+        frame = None
     if frame is None:
         raise MoodError(f"not an image OpenCV can read: {path}", "bad_source")
     return frame
