@@ -223,7 +223,11 @@ QUERIES = [
 ]
 
 
-def test_matches_the_literal_reference_on_a_random_library(library):
+@pytest.mark.parametrize("rank_min", [2000, 0])  # 0: every result put in order by the cached rank of all songs
+def test_matches_the_literal_reference_on_a_random_library(library, monkeypatch, rank_min):
+    import player.library.smart as smart
+
+    monkeypatch.setattr(smart, "RANK_MIN", rank_min)
     rng = random.Random(7)
     _, tag_names, genre_names = __import__("playlist_support").current_models()
     ids = []
@@ -260,3 +264,17 @@ def test_big_masks_filter_after_sql(library, monkeypatch):
     monkeypatch.setattr(smart, "INJECT_MAX", 3)
     assert evaluate(library, "tag:piano>0.5 limit:5", now=NOW).track_ids == want
     assert len(want) == 5 and INJECT_MAX > 3
+
+
+def test_the_cached_library_order_follows_new_and_changed_songs(library, monkeypatch):
+    import player.library.smart as smart
+
+    monkeypatch.setattr(smart, "RANK_MIN", 0)
+    a = add_song(library, "x", artist="B band")
+    b = add_song(library, "y", artist="D band")
+    assert evaluate(library, "band", now=NOW).track_ids == [a, b]
+    c = add_song(library, "z", artist="A band")  # a new song: the rank is rebuilt
+    assert evaluate(library, "band", now=NOW).track_ids == [c, a, b]
+    with library.db.transaction() as conn:  # a rescan that sees new tags sets updated_at
+        conn.execute("UPDATE tracks SET artist = 'E band', updated_at = ? WHERE id = ?", (NOW + 1, c))
+    assert evaluate(library, "band", now=NOW).track_ids == [a, b, c]

@@ -47,6 +47,7 @@ class AnalysisArrays:
     embeddings: np.ndarray | None  # float32 (n, d), unit rows (zero where the blob was empty)
     labels: dict  # casefolded label -> stored spelling, over track_labels
     fingerprint: tuple = ()
+    has_emb: np.ndarray | None = None  # bool (n,): a usable embedding
 
     def index_of(self, track_id: int) -> int:
         i = int(np.searchsorted(self.ids, track_id))
@@ -133,7 +134,8 @@ def analysis_arrays(library) -> AnalysisArrays:
     for (label,) in _rows(library, "SELECT DISTINCT label FROM track_labels"):
         labels.setdefault(str(label).casefold(), label)
     arrays = AnalysisArrays(version, ids, tag_names, tags if tag_names else None, genre_names,
-                            genres if genre_names else None, emb if emb.size else None, labels, fp)
+                            genres if genre_names else None, emb if emb.size else None, labels, fp,
+                            emb.any(axis=1) if emb.size else None)
     with _CACHE_LOCK:
         _CACHE[library] = arrays
     return arrays
@@ -171,6 +173,40 @@ _SORT_SQL = {
 }
 DEFAULT_ORDER = ("t.artist COLLATE NOCASE NULLS LAST, t.album COLLATE NOCASE NULLS LAST, "
                  "t.tracknumber NULLS LAST, COALESCE(t.title, t.path) COLLATE NOCASE, t.id")
+
+
+_ROW = np.dtype([("id", "i8"), ("d", "f8")])
+_ORDER: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+#: results up to this size are put in library order by SQLite; bigger ones by a cached rank of every song
+RANK_MIN = 2000
+
+
+def in_library_order(library, ids: np.ndarray) -> np.ndarray:
+    """The indices that put ``ids`` in library order (artist, album, track number, title, id).
+
+    A few songs are ordered by SQLite. Many are ordered by every song's rank in that order, computed
+    once with one sort in SQLite and kept until the tracks change (their count, newest id or newest
+    ``updated_at``: an import, a rescan and a file going missing all set it)."""
+    if len(ids) <= RANK_MIN:
+        got = [r[0] for r in _rows(library, "SELECT t.id FROM tracks t WHERE t.id IN (SELECT value FROM json_each(?)) "
+                                             f"ORDER BY {DEFAULT_ORDER}", (json.dumps(ids.tolist()),))]
+        where = {tid: i for i, tid in enumerate(ids.tolist())}
+        return np.fromiter((where[t] for t in got), np.int64, len(got))
+    fp = tuple(_rows(library, "SELECT COUNT(*), MAX(id), MAX(updated_at) FROM tracks").fetchone())
+    with _CACHE_LOCK:
+        cached = _ORDER.get(library)
+    if cached is None or cached[0] != fp:
+        ordered = np.fromiter((r[0] for r in _rows(library, f"SELECT t.id FROM tracks t NOT INDEXED ORDER BY {DEFAULT_ORDER}")),
+                              np.int64)
+        sorted_ids = np.sort(ordered)
+        rank = np.empty(len(ordered), np.int64)
+        rank[np.searchsorted(sorted_ids, ordered)] = np.arange(len(ordered))
+        cached = (fp, sorted_ids, rank)
+        with _CACHE_LOCK:
+            _ORDER[library] = cached
+    _, sorted_ids, rank = cached
+    pos = np.minimum(np.searchsorted(sorted_ids, ids), max(len(sorted_ids) - 1, 0))
+    return np.argsort(rank[pos], kind="stable")
 
 
 def _holds(c: Cond, value: float) -> bool:
@@ -492,11 +528,14 @@ class _Compiler:
         a = self.arrays
         track = self.resolve_track(c)
         i = a.index_of(track.id)
-        if a.embeddings is None or i < 0 or not a.embeddings[i].any():
+        if a.embeddings is None or i < 0 or not a.has_emb[i]:
             self.warn(f"“{track.title}” is not analysed yet, so '{c.text}' matches nothing")
             return a.ids[:0]
-        sims = a.embeddings @ a.embeddings[i]
-        sims[~a.embeddings.any(axis=1)] = np.nan
+        from player.recommend.engine import _one_blas_thread  # a small product: one BLAS thread
+
+        with _one_blas_thread():
+            sims = a.embeddings @ a.embeddings[i]
+        sims[~a.has_emb] = np.nan
         self.similarity[id(c)] = sims
         if c.field == "like":
             return a.ids[self._compare(sims, c)]
@@ -557,12 +596,14 @@ class _Compiler:
                 jparams.append(int(self.user_id))
         # NOT INDEXED: one scan of the table (or rowid lookups) beats walking an index on status (that
         # nearly every song matches) or on artist (to skip the sort) with a random read per song
-        sql = "SELECT t.id, t.duration FROM tracks t NOT INDEXED " + " ".join(joins)
+        sql = "SELECT t.id, COALESCE(t.duration, 0) FROM tracks t NOT INDEXED " + " ".join(joins)
         if where:
             sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY " + order
         limit = q.limit
-        in_sql = post is None and not numpy_sort  # SQL's order is the final one: a limit can go into SQL
+        library_order = not q.sort and not numpy_sort and limit is None  # (a limit: SQLite's top-N sort)
+        if not library_order:
+            sql += " ORDER BY " + order
+        in_sql = post is None and not numpy_sort and not library_order  # SQL's order is final: limits go in SQL
         if limit is not None and limit.count and in_sql:
             sql += f" LIMIT {int(limit.count)}"
         if limit is not None and limit.seconds and in_sql:
@@ -570,17 +611,19 @@ class _Compiler:
             # while sorting), and more only when they are not enough
             k = 64 + int(limit.seconds / 60)
             while True:
-                rows = _rows(self.library, f"{sql} LIMIT {k}", jparams + params).fetchall()
-                if len(rows) < k or sum(r[1] or 0.0 for r in rows) > limit.seconds:
+                rows = np.fromiter(_rows(self.library, f"{sql} LIMIT {k}", jparams + params), _ROW)
+                if len(rows) < k or rows["d"].sum() > limit.seconds:
                     break
                 k *= 4
         else:
-            rows = _rows(self.library, sql, jparams + params).fetchall()
-        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        durations = np.fromiter((r[1] or 0.0 for r in rows), np.float64, len(rows))
+            rows = np.fromiter(_rows(self.library, sql, jparams + params), _ROW)
+        ids, durations = rows["id"], rows["d"]
         if post is not None:
             keep = np.isin(ids, post, assume_unique=False)
             ids, durations = ids[keep], durations[keep]
+        if library_order:
+            order_idx = in_library_order(self.library, ids)
+            ids, durations = ids[order_idx], durations[order_idx]
         if numpy_sort:
             sims = self.similarity_of(ids)
             order_idx = np.argsort(-sims, kind="stable")
@@ -593,7 +636,7 @@ class _Compiler:
             else:
                 total = np.cumsum(durations)
                 ids = ids[: int(np.searchsorted(total, limit.seconds + 1e-9, side="right"))]
-        return SmartResult([int(x) for x in ids], self.warnings, q)
+        return SmartResult(ids.tolist(), self.warnings, q)
 
     def order(self) -> tuple[str, str | None]:
         """The SQL ORDER BY, and 'desc'/'asc' when the similarity sort comes first (done in numpy)."""

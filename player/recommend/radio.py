@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from player.errors import PlayerError
+from player.recommend.engine import _one_blas_thread as one_blas_thread  # small products: one BLAS thread
 from player.recommend.explain import shorten
 from player.recommend.vectors import unit
 
@@ -216,7 +217,8 @@ class Radio:
             self.c0 = c0.astype(np.float32) if norm > 0 else None
         seed_sim = np.full(T, np.nan)
         if self.c0 is not None:
-            seed_sim[has] = E[has] @ self.c0
+            with one_blas_thread():
+                seed_sim = np.where(has, E @ self.c0, np.nan)
         if seed.label_column >= 0:  # a tag: its weight in each song counts as much as the sound
             tag = np.asarray(index.X[:, seed.label_column].todense()).ravel()
             seed_sim = np.where(np.isnan(seed_sim), tag, 0.5 * (seed_sim + tag))
@@ -226,6 +228,8 @@ class Radio:
         self.seed_sim = seed_sim
         self.c = None if self.c0 is None else self.c0.copy()
         self.skip_vec = np.zeros(E.shape[1], np.float64)
+        self._skip_push = None  # max(0, cos(skips, e)) per song, recomputed when a skip comes
+        self._static_cache = None
         # the listeners: taste and history, and what none of them may hear
         self.listeners, self.taste, self.history = listeners_terms(rec, self.user_ids)
         self.blocked = ~index.ok.copy()
@@ -260,6 +264,7 @@ class Radio:
         if skipped:
             if self.index.has_emb[j]:
                 self.skip_vec += self.index.E[j]
+                self._skip_push = None
                 if given:
                     self._pull(j, -self.settings.drift)  # undo the pull it had when it was given
         elif not given:
@@ -276,6 +281,7 @@ class Radio:
             self.blocked[j] = True
             if self.index.has_emb[j]:
                 self.skip_vec += self.index.E[j]
+                self._skip_push = None
         elif stars >= 4:
             self._pull(j, 2 * self.settings.drift)
 
@@ -287,44 +293,55 @@ class Radio:
         ok[recent] = False
         return ok
 
-    def _terms(self) -> list[tuple[str, float, np.ndarray]]:
-        s = self.settings
-        terms = [("seed", s.weight_seed, self.seed_sim)]
-        if self.c is not None and s.weight_recent > 0:
-            sims = np.full(self.index.n_tracks, np.nan)
-            has = self.index.has_emb
-            sims[has] = self.index.E[has] @ self.c
-            terms.append(("recent", s.weight_recent, sims))
-        if self.taste is not None and s.weight_taste > 0:
-            terms.append(("taste", s.weight_taste, self.taste))
-        if self.history is not None and s.weight_history > 0:
-            terms.append(("history", s.weight_history, self.history))
-        return terms
+    def _static(self) -> tuple[float, np.ndarray, list]:
+        """The terms that do not move while the radio plays (seed, taste, history), blended once:
+        (the total weight, their weighted sum, [(name, weight / total, values, mean)])."""
+        if self._static_cache is None:
+            s = self.settings
+            terms = [("seed", s.weight_seed, self.seed_sim)]
+            if self.taste is not None and s.weight_taste > 0:
+                terms.append(("taste", s.weight_taste, self.taste))
+            if self.history is not None and s.weight_history > 0:
+                terms.append(("history", s.weight_history, self.history))
+            total_w = sum(w for _, w, _ in terms) + (s.weight_recent if self.c is not None else 0.0) or 1.0
+            score = np.zeros(self.index.n_tracks)
+            parts = []
+            for name, w, v in terms:
+                known = ~np.isnan(v)
+                mean = float(v[known].mean()) if known.any() else 0.0
+                score += (w / total_w) * np.where(known, v, mean)
+                parts.append((name, w / total_w, v, mean))
+            self._static_cache = (total_w, score, parts)
+        return self._static_cache
 
     def scores(self) -> tuple[np.ndarray, list]:
         """The radio's score of every song now (positions order) and the terms behind it."""
-        terms = self._terms()
-        total_w = sum(w for _, w, _ in terms) or 1.0
-        score = np.zeros(self.index.n_tracks)
-        filled = []
-        for name, w, v in terms:
-            known = ~np.isnan(v)
-            mean = float(v[known].mean()) if known.any() else 0.0
-            score += (w / total_w) * np.where(known, v, mean)
-            filled.append((name, w / total_w, v, mean))
-        skip, norm = unit(self.skip_vec)
-        if norm > 0 and self.settings.weight_skip > 0:
-            has = self.index.has_emb
-            push = np.zeros(self.index.n_tracks)
-            push[has] = np.maximum(0.0, self.index.E[has] @ skip.astype(np.float32))
-            score -= self.settings.weight_skip * push
-            filled.append(("skip", -self.settings.weight_skip, push, 0.0))
-        return score, filled
+        s, index = self.settings, self.index
+        total_w, static, parts = self._static()
+        score = static.copy()
+        parts = list(parts)
+        if self.c is not None and s.weight_recent > 0:
+            sims = index.E @ self.c  # zero rows (no embedding) give 0; they get the mean instead
+            mean = float(sims[index.has_emb].mean()) if index.n_embedded else 0.0
+            sims = np.where(index.has_emb, sims, np.nan)
+            score += (s.weight_recent / total_w) * np.where(index.has_emb, sims, mean)
+            parts.append(("recent", s.weight_recent / total_w, sims, mean))
+        if self._skip_push is None:
+            skip, norm = unit(self.skip_vec)
+            self._skip_push = (np.maximum(0.0, index.E @ skip.astype(np.float32)) if norm > 0
+                               else np.zeros(index.n_tracks, np.float32))
+        if s.weight_skip > 0 and self.skip_vec.any():
+            score -= s.weight_skip * self._skip_push
+            parts.append(("skip", -s.weight_skip, self._skip_push, 0.0))
+        return score, parts
 
     def next(self, n: int | None = None) -> list[RadioPick]:
         """The next ``n`` songs (``settings.batch`` by default); fewer (or none) when every playable song
         was heard within the no-repeat window."""
-        n = self.settings.batch if n is None else int(n)
+        with one_blas_thread():
+            return self._next(self.settings.batch if n is None else int(n))
+
+    def _next(self, n: int) -> list[RadioPick]:
         out: list[RadioPick] = []
         index = self.index
         for _ in range(max(0, n)):

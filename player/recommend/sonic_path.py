@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from player.errors import PlayerError
+from player.recommend.engine import _one_blas_thread as one_blas_thread  # small products: one BLAS thread
 from player.recommend.explain import shorten
 
 
@@ -56,6 +57,11 @@ def waypoints(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndar
 def sonic_path(rec, a_id: int, b_id: int, n: int = 8, *, exclude_ids=(), closeness: float = 0.5,
                backtrack: float = 1.0, distinct_artists: bool = True) -> list[PathStep]:
     """[A, up to ``n`` songs, B] (see the module docstring); fewer songs between when fewer are left."""
+    with one_blas_thread():
+        return _path(rec, a_id, b_id, n, exclude_ids, closeness, backtrack, distinct_artists)
+
+
+def _path(rec, a_id, b_id, n, exclude_ids, closeness, backtrack, distinct_artists) -> list[PathStep]:
     index = rec.index
     E, has = index.E, index.has_emb
     ja, jb = (int(index.positions(np.array([int(x)]))[0]) for x in (a_id, b_id))

@@ -24,7 +24,7 @@ import numpy as np
 
 from player.errors import PlayerError
 from player.recommend.explain import Recommendation, shorten
-from player.recommend.radio import disliked_by_any, join_names, listeners_terms
+from player.recommend.radio import disliked_by_any, join_names, listeners_terms, one_blas_thread
 from player.recommend.selection import select
 
 
@@ -56,6 +56,11 @@ def together_up_next(rec, user_ids, *, after_track_id: int | None = None, n: int
     user_ids = list(dict.fromkeys(int(u) for u in user_ids))
     if not user_ids:
         raise TogetherError("listening together needs at least one listener")
+    with one_blas_thread():
+        return _together(rec, user_ids, after_track_id, int(n), exclude_ids)
+
+
+def _together(rec, user_ids: list, after_track_id, n: int, exclude_ids) -> list[Recommendation]:
     index, s = rec.index, rec.settings
     T = index.n_tracks
     if T == 0 or n <= 0:
