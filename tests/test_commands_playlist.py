@@ -179,3 +179,26 @@ def test_db_option_anywhere(db, capsys, monkeypatch):
     code, out, err = run(capsys, "playlist", "--db", db.path, "list")
     assert code == 0 and "X" in out
     assert os.path.exists(db.path)
+
+
+def test_next_for_listeners_together(db, capsys):
+    d = ("--db", db.path)
+    ann, bob = db.user("ann"), db.user("bob")
+    for i in range(2):
+        db.rate(ann.id, db.ids[f"rock {i}"], 5)
+        db.rate(bob.id, db.ids[f"piano {i}"], 5)
+    db.rate(bob.id, db.ids["rock 2"], 1)
+    code, out, err = run(capsys, "next", "--user", "ann", "--user", "bob", "-n", "6", "--json", *d)
+    assert code == 0, err
+    rows = json.loads(out)
+    assert len(rows) == 6 and all({"id", "path", "reason"} <= set(r) for r in rows)
+    assert db.ids["rock 2"] not in [r["id"] for r in rows]  # bob dislikes it
+    assert any(r["reason"].startswith("for ann") for r in rows) and any(r["reason"].startswith("for bob") for r in rows)
+    code, out, err = run(capsys, "next", "--user", "ann", "--user", "bob", "-n", "3", *d)
+    assert code == 0 and out.count("for ") == 3
+    code, _, err = run(capsys, "next", "--user", "ann", "--user", "bob", "--mood", "happy", *d)
+    assert code == 2 and "--mood works for one listener" in err
+    code, _, err = run(capsys, "next", "--user", "ann", "--user", "nobody", *d)
+    assert code == 2 and "unknown listener" in err
+    code, out, _ = run(capsys, "next", "--user", "ann", "-n", "2", "--json", *d)  # one listener: as before
+    assert code == 0 and len(json.loads(out)) == 2

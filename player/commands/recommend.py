@@ -14,7 +14,8 @@ def register(sub, common) -> None:
         description="The next songs for a listener: their star profile, the song playing now, what they "
         "and others played together, and an optional mood.",
     )
-    p.add_argument("--user", "-u", required=True, metavar="NAME", help="the listener")
+    p.add_argument("--user", "-u", required=True, action="append", metavar="NAME",
+                   help="the listener (more than once: one Up next for listening together)")
     p.add_argument("--after", metavar="TRACK", help="the song playing now (id or path)")
     p.add_argument(
         "--mood",
@@ -146,6 +147,11 @@ def cmd_next(args) -> int:
     from player.commands.common import CliError, open_library, safe_text
     from player.recommend import Recommender, RecommendSettings
 
+    if len(args.user) > 1:  # several listeners: listening together (player.recommend.together)
+        from player.commands.playlist import cmd_next_together
+
+        return cmd_next_together(args)
+    args.user = args.user[0]
     n = _check_n(args.n)
     with open_library(args) as library:
         user = library.user(args.user)  # LibraryError: one clear line
