@@ -206,7 +206,7 @@ def test_bad_images_are_clear_errors(tmp_path):
     assert err.value.kind == "black"
     fake = tmp_path / "photo.jpg"
     fake.write_text("not a picture")
-    with pytest.raises(MoodError, match="not an image OpenCV can read"):
+    with pytest.raises(MoodError, match="is not an image the player can read"):
         read_mood_once(image=fake)
     with pytest.raises(MoodError, match="no such file"):
         read_mood_once(image=tmp_path / "missing.png")
@@ -245,3 +245,96 @@ def test_mood_once_command_no_face_and_errors(tmp_path, capsys):
     assert main(["mood", "--once", "--camera", "57"]) == 2
     err = capsys.readouterr().err
     assert "camera 57" in err and "Traceback" not in err
+
+
+# -- image bombs: sizes from the header, refused before decoding ---------------------------------
+
+
+def png_bomb(path, width, height):
+    """A valid PNG (IHDR, a little zlib data, IEND) that claims ``width`` x ``height`` pixels."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = zlib.compress(b"\x00" * (1 + width) * 16, 9)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", rows) + chunk(b"IEND", b""))
+    return path
+
+
+def test_image_sizes_come_from_the_header_in_every_format(tmp_path):
+    import cv2
+    import numpy as np
+
+    from player.images import image_info
+
+    frame = np.full((37, 53, 3), 100, np.uint8)
+    for ext, fmt in ((".png", "png"), (".jpg", "jpeg"), (".bmp", "bmp"), (".webp", "webp"), (".tiff", "tiff"),
+                     (".ppm", "pnm"), (".jp2", "jp2")):
+        ok, data = cv2.imencode(ext, frame)
+        assert ok
+        path = tmp_path / f"x{ext}"
+        path.write_bytes(data.tobytes())
+        info = image_info(path)
+        assert (info.format, info.width, info.height) == (fmt, 53, 37), ext
+    gif = tmp_path / "x.gif"
+    gif.write_bytes(b"GIF89a" + (53).to_bytes(2, "little") + (37).to_bytes(2, "little") + b"\x00" * 10)
+    assert image_info(gif).width == 53
+    (tmp_path / "junk.png").write_bytes(b"not an image at all")
+    assert image_info(tmp_path / "junk.png") is None
+    assert image_info(png_bomb(tmp_path / "b.png", 30000, 30000)).pixels == 900_000_000
+
+
+PEAK = (
+    "import sys\n"
+    "from player.cli import main\n"
+    "code = main(sys.argv[2:])\n"
+    "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1]\n"
+    "open(sys.argv[1], 'w').write(peak)\n"
+    "sys.exit(code)\n"
+)
+
+
+def run_mood(image, tmp_path):
+    """``mood --once --image`` in a child process: (exit status, stdout, stderr, its peak memory in MB,
+    from the kernel's high-water mark of the child's own address space)."""
+    import os
+
+    root = Path(__file__).resolve().parent.parent
+    peak = tmp_path / "peak.txt"
+    proc = subprocess.run([sys.executable, "-c", PEAK, str(peak), "mood", "--once", "--image", str(image)],
+                          cwd=root, env=dict(os.environ, PYTHONPATH=str(root)), capture_output=True, text=True,
+                          timeout=120)
+    return proc.returncode, proc.stdout, proc.stderr, int(peak.read_text()) / 1024
+
+
+@pytest.mark.parametrize("side", [30000, 60000])
+def test_an_image_bomb_is_refused_in_words_without_the_memory(tmp_path, side):
+    bomb = png_bomb(tmp_path / "bomb.png", side, side)
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(MoodError, match=f"is {side}x{side} pixels: too large to read") as err:
+        read_mood_once(image=bomb)
+    assert err.value.kind == "bad_source"
+    code, _out, stderr, peak_mb = run_mood(bomb, tmp_path)
+    assert code == 2 and "too large to read" in stderr and "cv2" not in stderr
+    assert len(stderr.strip().splitlines()) == 1
+    assert peak_mb < 300, peak_mb
+
+
+def test_a_big_jpeg_is_decoded_reduced_within_the_budget(tmp_path):
+    import cv2
+    import numpy as np
+
+    from player.images import check_image
+
+    path = tmp_path / "big.jpg"
+    ok, data = cv2.imencode(".jpg", np.full((6000, 10000, 3), 128, np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 50])
+    path.write_bytes(data.tobytes())
+    del data
+    info, reduction = check_image(path)
+    assert (info.width, info.height, reduction) == (10000, 6000, 2)
+    code, out, stderr, peak_mb = run_mood(path, tmp_path)
+    assert code == 0 and out.strip() == "no face", stderr
+    assert peak_mb < 300, peak_mb
