@@ -126,11 +126,20 @@ def _text(raw: bytes) -> str:
     return raw.decode("latin-1")
 
 
-def _lines(data: bytes):
+def _lines(data: bytes, skipped: list):
+    """(line number, bytes) of the text lines that hold something; junk lines go to ``skipped``
+    with the reason."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     for number, raw in enumerate(data.split(b"\n"), start=1):
-        yield number, raw.rstrip(b"\r")
+        raw = raw.rstrip(b"\r")
+        if not raw.strip():
+            continue
+        reason = _junk(raw)
+        if reason:
+            skipped.append((number, reason))
+            continue
+        yield number, raw
 
 
 def _location(raw: bytes) -> str | bytes:
@@ -143,14 +152,7 @@ def _location(raw: bytes) -> str | bytes:
 def parse_m3u(data: bytes, fmt: str = "m3u") -> ParsedPlaylist:
     out = ParsedPlaylist(fmt, None)
     pending_title = pending_len = None
-    for number, raw in _lines(data):
-        if not raw.strip():
-            continue
-        reason = _junk(raw)
-        if reason:
-            out.skipped.append((number, reason))
-            pending_title = pending_len = None
-            continue
+    for number, raw in _lines(data, out.skipped):
         line = raw.strip()
         if line.startswith(b"#"):
             if line.upper().startswith(b"#EXTINF:"):
@@ -177,13 +179,7 @@ def parse_pls(data: bytes) -> ParsedPlaylist:
     titles: dict[int, str] = {}
     lengths: dict[int, float] = {}
     seen_header = False
-    for number, raw in _lines(data):
-        if not raw.strip():
-            continue
-        reason = _junk(raw)
-        if reason:
-            out.skipped.append((number, reason))
-            continue
+    for number, raw in _lines(data, out.skipped):
         line = raw.strip()
         if line.startswith((b";", b"#")):
             continue

@@ -34,19 +34,8 @@ class TogetherError(PlayerError, ValueError):
 
 def _nearest_liked(index, lst, j: int) -> tuple[int, int]:
     """(position, stars) of the listener's liked song closest to song ``j`` (-1 when none)."""
-    liked = lst.liked_pos[lst.liked_pos != j]
-    if not liked.size:
-        return -1, 0
-    if index.has_emb[j] and index.has_emb[liked].any():
-        cand = liked[index.has_emb[liked]]
-        sims = index.E[cand] @ index.E[j]
-    elif index.has_labels[j] and index.has_labels[liked].any():
-        cand = liked[index.has_labels[liked]]
-        sims = np.asarray(index.X[cand] @ index.row_dense(j)).ravel()
-    else:
-        return -1, 0
-    k = int(cand[int(np.argmax(sims))])
-    return k, int(lst.stars_of().get(k, 0))
+    k, _ = index.nearest(j, lst.liked_pos[lst.liked_pos != j])
+    return k, (int(lst.stars_of().get(k, 0)) if k >= 0 else 0)
 
 
 def together_up_next(rec, user_ids, *, after_track_id: int | None = None, n: int = 10,
