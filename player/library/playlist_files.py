@@ -412,9 +412,10 @@ def resolve_location(location: str | bytes, base: str, known) -> tuple[str | Non
 
 # -- importing ----------------------------------------------------------------------------------
 def _import_files(library, paths: list[str]) -> tuple[dict, dict]:
-    """Probe files the library does not know and add them as a folder scan would.
+    """Probe files the library does not know and add them as a folder scan does (its own row writer).
     Returns ``({path: track id}, {path: reason})`` (a file that cannot be read is not added)."""
     from player.library.probe import AUDIO_EXTENSIONS, probe
+    from player.library.scan import _write_track
 
     ids, failed, probes = {}, {}, []
     for path in paths:
@@ -422,26 +423,16 @@ def _import_files(library, paths: list[str]) -> tuple[dict, dict]:
         if ext not in AUDIO_EXTENSIONS:
             failed[path] = f"not a music file ({ext or 'no extension'})"
             continue
-        p = probe(path)
+        p = probe(os.fsdecode(path_key(path)))  # the canonical path, as a scan stores it
         if not p.ok:
             failed[path] = p.error or "cannot be read"
             continue
-        probes.append(p)
+        probes.append((path, p))
     if probes:
         t = now()
-        columns = ("title", "artist", "album", "albumartist", "tracknumber", "year", "genre")
         with library.db.transaction() as c:
-            for p in probes:
-                raw = path_key(p.path)
-                row = {k: p.tags.get(k) for k in columns}
-                row.update(path_raw=raw, path=display_path(raw), duration=p.duration, samplerate=p.samplerate,
-                           channels=p.channels, format=p.format, size=p.size, mtime=p.mtime, added_at=t,
-                           updated_at=t, status="ok")
-                names = ", ".join(row)
-                marks = ", ".join("?" * len(row))
-                cur = c.execute(f"INSERT OR IGNORE INTO tracks({names}) VALUES ({marks})", tuple(row.values()))
-                if cur.rowcount:
-                    ids[p.path] = int(cur.lastrowid)
+            for path, p in probes:
+                ids[path] = _write_track(c, p, t, None)[0]
     return ids, failed
 
 
