@@ -176,60 +176,62 @@ def backups_dir(path: str | os.PathLike) -> Path:
     return Path(path).parent / "backups"
 
 
-def damaged_advice(path: str | os.PathLike) -> str:
+def damaged_advice(path: str | os.PathLike | None) -> str:
+    where = backups_dir(path) if path else "backups/ next to the library file"
     return (
         "nothing more is written to it; 'python -m player db check' shows what is damaged, "
         "'python -m player db recover' rescues what is readable into a fresh library "
-        f"(the automatic backups are in {backups_dir(path)})"
+        f"(the automatic backups are in {where})"
     )
 
 
-def _explain(exc: BaseException, path: str | os.PathLike) -> DatabaseError:
+def _explain(exc: BaseException, path: str | os.PathLike | None) -> DatabaseError:
     """The one place that turns SQLite's errors into the player's, in words.
 
     Never shows SQLite's own text (it names internals: pages, b-trees, error codes); the result is a
     :class:`~player.errors.DatabaseError` of the fitting kind. Everything else calls this through
     :func:`translate_errors` or :meth:`Database` methods.
     """
-    path = Path(path)
+    lib = f"the library {path}" if path else "the library"
+    file = str(path) if path else "the library file"
     code = getattr(exc, "sqlite_errorcode", None)
     code = None if code is None else int(code) & 0xFF
     low = str(exc).lower()
     if code == _SQLITE_FULL or "disk is full" in low:
         return DiskFullError(
-            f"the disk holding {path} is full: the last change was not saved (everything saved before it "
+            f"the disk holding {file} is full: the last change was not saved (everything saved before it "
             "is kept); free some space and try again"
         )
     if code in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in low or "busy" in low:
-        return BusyError(f"the library {path} is busy in another program; try again in a moment")
+        return BusyError(f"{lib} is busy in another program; try again in a moment")
     if code == _SQLITE_NOTADB or "not a database" in low:
         return CorruptLibraryError(
-            f"{path} is not a readable library database: it is not an SQLite file, or its first page is "
+            f"{file} is not a readable library database: it is not an SQLite file, or its first page is "
             f"damaged; {damaged_advice(path)}"
         )
     if code == _SQLITE_CORRUPT or "malformed" in low:
-        return CorruptLibraryError(f"the library {path} is damaged (part of the file cannot be read): "
+        return CorruptLibraryError(f"{lib} is damaged (part of the file cannot be read): "
                                    f"{damaged_advice(path)}")
     if code == _SQLITE_READONLY or "readonly" in low or "read-only" in low:
-        return DatabaseError(f"the library {path} is read-only: nothing can be saved to it "
+        return DatabaseError(f"{lib} is read-only: nothing can be saved to it "
                              "(check the file's and its folder's permissions)")
     if code == _SQLITE_CANTOPEN or "unable to open" in low:
-        return DatabaseError(f"cannot open the library {path}: its folder is missing or not writable")
+        return DatabaseError(f"cannot open {lib}: its folder is missing or not writable")
     if code in (_SQLITE_PERM, _SQLITE_AUTH):
-        return DatabaseError(f"cannot use the library {path}: permission denied")
+        return DatabaseError(f"cannot use {lib}: permission denied")
     if code == _SQLITE_IOERR or "disk i/o" in low:
-        return DatabaseError(f"the library {path} could not be read or written (a disk or file-system "
+        return DatabaseError(f"{lib} could not be read or written (a disk or file-system "
                              "error); check the disk, then try again")
     if code == _SQLITE_NOMEM or "out of memory" in low:
-        return DatabaseError(f"out of memory while using the library {path}")
+        return DatabaseError(f"out of memory while using {lib}")
     if "no such table" in low or "no such column" in low or "has no column" in low:
-        return DatabaseError(f"the library {path} lacks part of the player's tables (was it written by "
+        return DatabaseError(f"{lib} lacks part of the player's tables (was it written by "
                              "another program?); 'python -m player db check' tells more")
     if code == _SQLITE_CONSTRAINT or isinstance(exc, sqlite3.IntegrityError):
-        return DatabaseError(f"the library {path} refused a change that would break its rules; "
+        return DatabaseError(f"{lib} refused a change that would break its rules; "
                              "nothing was changed")
     name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
-    return DatabaseError(f"the library {path} could not be used (SQLite reports {name})")
+    return DatabaseError(f"{lib} could not be used (SQLite reports {name})")
 
 
 @contextmanager

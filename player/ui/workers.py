@@ -47,6 +47,15 @@ def describe_exception(exc: BaseException) -> str:
         return "out of memory"
     if not text:
         return type(exc).__name__
+    from player.errors import PlayerError
+
+    if type(exc).__module__ == "sqlite3":  # the library's one translation says it in words
+        from player.library.db import _explain
+
+        exc = _explain(exc, None)
+        text = str(exc)
+    if isinstance(exc, PlayerError):
+        return text.splitlines()[0]
     # Errors of the core are already sentences; others get their kind in front.
     if type(exc).__name__.endswith(("LibraryError", "DatabaseError", "MoodError", "AudioError", "AnalysisError",
                                     "ModelError", "RecommendError", "AudioUnavailable", "DecodeError")):
