@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import sys
 
+from player.commands.common import CliError
+
 
 def register(sub, common) -> None:
     p = sub.add_parser(
@@ -38,7 +40,6 @@ def register(sub, common) -> None:
 
 
 def cmd_mood(args) -> int:
-    from player.cli import CliError
     from player.mood import MoodError
 
     try:
@@ -52,7 +53,6 @@ def cmd_mood(args) -> int:
 
 
 def _once(args) -> int:
-    from player.cli import CliError
     from player.mood import read_mood_once
 
     if args.image is not None and not args.image.strip():
@@ -73,7 +73,6 @@ def _once(args) -> int:
 def _watch(args) -> int:
     import threading
 
-    from player.cli import CliError
     from player.mood import MoodMonitor
 
     if args.image:
