@@ -176,37 +176,21 @@ _ID3_FRAMES = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "albumartist"
                "tracknumber": "TRCK", "date": "TDRC", "genre": "TCON"}
 
 
+# mutagen's reader for each content format (the "easy" one where mutagen has it)
+_TAG_READERS = {"mp3": ("mutagen.mp3", "EasyMP3"), "ogg": ("mutagen.oggvorbis", "OggVorbis"),
+                "opus": ("mutagen.oggopus", "OggOpus"), "flac": ("mutagen.flac", "FLAC"),
+                "oggflac": ("mutagen.oggflac", "OggFLAC"), "wav": ("mutagen.wave", "WAVE"),
+                "aiff": ("mutagen.aiff", "AIFF")}
+
+
 def _tag_reader(content: str | None):
     """mutagen classes for a content format (None: let mutagen guess from the content)."""
-    if content == "mp3":
-        from mutagen.mp3 import EasyMP3
+    spec = _TAG_READERS.get(content or "")
+    if spec is None:
+        return None
+    import importlib
 
-        return [EasyMP3]
-    if content == "ogg":
-        from mutagen.oggvorbis import OggVorbis
-
-        return [OggVorbis]
-    if content == "opus":
-        from mutagen.oggopus import OggOpus
-
-        return [OggOpus]
-    if content == "flac":
-        from mutagen.flac import FLAC
-
-        return [FLAC]
-    if content == "oggflac":
-        from mutagen.oggflac import OggFLAC
-
-        return [OggFLAC]
-    if content == "wav":
-        from mutagen.wave import WAVE
-
-        return [WAVE]
-    if content == "aiff":
-        from mutagen.aiff import AIFF
-
-        return [AIFF]
-    return None
+    return [getattr(importlib.import_module(spec[0]), spec[1])]
 
 
 def read_tags(path: str, content: str | None = None, notes: list[str] | None = None) -> tuple[dict, float | None]:
