@@ -125,16 +125,19 @@ def _header_problem(path: Path) -> str | None:
 
 @contextmanager
 def private_copy(path: str | os.PathLike) -> Iterator[sqlite3.Connection]:
-    """A read-only connection on a copy of the library and its write-ahead log (the original is never
-    written, not even by a checkpoint)."""
+    """A read-only connection on a private copy of the library: SQLite's online backup when it can
+    (a consistent snapshot, even while another program writes), else the file and its write-ahead log
+    copied as they are (a file too damaged for SQLite to open)."""
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="player-db-") as tmp:
         copy = Path(tmp) / "copy.db"
-        shutil.copyfile(path, copy)
-        for suffix in ("-wal",):
-            side = Path(str(path) + suffix)
+        try:
+            copy_database(path, copy)
+        except (sqlite3.Error, OSError):
+            shutil.copyfile(path, copy)
+            side = Path(str(path) + "-wal")
             if side.exists():
-                shutil.copyfile(side, Path(str(copy) + suffix))
+                shutil.copyfile(side, Path(str(copy) + "-wal"))
         conn = sqlite3.connect(copy, timeout=5.0)
         try:
             conn.execute("PRAGMA query_only = 1")
