@@ -154,6 +154,27 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX tracks_cover_hash ON tracks(cover_hash);
         """,
     ),
+    (
+        "0004_warnings_and_removed",
+        """
+        -- A file that stops before its header's length is imported (status ok) with this warning.
+        ALTER TABLE tracks ADD COLUMN warning TEXT;
+        -- "Remove from library" (Library.remove_tracks): the file stays on disk, its row goes, and a
+        -- rescan of its folder leaves it out until it is imported again explicitly (import_files).
+        CREATE TABLE removed_files (
+            path_raw    BLOB PRIMARY KEY,          -- os.fsencode(canonical path), as tracks.path_raw
+            removed_at  REAL NOT NULL
+        );
+        -- Ratings kept for a removed file: given back when the file is imported again.
+        CREATE TABLE removed_ratings (
+            path_raw  BLOB NOT NULL,
+            user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            stars     INTEGER NOT NULL CHECK (stars BETWEEN 1 AND 5),
+            rated_at  REAL NOT NULL,
+            PRIMARY KEY (path_raw, user_id)
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
