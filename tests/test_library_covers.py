@@ -378,7 +378,7 @@ def test_covers_saved_and_read_back_from_the_library(tmp_path, library, caplog):
     d = track(music / "three", "d.wav")
     scan(library, [music])
     ids = {Path(t.path).name: t.id for t in library.tracks()}
-    assert len(covers.tracks_needing_covers(library)) == 4
+    assert covers.tracks_needing_covers(library) == []  # the scan looked for them
     with library.db.transaction() as c:
         for path in (a, b, c_, d):
             covers.save_cover(c, ids[path.name], find_cover(path))

@@ -55,24 +55,33 @@ def test_broken_files_are_recorded_with_reasons_and_import_goes_on(library, musi
     broken = music_dir / "broken"
     make_broken(broken, music_dir_flat(music_dir))
     report = scan(library, [music_dir])
-    # The mislabelled file is imported by its content, with a note saying what it really is.
-    assert report.added == 1 and report.unchanged == 5
+    # The mislabelled file is imported by its content, with a note saying what it really is; files
+    # that stop early play what they have (imported with a warning); damaged tags lose only the tags.
+    assert report.added == 4 and report.unchanged == 5
     notes = {os.path.basename(p): note for p, note in report.notes}
     assert notes["mislabelled.mp3"].startswith("mislabelled: it is a WAV file named .mp3")
+    assert notes["badtags.mp3"].startswith("damaged tags: the MP3 file's tag block cannot be read")
     failed = {os.path.basename(p): reason for p, reason in report.failed}
-    assert set(failed) == {"empty.mp3", "random.flac", "random.ogg", "truncated.flac", "truncated.wav",
-                           "badtags.mp3", "song.m4a"}
+    assert set(failed) == {"empty.mp3", "random.flac", "random.ogg", "song.m4a"}
     assert "empty" in failed["empty.mp3"]
     assert "not an audio file" in failed["random.flac"]
-    assert "truncated" in failed["truncated.flac"] or "damaged" in failed["truncated.flac"]
-    assert "truncated" in failed["truncated.wav"]
-    assert "tags" in failed["badtags.mp3"]
-    assert "m4a" in failed["song.m4a"]
+    assert failed["song.m4a"] == "damaged or truncated M4A/MP4 file: neither its tags nor its audio can be read"
     for reason in failed.values():
-        assert "\n" not in reason and len(reason) < 200
+        assert "\n" not in reason and len(reason) < 200 and "b'" not in reason
     tracks = by_name(library)
     for name in failed:
         assert tracks[name].status == "error" and tracks[name].error == failed[name]
+        assert tracks[name].warning is None
+    warned = {os.path.basename(p): w for p, w in report.warnings}
+    assert set(warned) == {"truncated.flac"}
+    cut = tracks["truncated.flac"]
+    assert cut.status == "ok" and cut.error is None and cut.warning == warned["truncated.flac"]
+    assert cut.warning == "the file stops at 0:00, its header announced 0:02"
+    assert 0.3 < cut.duration < 1.0
+    # libsndfile counts a WAV's frames from the data that is there: the length is what plays.
+    assert tracks["truncated.wav"].status == "ok" and tracks["truncated.wav"].duration == pytest.approx(1.0, abs=0.01)
+    assert tracks["badtags.mp3"].status == "ok" and tracks["badtags.mp3"].duration == pytest.approx(2.0, abs=0.15)
+    assert tracks["mislabelled.mp3"].format == "wav" and tracks["mislabelled.mp3"].warning is None
     # Nothing already in the library changed.
     for track_id, old in before.items():
         assert library.track(track_id) == old

@@ -1,28 +1,34 @@
-"""Read one audio file's tags (mutagen) and check that its audio really decodes (soundfile).
+"""Read one audio file for the library: its tags and cover (mutagen), its audio checked by the one
+audio reader (:func:`player.audio.reader.probe_audio`: FFmpeg through PyAV, libsndfile where faster).
 
 :func:`probe` never raises for a bad file: it returns a :class:`Probe` whose ``error`` is a one-line
-reason a person can read, and ``notes`` for things that did not stop the import (a tag value that was
-dropped or cut, a file whose name does not match its content). Files are read by their *content*: the
-first bytes say what a file is (:func:`sniff`), whatever its name says, and the tag reader is chosen by
-that. Every tag value is bounded before it reaches the library: text is cut to :data:`MAX_TEXT`
-characters, numbers are parsed leniently ("3/12", "03", "1999-05-01") and dropped when absurd.
+reason a person can read, ``warning`` for a file that plays but stops before the length its header
+announces, and ``notes`` for things that did not stop the import (a tag value that was dropped or cut,
+a tag block that cannot be read, a file whose name does not match its content). Files are read by
+their *content*: the first bytes say what a file is (:func:`sniff`), whatever its name says, and the
+tag reader is chosen by that. Every tag value is bounded before it reaches the library: text is cut to
+:data:`MAX_TEXT` characters, numbers are parsed leniently ("3/12", "03", "1999-05-01") and dropped
+when absurd.
 
-Facts this guards against (measured on libsndfile 1.2.2): a broken mp3 is reported as "File does not
-exist or is not a regular file"; a truncated mp3 may claim 2**63 frames, so a frame count is never
-trusted on its own.
+Lengths are honest: a file is playable when its audio decodes; its length is the container's exact
+figure, or what really decodes when the end is not where the header says (the reader decodes the first
+block and the last seconds, and the whole file only when the tail disagrees). A file that stops early
+is imported with a warning; only a file with no decodable audio is an error.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import soundfile as sf
+from player.audio.errors import NOT_AUDIO, AudioError
+from player.audio.reader import MAX_SECONDS, probe_audio
 
-# Extensions the scanner looks at, and the container/codec we expect behind each.
+# Extensions the scanner looks at, and the content (see :func:`sniff`) we expect behind each.
 AUDIO_EXTENSIONS = {
     ".mp3": "mp3",
     ".ogg": "ogg",
@@ -32,19 +38,33 @@ AUDIO_EXTENSIONS = {
     ".wav": "wav",
     ".wave": "wav",
     ".m4a": "m4a",
-    ".aac": "m4a",
+    ".m4b": "m4a",
+    ".mp4": "m4a",
+    ".alac": "m4a",
+    ".aac": "aac",
+    ".wma": "asf",
+    ".wv": "wv",
+    ".ape": "ape",
+    ".mpc": "mpc",
+    ".aif": "aiff",
+    ".aiff": "aiff",
+    ".aifc": "aiff",
+    ".mka": "mka",
+    ".webm": "mka",
+    ".tta": "tta",
 }
 # What each content format is called in messages.
-FORMAT_NAMES = {"mp3": "MP3", "ogg": "Ogg", "opus": "Opus", "flac": "FLAC", "wav": "WAV", "m4a": "M4A/AAC",
-                "aac": "AAC", "aiff": "AIFF", "speex": "Speex", "oggflac": "Ogg FLAC"}
-# soundfile's (format, subtype) → our format name.
-_SF_FORMATS = {"MPEG": "mp3", "FLAC": "flac", "WAV": "wav", "WAVEX": "wav", "RF64": "wav", "AIFF": "aiff"}
-MAX_SANE_SECONDS = 7 * 24 * 3600.0
-_CHECK_FRAMES = 4096
+FORMAT_NAMES = {"mp3": "MP3", "ogg": "Ogg", "opus": "Opus", "flac": "FLAC", "wav": "WAV", "m4a": "M4A/MP4",
+                "aac": "AAC", "aiff": "AIFF", "speex": "Speex", "oggflac": "Ogg FLAC", "asf": "WMA",
+                "wv": "WavPack", "ape": "Monkey's Audio", "mpc": "Musepack", "mka": "Matroska", "tta": "TTA"}
+# Contents one extension may hold besides its own without being mislabelled.
+_ALSO = {"ogg": ("opus", "oggflac", "speex"), "aac": ("m4a",), "m4a": ("aac",)}
+MAX_SANE_SECONDS = MAX_SECONDS
 MAX_TEXT = 1000  # characters kept of a text tag (a title, an artist …); nobody needs more on screen
 MAX_TRACKNUMBER = 9999
 YEARS = (1000, 2999)
 _HEAD = 4096
+_ASF_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 
 
 @dataclass
@@ -58,7 +78,10 @@ class Probe:
     channels: int | None = None
     tags: dict = field(default_factory=dict)
     error: str | None = None
+    warning: str | None = None  # plays, but stops before its header's length (status stays ok)
     notes: list[str] = field(default_factory=list)  # what was dropped, cut or noticed; the import went on
+    cover: object | None = None  # player.library.covers.CoverRef, or None
+    looked_for_cover: bool = False  # ``cover`` is the answer (None: the file has none)
 
     @property
     def ok(self) -> bool:
@@ -66,10 +89,15 @@ class Probe:
 
 
 # -- content -----------------------------------------------------------------------------------
+_MAGIC = ((b"fLaC", "flac"), (b"wvpk", "wv"), (b"MAC ", "ape"), (b"MPCK", "mpc"), (b"MP+", "mpc"),
+          (b"\x1a\x45\xdf\xa3", "mka"), (b"TTA1", "tta"), (_ASF_GUID, "asf"))
+
+
 def sniff(head: bytes, f=None) -> str | None:
     """The audio format of a file from its first bytes (``f``, when given, is the open file, read
-    further to skip an ID3v2 block): ``mp3``, ``ogg`` (Vorbis), ``opus``, ``flac``, ``wav``, ``m4a``,
-    ``aac`` (ADTS), ``aiff``, ``speex``, ``oggflac``, or None when it is none of them."""
+    further to skip an ID3v2 block): ``mp3``, ``ogg`` (Vorbis), ``opus``, ``flac``, ``wav``, ``m4a``
+    (MP4/M4A: AAC or ALAC), ``aac`` (ADTS), ``aiff``, ``speex``, ``oggflac``, ``asf`` (WMA), ``wv``
+    (WavPack), ``ape``, ``mpc``, ``mka`` (Matroska/WebM), ``tta``, or None when it is none of them."""
     if head.startswith(b"ID3") and len(head) >= 10:
         size = ((head[6] & 0x7F) << 21) | ((head[7] & 0x7F) << 14) | ((head[8] & 0x7F) << 7) | (head[9] & 0x7F)
         offset = 10 + size + (10 if head[5] & 0x10 else 0)
@@ -93,8 +121,9 @@ def sniff(head: bytes, f=None) -> str | None:
         if b"Speex   " in page:
             return "speex"
         return "ogg"
-    if head.startswith(b"fLaC"):
-        return "flac"
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
     if head[:4] in (b"RIFF", b"RF64", b"BW64") and head[8:12] == b"WAVE":
         return "wav"
     if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
@@ -113,7 +142,7 @@ def sniff(head: bytes, f=None) -> str | None:
 
 
 def _article(name: str) -> str:
-    return "an" if name in ("MP3", "M4A/AAC", "AAC", "AIFF", "Ogg", "Opus", "Ogg FLAC") else "a"
+    return "an" if name[:1] in "AEIOU" or name in ("MP3", "M4A/MP4") else "a"
 
 
 # -- tag values --------------------------------------------------------------------------------
@@ -174,13 +203,20 @@ def parse_year(value, notes: list[str]) -> int | None:
 
 _ID3_FRAMES = {"title": "TIT2", "artist": "TPE1", "album": "TALB", "albumartist": "TPE2",
                "tracknumber": "TRCK", "date": "TDRC", "genre": "TCON"}
-
+# WMA (ASF) attribute names of the fields the library keeps
+_ASF_FIELDS = {"title": "Title", "artist": "Author", "album": "WM/AlbumTitle", "albumartist": "WM/AlbumArtist",
+               "tracknumber": "WM/TrackNumber", "date": "WM/Year", "genre": "WM/Genre"}
 
 # mutagen's reader for each content format (the "easy" one where mutagen has it)
 _TAG_READERS = {"mp3": ("mutagen.mp3", "EasyMP3"), "ogg": ("mutagen.oggvorbis", "OggVorbis"),
                 "opus": ("mutagen.oggopus", "OggOpus"), "flac": ("mutagen.flac", "FLAC"),
                 "oggflac": ("mutagen.oggflac", "OggFLAC"), "wav": ("mutagen.wave", "WAVE"),
-                "aiff": ("mutagen.aiff", "AIFF")}
+                "aiff": ("mutagen.aiff", "AIFF"), "m4a": ("mutagen.easymp4", "EasyMP4"),
+                "aac": ("mutagen.aac", "AAC"), "asf": ("mutagen.asf", "ASF"), "wv": ("mutagen.wavpack", "WavPack"),
+                "ape": ("mutagen.monkeysaudio", "MonkeysAudio"), "mpc": ("mutagen.musepack", "Musepack"),
+                "tta": ("mutagen.trueaudio", "EasyTrueAudio"), "speex": ("mutagen.oggspeex", "OggSpeex")}
+# Content mutagen has no reader for: tags from FFmpeg's view of the container.
+_FFMPEG_TAGS = {"mka"}
 
 
 def _tag_reader(content: str | None):
@@ -188,27 +224,59 @@ def _tag_reader(content: str | None):
     spec = _TAG_READERS.get(content or "")
     if spec is None:
         return None
-    import importlib
-
     return [getattr(importlib.import_module(spec[0]), spec[1])]
 
 
-def read_tags(path: str, content: str | None = None, notes: list[str] | None = None) -> tuple[dict, float | None]:
+def _bounded_tags(get, notes: list[str]) -> dict:
+    out = {
+        "title": bounded_text(get("title"), "title", notes),
+        "artist": bounded_text(get("artist"), "artist", notes),
+        "album": bounded_text(get("album"), "album", notes),
+        "albumartist": bounded_text(get("albumartist", "album artist", "album_artist"), "album artist", notes),
+        "tracknumber": parse_tracknumber(get("tracknumber", "track"), notes),
+        "year": parse_year(get("date", "year", "originaldate"), notes),
+        "genre": bounded_text(get("genre"), "genre", notes),
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _mutagen_tags(audio) -> dict:
+    tags = audio.tags or {}
+    if "TIT2" in tags or "TPE1" in tags or "TRCK" in tags:  # ID3 in a WAV/AIFF: no "easy" view, map frames
+        return {key: tags[frame].text for key, frame in _ID3_FRAMES.items() if frame in tags}
+    if type(tags).__name__ == "ASFTags":  # WMA: its own attribute names
+        return {key: tags[name] for key, name in _ASF_FIELDS.items() if name in tags}
+    return tags
+
+
+def read_tags(path: str, content: str | None = None, notes: list[str] | None = None, *,
+              cover: list | None = None) -> tuple[dict, float | None]:
     """Tags as bounded plain strings/ints and mutagen's idea of the length; the tag reader is chosen by
     ``content`` (see :func:`sniff`). Raises on a corrupt tag block. Dropped or cut values are
-    described in ``notes``."""
+    described in ``notes``. With ``cover`` (a list), the file's cover (:mod:`player.library.covers`:
+    the embedded picture, else the folder image; None when there is none) is appended to it, found
+    from the tags just opened."""
     import mutagen
 
     notes = [] if notes is None else notes
     options = _tag_reader(content)
     audio = mutagen.File(path, easy=True) if options is None else mutagen.File(path, options=options)
+    if cover is not None:
+        from player.library.covers import find_cover_in_tags
+
+        cover.append(find_cover_in_tags(audio, path))
     if audio is None:
         return {}, None
-    tags = audio.tags or {}
-    if "TIT2" in tags or "TPE1" in tags or "TRCK" in tags:  # ID3 in a WAV/AIFF: no "easy" view, map frames
-        tags = {key: tags[frame].text for key, frame in _ID3_FRAMES.items() if frame in tags}
+    tags = _mutagen_tags(audio)
     length = getattr(getattr(audio, "info", None), "length", None)
+    try:
+        length = float(length) if length else None
+    except (TypeError, ValueError, OverflowError):
+        length = None
+    return _bounded_tags(_getter(tags), notes), length
 
+
+def _getter(tags):
     def get(*keys):
         for key in keys:
             try:
@@ -218,20 +286,25 @@ def read_tags(path: str, content: str | None = None, notes: list[str] | None = N
                 continue
         return None
 
-    out = {
-        "title": bounded_text(get("title"), "title", notes),
-        "artist": bounded_text(get("artist"), "artist", notes),
-        "album": bounded_text(get("album"), "album", notes),
-        "albumartist": bounded_text(get("albumartist", "album artist"), "album artist", notes),
-        "tracknumber": parse_tracknumber(get("tracknumber"), notes),
-        "year": parse_year(get("date", "year", "originaldate"), notes),
-        "genre": bounded_text(get("genre"), "genre", notes),
-    }
+    return get
+
+
+def read_ffmpeg_tags(path: str, notes: list[str] | None = None) -> dict:
+    """Tags of a file mutagen cannot read (Matroska, WebM), from FFmpeg's view of the container and its
+    first audio stream, bounded as :func:`read_tags` bounds them; {} when there are none."""
+    import av
+
+    notes = [] if notes is None else notes
+    found: dict = {}
     try:
-        length = float(length) if length else None
-    except (TypeError, ValueError, OverflowError):
-        length = None
-    return {k: v for k, v in out.items() if v is not None}, length
+        with av.open(os.fsdecode(path), "r", metadata_errors="replace") as c:
+            streams = list(c.streams.audio[:1])
+            for meta in [c.metadata] + [st.metadata for st in streams]:
+                for key, value in (meta or {}).items():
+                    found.setdefault(str(key).lower(), value)
+    except Exception:  # noqa: BLE001 - the audio check that follows says what is wrong with the file
+        return {}
+    return _bounded_tags(_getter(found), notes)
 
 
 def _title_from_name(path: str) -> str:
@@ -259,8 +332,40 @@ def _read_head(path: str) -> tuple[bytes, str | None, os.stat_result]:
         return head, sniff(head, f), st
 
 
-def probe(path: str) -> Probe:
-    """Everything the library stores about one file; never raises for a bad file."""
+def _mislabelled(path: str, content: str | None) -> str | None:
+    """"it is an Ogg file named .flac" when the name says another format than the content, else None."""
+    ext = Path(path).suffix.lower()
+    expected = AUDIO_EXTENSIONS.get(ext)
+    if content is None or expected is None or content == expected or content in _ALSO.get(expected, ()):
+        return None
+    named = FORMAT_NAMES.get(content, content)
+    return f"it is {_article(named)} {named} file named {ext}"
+
+
+def _tags_and_cover(path: str, content: str | None, result: Probe, covers: bool) -> tuple[dict, float | None, bool]:
+    """The file's tags, mutagen's length and whether its tag block is damaged; sets ``result.cover``
+    (with ``covers``) from the tags just opened, or from the folder when they cannot be read."""
+    found: list | None = [] if covers else None
+    damaged = False
+    try:
+        if content in _FFMPEG_TAGS:
+            tags, length = read_ffmpeg_tags(path, result.notes), None
+        else:
+            tags, length = read_tags(path, content, result.notes, cover=found)
+    except Exception:  # noqa: BLE001 - mutagen raises many kinds for damaged tags
+        tags, length, damaged = {}, None, True
+    if covers:
+        if not found:
+            from player.library.covers import find_cover_in_tags
+
+            found = [find_cover_in_tags(None, path)]  # no tags to look in: the folder image
+        result.cover, result.looked_for_cover = found[0], True
+    return tags, length, damaged
+
+
+def probe(path: str, *, covers: bool = True) -> Probe:
+    """Everything the library stores about one file; never raises for a bad file. With ``covers``
+    (the default) ``Probe.cover`` is the file's cover, found from the tags the probe reads anyway."""
     result = Probe(path=path)
     try:
         st = os.stat(path)
@@ -282,116 +387,36 @@ def probe(path: str) -> Probe:
     except OSError as exc:
         result.error = f"cannot read the file ({_os_reason(exc)})"
         return result
-    ext = Path(path).suffix.lower()
-    expected = AUDIO_EXTENSIONS.get(ext)
-    named = FORMAT_NAMES.get(content or "", "")
-    mislabelled = (
-        content is not None and expected is not None and content != expected
-        and not (expected == "ogg" and content in ("opus", "oggflac", "speex"))
-        and not (expected == "m4a" and content == "aac")
-    )
+    named = FORMAT_NAMES.get(content or "")
+    mislabelled = _mislabelled(path, content)
     if mislabelled:
-        result.notes.append(f"mislabelled: it is {_article(named)} {named} file named {ext} (read by its content)")
-    if content in ("m4a", "aac") or (content is None and expected == "m4a"):
-        result.format = "m4a"
-        result.error = (
-            "m4a/AAC cannot be decoded on this machine (libsndfile has no AAC decoder); "
-            "convert it to flac, ogg or mp3"
-        )
+        result.notes.append(f"mislabelled: {mislabelled} (read by its content)")
+
+    tags, tag_length, damaged_tags = _tags_and_cover(path, content, result, covers)
+    try:
+        info = probe_audio(path)
+    except AudioError as exc:
+        result.cover, result.looked_for_cover = None, False
+        if damaged_tags and named:
+            result.error = f"damaged or truncated {named} file: neither its tags nor its audio can be read"
+        elif named and str(exc) == NOT_AUDIO:
+            result.error = f"damaged or truncated {named} file: its audio cannot be decoded"
+        elif named:
+            result.error = str(exc)
+        else:  # neither its first bytes nor a decoder know it (FFmpeg's own guess goes by the name)
+            result.error = NOT_AUDIO
         if mislabelled:
-            result.error = f"mislabelled: it is an M4A/AAC file named {ext}; " + result.error
+            result.error = f"mislabelled: {mislabelled}; {result.error}"
         return result
-
-    # Tags first: a corrupt tag block is its own, clear reason.
-    mutagen_length = None
-    tags: dict = {}
-    if content is not None:
-        try:
-            tags, mutagen_length = read_tags(path, content, result.notes)
-        except Exception:  # noqa: BLE001 - mutagen raises many kinds for damaged tags
-            if _is_random(path):
-                result.error = f"damaged or truncated {named} file: neither its tags nor its audio can be read"
-            else:
-                result.error = f"damaged tags: the {named} file's tag block cannot be read"
-            return result
-
-    try:
-        info = sf.info(os.fsencode(path))
-    except Exception as exc:  # noqa: BLE001 - libsndfile's errors are strings
-        result.error = _decode_reason(content, exc)
-        return result
-    actual = _sf_format(info)
-    result.format = content if content in ("mp3", "ogg", "opus", "flac", "wav") else actual
-    result.samplerate = int(info.samplerate)
-    result.channels = int(info.channels)
-    if content is None:  # something libsndfile knows and we do not sniff: tags if mutagen can
-        try:
-            tags, mutagen_length = read_tags(path, None, result.notes)
-        except Exception:  # noqa: BLE001
-            tags, mutagen_length = {}, None
-    if info.samplerate <= 0 or info.channels <= 0:
-        result.error = "no audio stream (sample rate or channel count is zero)"
-        return result
-
-    frames = int(info.frames)
-    sf_seconds = frames / info.samplerate if 0 < frames else 0.0
-    sane_sf = 0 < sf_seconds < MAX_SANE_SECONDS
-    sane_mut = mutagen_length is not None and 0 < mutagen_length < MAX_SANE_SECONDS
-
-    try:
-        with sf.SoundFile(os.fsencode(path)) as f:
-            head = f.read(_CHECK_FRAMES, dtype="float32", always_2d=True)
-            if head.shape[0] == 0:
-                result.error = "no audio data (the file holds a header but no sound)"
-                return result
-            if sane_sf and frames > 2 * _CHECK_FRAMES and f.seekable():
-                f.seek(frames - _CHECK_FRAMES)
-                tail = f.read(_CHECK_FRAMES, dtype="float32", always_2d=True)
-                if tail.shape[0] == 0:
-                    result.error = f"truncated: the audio stops before the {sf_seconds:.1f} s its header announces"
-                    return result
-    except Exception as exc:  # noqa: BLE001
-        result.error = _decode_reason(content, exc, during=True)
-        return result
-
-    if sane_sf and sane_mut and abs(sf_seconds - mutagen_length) > max(1.0, 0.05 * mutagen_length):
-        shorter, longer = sorted((sf_seconds, mutagen_length))
-        result.error = f"truncated or damaged: the header says {longer:.1f} s but only {shorter:.1f} s of audio is there"
-        return result
-    if sane_sf:
-        result.duration = sf_seconds
-    elif sane_mut:
-        result.duration = float(mutagen_length)
-    else:
-        result.error = "unreadable length: the file's header gives an impossible duration"
-        return result
-
+    if damaged_tags:
+        result.notes.append(f"damaged tags: the {named + ' file' if named else 'file'}'s tag block cannot be read (imported without tags)")
+    result.format = info.format
+    result.samplerate, result.channels = int(info.samplerate), int(info.channels)
+    duration = info.duration
+    if duration is None or not 0 < duration < MAX_SANE_SECONDS:
+        duration = tag_length if tag_length and 0 < tag_length < MAX_SANE_SECONDS else None
+    result.duration = duration
+    result.warning = info.warning
     tags.setdefault("title", _title_from_name(path))
     result.tags = tags
     return result
-
-
-def _sf_format(info) -> str:
-    fmt = str(info.format).upper()
-    if fmt == "OGG":
-        return "opus" if str(info.subtype).upper() == "OPUS" else "ogg"
-    return _SF_FORMATS.get(fmt, fmt.lower())
-
-
-def _is_random(path: str) -> bool:
-    try:
-        sf.info(os.fsencode(path))
-        return False
-    except Exception:  # noqa: BLE001
-        return True
-
-
-def _decode_reason(content: str | None, exc: Exception, during: bool = False) -> str:
-    low = str(exc).lower()
-    if "permission" in low:
-        return "cannot read the file (permission denied)"
-    if during:
-        return "damaged or truncated audio: decoding stops partway"
-    if content is not None:
-        return f"damaged or truncated {FORMAT_NAMES.get(content, content)} file: its audio cannot be decoded"
-    return "not an audio file (its content is not in any known audio format)"

@@ -18,7 +18,7 @@ from player.errors import LibraryError  # noqa: F401 - re-exported (a user mista
 
 TRACK_COLUMNS = (
     "id, path, path_raw, title, artist, album, albumartist, tracknumber, year, genre, duration, "
-    "samplerate, channels, format, size, mtime, added_at, updated_at, status, error"
+    "samplerate, channels, format, size, mtime, added_at, updated_at, status, error, warning"
 )
 
 
@@ -43,6 +43,7 @@ class Track:
     added_at: float
     status: str
     error: str | None
+    warning: str | None = None  # plays, but stops before the length its header announces
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Track":
@@ -66,6 +67,7 @@ class Track:
             added_at=row["added_at"],
             status=row["status"],
             error=row["error"],
+            warning=row["warning"] if "warning" in row.keys() else None,
         )
 
     def as_json(self) -> dict:
@@ -85,6 +87,7 @@ class Track:
             "format": self.format,
             "status": self.status,
             "error": self.error,
+            "warning": self.warning,
         }
 
 
