@@ -125,7 +125,7 @@ def test_prepare_store_split_failures_and_resume(fma, store, capsys):
     items = pd.read_csv(store / "items.csv", dtype={"key": str}, keep_default_na=False)
     assert len(items) == 3 * PER_GENRE + 2  # the medium-only and genre-less tracks are not selected
     failed = items[items["status"] == "failed"]
-    assert len(failed) == 2 and "not found" in " ".join(failed["error"])
+    assert len(failed) == 2 and "the file is gone" in " ".join(failed["error"])  # the reader's words
     assert (store / "failed.tsv").exists()
     ok = items[items["status"] == "ok"]
     assert (ok["n_slices"] == 3).all()

@@ -13,7 +13,6 @@ its batch carry on.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
@@ -170,33 +169,35 @@ class Analyser:
 
     # -- per track, off the models --------------------------------------------------------------
     def prepare(self, track) -> _Prepared:
-        """Decode the excerpts of one track and compute both models' inputs. Raises AnalysisError."""
-        path = os.fsencode(track.path)
+        """Decode the excerpts of one track and compute both models' inputs. Raises AnalysisError.
+
+        The centre excerpt is decoded once at the file's own rate and resampled for each model."""
         tcfg, gcfg = self.tagger_frontend, self.genre_frontend
+        tag_seconds = float(tcfg["excerpt_seconds"])
         try:
-            centre = F.decode_excerpt(path, max(gcfg["excerpt_seconds"], tcfg["excerpt_seconds"]),
-                                      offset="centre", duration=track.duration)
+            centre = F.read_mono(track.path, max(float(gcfg["excerpt_seconds"]), tag_seconds), "centre",
+                                 duration=track.duration)
         except F.AudioDecodeError as exc:
-            raise AnalysisError(_clean(str(exc), track.path)) from None
-        if centre.duration is not None and centre.duration < MIN_SECONDS or len(centre.audio) < MIN_SECONDS * centre.sr:
-            raise AnalysisError(f"too short to analyse ({len(centre.audio) / centre.sr:.1f} s of audio)")
-        if float(np.sqrt(np.mean(centre.audio.astype(np.float64) ** 2))) < SILENCE_RMS:
+            raise AnalysisError(f"cannot decode: {exc}") from None
+        audio, sr = centre.audio, centre.samplerate
+        if centre.duration is not None and centre.duration < MIN_SECONDS or len(audio) < MIN_SECONDS * sr:
+            raise AnalysisError(f"too short to analyse ({len(audio) / sr:.1f} s of audio)")
+        if float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) < SILENCE_RMS:
             raise AnalysisError("silent: no sound to analyse in the middle of the track")
-        genre_audio = F.resample(centre.audio, centre.sr, gcfg["sample_rate"], gcfg.get("resample_quality", "HQ"))
-        genre_x = F.features(genre_audio, gcfg)
-        tag_audio = [F.resample(centre.audio, centre.sr, tcfg["sample_rate"], tcfg.get("resample_quality", "HQ"))]
+        genre_x = F.features(F.to_model_rate(audio, sr, gcfg), gcfg)
+        tag_audio = [F.to_model_rate(audio, sr, tcfg)]
         duration = centre.duration or track.duration or 0.0
-        offsets = excerpt_offsets(duration, float(tcfg["excerpt_seconds"]), self.max_excerpts, with_centre=True)
+        offsets = excerpt_offsets(duration, tag_seconds, self.max_excerpts, with_centre=True)
         if len(offsets) > 1:  # a long song: more excerpts, away from the centre one already decoded
-            centre_start = (duration - tcfg["excerpt_seconds"]) / 2.0
+            centre_start = (duration - tag_seconds) / 2.0
             for off in offsets:
-                if abs(off - centre_start) < tcfg["excerpt_seconds"] / 2.0:
+                if abs(off - centre_start) < tag_seconds / 2.0:
                     continue
                 try:
-                    tag_audio.append(F.load_excerpt(path, tcfg["sample_rate"], tcfg["excerpt_seconds"], off,
-                                                    duration=duration, quality=tcfg.get("resample_quality", "HQ")))
+                    more = F.read_mono(track.path, tag_seconds, off, duration=duration)
                 except F.AudioDecodeError:
                     break  # keep what we have: the centre decoded fine
+                tag_audio.append(F.to_model_rate(more.audio, more.samplerate, tcfg))
         tagger_x = np.concatenate([F.features(a, tcfg) for a in tag_audio])
         return _Prepared(track.id, tagger_x, genre_x)
 
@@ -221,7 +222,7 @@ class Analyser:
                 ) -> BatchOutcome:
         """Analyse ``tracks``: results, failures with reasons, and the files they were decoded from.
 
-        ``next_tracks`` (the following batch) start decoding while this batch is on the models."""
+        ``next_tracks`` (the following batches) start decoding while this batch is on the models."""
         out = BatchOutcome()
         prepared: list[_Prepared] = []
         futures = [(t, *self._decoding(t)) for t in tracks]
@@ -268,11 +269,3 @@ def _first_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return lines[0][:160] if lines else ""
 
-
-def _clean(message: str, path: str) -> str:
-    """features.py names the file; the library already knows it, so keep the reason short."""
-    name = os.path.basename(path)
-    for prefix in (f"cannot decode {name}: ", f"cannot decode {os.fsencode(name)!r}: "):
-        if message.startswith(prefix):
-            return "cannot decode: " + message[len(prefix):]
-    return message

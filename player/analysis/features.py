@@ -22,10 +22,11 @@ Two front ends:
     (n_fft 512, hop 256, 96 bands), ``power_to_db(S ** 2)`` as the seed (and Choi's original code) did,
     -> ``(96, 1366, 1)`` float32. The network normalises its input with a batch-norm over frequency.
 
-Decoding reads only the excerpt: :func:`decode_excerpt` seeks with soundfile and reads the needed frames in
-bounded blocks (downmixing each block), so a one-hour file costs as much as a 30 s one. libsndfile's frame
-count is not trusted for allocation (a truncated mp3 may claim 2**63 frames, or claim its full length and
-return nothing after a seek): a short read makes the decoder count the real frames and try again.
+Audio comes through the player's one reader (:func:`player.audio.reader.read_excerpt`): any format the
+player plays (FFmpeg through PyAV and libsndfile, opened by content), seeking to the excerpt, honest
+lengths. :func:`read_mono` returns an excerpt at the file's own rate, so that one decode feeds both
+models (each resampled to its ``sample_rate`` with soxr at its ``resample_quality``); the reader's
+errors become :class:`AudioDecodeError` with the reader's words.
 """
 
 from __future__ import annotations
@@ -33,28 +34,18 @@ from __future__ import annotations
 import copy
 import functools
 import math
-import os
-from dataclasses import dataclass
 
 import numpy as np
 
 __all__ = [
-    "AudioDecodeError", "FrontendError", "Excerpt", "decode_excerpt", "load_excerpt", "resample",
-    "fit_length", "mel_power", "log_mel", "genre_slices", "tagger_input", "features", "feature_shape",
-    "excerpt_samples", "validate_frontend", "GENRE_FRONTEND_SEED000", "TAGGER_FRONTEND_SEED002",
-    "frontend_preset",
+    "AudioDecodeError", "FrontendError", "read_mono", "resample", "to_model_rate", "fit_length", "mel_power",
+    "log_mel", "genre_slices", "tagger_input", "features", "feature_shape", "excerpt_samples",
+    "validate_frontend", "load_features", "GENRE_FRONTEND_SEED000", "TAGGER_FRONTEND_SEED002", "frontend_preset",
 ]
-
-# Reading is done in blocks of this many frames (bounded memory whatever the file claims).
-_BLOCK = 1 << 17
-# A frame count above this is treated as unknown (libsndfile reports 2**63 for some truncated mp3s).
-_MAX_SANE_SECONDS = 7 * 24 * 3600.0
-# When the frame count is unknown we count by decoding; never decode more than this.
-MAX_SCAN_SECONDS = 4 * 3600.0
 
 
 class AudioDecodeError(Exception):
-    """A file could not be decoded; ``str(exc)`` is a one-line reason a person can read."""
+    """A file could not be decoded; ``str(exc)`` is the reader's one-line reason."""
 
 
 class FrontendError(ValueError):
@@ -63,166 +54,21 @@ class FrontendError(ValueError):
 
 # --------------------------------------------------------------------------------------------- decoding
 
-@dataclass
-class Excerpt:
-    """A decoded, downmixed excerpt at the file's own sample rate."""
+def read_mono(path, seconds: float, offset="centre", *, duration: float | None = None):
+    """``seconds`` of ``path`` (fewer when the file is shorter), downmixed to mono float32 at the file's own
+    rate: a :class:`player.audio.reader.Excerpt` (``audio``, ``samplerate``, ``start``, ``duration``,
+    ``channels``).
 
-    audio: np.ndarray          # float32, mono, shape (n,)
-    sr: int                    # the file's sample rate
-    start: float               # seconds into the file where the excerpt starts
-    duration: float | None     # the file's duration in seconds (None when it could not be known)
-    channels: int
+    ``offset`` is ``"centre"`` (the middle of the file, as FMA's clips and seed 002 do), ``"start"``, or
+    seconds (clamped so that the excerpt lies inside the file); ``duration`` (the library's) is used when
+    the file does not say. Raises :class:`AudioDecodeError` with the reader's reason."""
+    from player.audio.errors import AudioError
+    from player.audio.reader import read_excerpt
 
-
-def _downmix(block: np.ndarray) -> np.ndarray:
-    if block.ndim == 1:
-        return block.astype(np.float32, copy=False)
-    if block.shape[1] == 1:
-        return block[:, 0].astype(np.float32, copy=True)
-    if block.shape[1] == 2:  # the common case: ~20x faster than a strided mean over axis 1
-        out = block[:, 0] + block[:, 1]
-        out *= np.float32(0.5)
-        return out
-    return block @ np.full(block.shape[1], 1.0 / block.shape[1], dtype=np.float32)
-
-
-def _read_frames(f, n: int) -> np.ndarray:
-    """Read up to ``n`` frames from an open SoundFile in bounded blocks, downmixed; stops at EOF."""
-    parts = []
-    got = 0
-    while got < n:
-        want = min(_BLOCK, n - got)
-        block = f.read(want, dtype="float32", always_2d=True)
-        if len(block) == 0:
-            break
-        parts.append(_downmix(block))
-        got += len(block)
-        if len(block) < want:
-            break
-    if not parts:
-        return np.zeros(0, np.float32)
-    return np.concatenate(parts) if len(parts) > 1 else parts[0]
-
-
-def _seek(f, start: int) -> None:
-    """Go to frame ``start``: seek where the format can, else decode and drop what comes before."""
-    if not start:
-        return
-    if f.seekable():
-        f.seek(start)
-    else:
-        _skip_frames(f, start)
-
-
-def _skip_frames(f, n: int) -> int:
-    """Decode and discard ``n`` frames (for files that cannot seek); returns the frames skipped."""
-    done = 0
-    while done < n:
-        block = f.read(min(_BLOCK, n - done), dtype="float32", always_2d=True)
-        if len(block) == 0:
-            break
-        done += len(block)
-    return done
-
-
-def _count_frames(path: str, max_frames: int) -> int:
-    import soundfile as sf
-
-    with sf.SoundFile(path) as f:
-        return _skip_frames(f, max_frames)
-
-
-def _open(path: str):
-    import soundfile as sf
-
-    if not os.path.exists(path):
-        raise AudioDecodeError(f"file not found: {path}")
-    if os.path.isdir(path):
-        raise AudioDecodeError(f"is a folder, not an audio file: {path}")
     try:
-        return sf.SoundFile(path)
-    except Exception as exc:  # libsndfile's messages are poor: say what it means
-        reason = str(exc).split(":", 1)[-1].strip()
-        if not reason or "does not exist" in reason:  # libsndfile's words for "unknown format"
-            reason = "unknown format or corrupt data"
-        raise AudioDecodeError(f"cannot decode {os.path.basename(path)}: not a readable audio file "
-                               f"({reason})") from None
-
-
-def _start_frame(offset, total: int, n: int, sr: int) -> int:
-    if offset in ("centre", "center", None):
-        return max(0, (total - n) // 2)
-    if offset == "start":
-        return 0
-    start = int(round(float(offset) * sr))
-    if start < 0:
-        raise ValueError(f"excerpt offset must be >= 0 seconds, got {offset}")
-    # An offset past the end still yields the file's last n frames rather than nothing.
-    return max(0, min(start, total - n))
-
-
-def decode_excerpt(path, seconds: float, offset="centre", duration: float | None = None) -> Excerpt:
-    """Decode ``seconds`` of ``path`` at its own sample rate, downmixed to mono float32.
-
-    ``offset`` is ``"centre"`` (default: the middle of the file, as FMA's clips and seed 002 do),
-    ``"start"``, or a number of seconds (clamped so the excerpt lies inside the file). ``duration`` (for
-    example the library's probed duration) is used when the file's own frame count is not plausible.
-    Returns fewer samples than asked when the file is shorter. Raises :class:`AudioDecodeError` with a
-    readable reason for missing, unreadable or empty files.
-    """
-    path = os.fspath(path)
-    if not seconds or seconds <= 0:
-        raise ValueError(f"excerpt length must be > 0 seconds, got {seconds}")
-    f = _open(path)
-    try:
-        sr = int(f.samplerate)
-        channels = int(f.channels)
-        if sr <= 0 or channels <= 0:
-            raise AudioDecodeError(f"cannot decode {os.path.basename(path)}: invalid header "
-                                   f"({sr} Hz, {channels} channels)")
-        n = int(round(seconds * sr))
-        frames = int(f.frames)
-        known = 0 < frames <= _MAX_SANE_SECONDS * sr
-        if not known and duration and duration > 0:
-            frames, known = int(duration * sr), True
-        audio = None
-        start = 0
-        if known:
-            start = _start_frame(offset, frames, n, sr)
-            expect = min(n, frames - start)
-            try:
-                _seek(f, start)
-                audio = _read_frames(f, n)
-            except Exception:
-                audio = None
-            # A short read means the header lied (truncated file): fall back to counting.
-            if audio is not None and len(audio) < min(expect, int(0.95 * expect)):
-                audio = None
-    except AudioDecodeError:
-        f.close()
-        raise
-    except Exception as exc:
-        f.close()
-        raise AudioDecodeError(f"cannot decode {os.path.basename(path)}: {exc}") from None
-    f.close()
-    if audio is None:
-        try:
-            total = _count_frames(path, int(MAX_SCAN_SECONDS * sr))
-            frames = total
-            start = _start_frame(offset, total, n, sr)
-            with _open(path) as f2:
-                _seek(f2, start)
-                audio = _read_frames(f2, n)
-        except AudioDecodeError:
-            raise
-        except Exception as exc:
-            raise AudioDecodeError(f"cannot decode {os.path.basename(path)}: {exc}") from None
-    if len(audio) == 0:
-        raise AudioDecodeError(f"cannot decode {os.path.basename(path)}: no audio frames (empty or truncated file)")
-    if not np.all(np.isfinite(audio)):
-        audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
-    return Excerpt(audio=audio, sr=sr, start=start / sr, duration=frames / sr if frames else None,
-                   channels=channels)
+        return read_excerpt(path, seconds, offset, mono=True, duration=duration)
+    except AudioError as exc:
+        raise AudioDecodeError(str(exc)) from None
 
 
 def resample(audio: np.ndarray, sr_in: int, sr_out: int, quality: str = "HQ") -> np.ndarray:
@@ -235,20 +81,9 @@ def resample(audio: np.ndarray, sr_in: int, sr_out: int, quality: str = "HQ") ->
     return soxr.resample(audio, int(sr_in), int(sr_out), quality=quality).astype(np.float32, copy=False)
 
 
-def load_excerpt(path, sr: int, seconds: float, offset="centre", *, pad: bool = False,
-                 duration: float | None = None, quality: str = "HQ") -> np.ndarray:
-    """Decode an excerpt of ``path`` as mono float32 at ``sr`` Hz (``round(seconds * sr)`` samples at most).
-
-    With ``pad=True`` a shorter file is zero-padded at the end to exactly that length.
-    """
-    ex = decode_excerpt(path, seconds, offset=offset, duration=duration)
-    y = resample(ex.audio, ex.sr, sr, quality)
-    n = int(round(seconds * sr))
-    if len(y) > n:
-        y = y[:n]
-    if pad and len(y) < n:
-        y = np.pad(y, (0, n - len(y)))
-    return y
+def to_model_rate(audio: np.ndarray, sr: int, cfg: dict) -> np.ndarray:
+    """Mono audio at ``sr`` Hz resampled to the front end's ``sample_rate`` at its ``resample_quality``."""
+    return resample(audio, sr, cfg["sample_rate"], cfg.get("resample_quality", "HQ"))
 
 
 def fit_length(audio: np.ndarray, n: int) -> np.ndarray:
@@ -535,8 +370,7 @@ def frontend_preset(kind: str) -> dict:
 
 
 def load_features(path, cfg: dict, offset=None, duration: float | None = None) -> np.ndarray:
-    """Decode the excerpt ``cfg`` needs from ``path`` and return :func:`features` of it."""
+    """Read the excerpt ``cfg`` needs from ``path`` and return :func:`features` of it."""
     off = cfg.get("excerpt_offset", "centre") if offset is None else offset
-    y = load_excerpt(path, cfg["sample_rate"], cfg["excerpt_seconds"], off, duration=duration,
-                     quality=cfg.get("resample_quality", "HQ"))
-    return features(y, cfg)
+    ex = read_mono(path, cfg["excerpt_seconds"], off, duration=duration)
+    return features(to_model_rate(ex.audio, ex.samplerate, cfg), cfg)

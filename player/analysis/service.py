@@ -29,6 +29,7 @@ class AnalysisOptions:
     tagger_model: str | None = None
     models_dir: str | None = None
     batch_tracks: int = 8
+    ahead_batches: int = 3  # batches decoded ahead (while TensorFlow loads, then while a batch is on the models)
     threads_per_worker: int | None = None  # None: cores / workers
     niceness: int = 0  # > 0: the workers yield the CPU to the caller (the GUI uses 10)
     precision: str = "auto"  # float32 | bfloat16 | auto (bfloat16 where the CPU computes it natively)
@@ -90,8 +91,9 @@ STALE_RETRIES = 3
 
 def analyse_pending(library, analyser, shard: int, n_shards: int, batch_tracks: int,
                     report: Callable[[object], None], cancelled: Callable[[], bool] = lambda: False,
-                    paused: Callable[[], bool] = lambda: False) -> None:
-    """The worker's loop: analyse this shard's pending tracks batch by batch until none is left.
+                    paused: Callable[[], bool] = lambda: False, ahead: int = 1) -> None:
+    """The worker's loop: analyse this shard's pending tracks batch by batch until none is left, the
+    next ``ahead`` batches decoding meanwhile.
 
     A track whose file changed between its decoding and the write (a rescan in the meantime) is not
     saved (:func:`save_results`) and is taken again, at most :data:`STALE_RETRIES` times."""
@@ -99,13 +101,14 @@ def analyse_pending(library, analyser, shard: int, n_shards: int, batch_tracks: 
 
     attempted: set[int] = set()
     retries: dict[int, int] = {}
+    window = (1 + max(0, int(ahead))) * batch_tracks
     while not cancelled():
         if paused():
             time.sleep(0.1)
             continue
-        ids = [i for i in pending_track_ids(library, analyser.version, limit=2 * batch_tracks + len(attempted),
+        ids = [i for i in pending_track_ids(library, analyser.version, limit=window + len(attempted),
                                             shard=(shard, n_shards)) if i not in attempted]
-        ids, next_ids = ids[:batch_tracks], ids[batch_tracks: 2 * batch_tracks]
+        ids, next_ids = ids[:batch_tracks], ids[batch_tracks: window]
         if not ids:
             break
         attempted.update(ids)
@@ -142,6 +145,15 @@ def _worker_main(parent_pid: int, db_path: str, shard: int, n_shards: int, optio
     os.environ["TF_NUM_INTEROP_THREADS"] = "1"
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ["OMP_NUM_THREADS"] = str(threads)
+    # numpy's BLAS (the mel filter bank's matrix product) stays on one thread: the decode threads are
+    # the parallelism, and idle OpenBLAS threads spin, which doubled the CPU time of a track's features.
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1, user_api="blas")  # in case numpy was loaded already
+    except Exception:  # noqa: BLE001 - only a matter of speed
+        pass
     if options.models_dir:
         os.environ["PLAYER_MODELS_DIR"] = options.models_dir
     library = None
@@ -153,8 +165,9 @@ def _worker_main(parent_pid: int, db_path: str, shard: int, n_shards: int, optio
         analyser = Analyser.open(genre_model=options.genre_model, tagger_model=options.tagger_model,
                                  threads=threads)
         library = Library(db_path)
-        # The first batch decodes while TensorFlow is imported and the models load (seconds).
-        first = pending_track_ids(library, analyser.version, limit=options.batch_tracks, shard=(shard, n_shards))
+        # The first batches decode while TensorFlow is imported and the models load (seconds).
+        first = pending_track_ids(library, analyser.version, limit=options.batch_tracks * (1 + options.ahead_batches),
+                                  shard=(shard, n_shards))
         analyser.prefetch([t for t in (library.track(i) for i in first) if t is not None])
         analyser.load_models(options.precision)
     except Exception as exc:  # a missing or corrupt model: a clear message, nothing written
@@ -165,7 +178,7 @@ def _worker_main(parent_pid: int, db_path: str, shard: int, n_shards: int, optio
     events.put(WorkerReady(shard, analyser.version))
     try:
         analyse_pending(library, analyser, shard, n_shards, options.batch_tracks, events.put,
-                        cancelled=cancel_ev.is_set, paused=pause_ev.is_set)
+                        cancelled=cancel_ev.is_set, paused=pause_ev.is_set, ahead=options.ahead_batches)
     except Exception as exc:
         events.put(WorkerFailed(shard, _one_line(exc) + "\n" + traceback.format_exc(limit=3)))
         return
