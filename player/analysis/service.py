@@ -5,7 +5,9 @@ imported once per process, never in the caller). Each worker takes its share of 
 (``track id % workers``), analyses them in batches (slices batched across tracks), and commits each batch
 in one transaction: a killed or crashed worker loses at most the batch in flight, and a rerun skips
 what is done. Progress comes back as :class:`AnalysisProgress` events; pause, resume and cancel are
-shared events the workers poll between batches.
+shared events the workers poll between batches. Then (``AnalysisOptions.loudness``) each worker measures
+the loudness of its share that is not measured yet (:mod:`player.library.loudness`), at low priority;
+the progress reports it as ``phase='loudness'``.
 
 No TensorFlow and no Qt here: the GUI wraps this in its worker primitive, the CLI draws a progress bar.
 """
@@ -33,6 +35,7 @@ class AnalysisOptions:
     threads_per_worker: int | None = None  # None: cores / workers
     niceness: int = 0  # > 0: the workers yield the CPU to the caller (the GUI uses 10)
     precision: str = "auto"  # float32 | bfloat16 | auto (bfloat16 where the CPU computes it natively)
+    loudness: bool = True  # then measure the loudness of what is not measured (player.library.loudness)
 
 
 @dataclass
@@ -46,15 +49,26 @@ class AnalysisProgress:
     current: str = ""
     message: str = ""
     failures: list[tuple[int, str]] = field(default_factory=list)  # (track id, reason) of the latest batch
+    # The loudness pass that follows (each worker, once its analysis is done): "analysis" | "loudness"
+    phase: str = "analysis"
+    loudness_done: int = 0  # measured or failed in this run
+    loudness_failed: int = 0
+    loudness_total: int = 0  # pending when the workers came to it
+    loudness_failures: list[tuple[int, str]] = field(default_factory=list)  # of the latest batch
 
     def describe(self) -> str:
         if self.state == "error":
             return f"analysis failed: {self.message}"
         if self.state == "waiting":
             return self.message
-        text = f"analysed {self.done}/{self.total}"
-        if self.failed:
-            text += f" ({self.failed} failed)"
+        if self.phase == "loudness":
+            text = f"loudness {self.loudness_done}/{self.loudness_total}"
+            failed = self.loudness_failed
+        else:
+            text = f"analysed {self.done}/{self.total}"
+            failed = self.failed
+        if failed:
+            text += f" ({failed} failed)"
         if self.state == "running" and self.rate > 0:
             text += f", {self.rate:.1f} tracks/s"
             if self.eta_s is not None:
@@ -83,6 +97,10 @@ WorkerReady = NamedTuple("WorkerReady", [("shard", int), ("version", str)])
 BatchSaved = NamedTuple("BatchSaved", [("shard", int), ("analysed", int), ("failures", list), ("current", str)])
 WorkerFailed = NamedTuple("WorkerFailed", [("shard", int), ("message", str)])
 WorkerDone = NamedTuple("WorkerDone", [("shard", int), ("cancelled", bool)])
+#: a worker starts measuring loudness: how many of its tracks are pending
+LoudnessStarted = NamedTuple("LoudnessStarted", [("shard", int), ("pending", int)])
+#: a batch of loudness measurements committed
+LoudnessBatch = NamedTuple("LoudnessBatch", [("shard", int), ("measured", int), ("failures", list)])
 
 
 #: How often a track whose file changed while it was analysed is taken again in the same run.
@@ -168,8 +186,9 @@ def _worker_main(parent_pid: int, db_path: str, shard: int, n_shards: int, optio
         # The first batches decode while TensorFlow is imported and the models load (seconds).
         first = pending_track_ids(library, analyser.version, limit=options.batch_tracks * (1 + options.ahead_batches),
                                   shard=(shard, n_shards))
-        analyser.prefetch([t for t in (library.track(i) for i in first) if t is not None])
-        analyser.load_models(options.precision)
+        if first:  # nothing to analyse (only loudness to measure): no TensorFlow at all
+            analyser.prefetch([t for t in (library.track(i) for i in first) if t is not None])
+            analyser.load_models(options.precision)
     except Exception as exc:  # a missing or corrupt model: a clear message, nothing written
         events.put(WorkerFailed(shard, _one_line(exc)))
         if library is not None:
@@ -177,8 +196,13 @@ def _worker_main(parent_pid: int, db_path: str, shard: int, n_shards: int, optio
         return
     events.put(WorkerReady(shard, analyser.version))
     try:
-        analyse_pending(library, analyser, shard, n_shards, options.batch_tracks, events.put,
-                        cancelled=cancel_ev.is_set, paused=pause_ev.is_set, ahead=options.ahead_batches)
+        if first:
+            analyse_pending(library, analyser, shard, n_shards, options.batch_tracks, events.put,
+                            cancelled=cancel_ev.is_set, paused=pause_ev.is_set, ahead=options.ahead_batches)
+        analyser.close()
+        if options.loudness and not cancel_ev.is_set():
+            measure_loudness(library, shard, n_shards, events.put, cancelled=cancel_ev.is_set,
+                             paused=pause_ev.is_set)
     except Exception as exc:
         events.put(WorkerFailed(shard, _one_line(exc) + "\n" + traceback.format_exc(limit=3)))
         return
@@ -190,6 +214,28 @@ def _worker_main(parent_pid: int, db_path: str, shard: int, n_shards: int, optio
     events.close()
     events.join_thread()
     os._exit(0)
+
+
+#: The loudness pass runs at least this nice (it is the player's lowest priority).
+LOUDNESS_NICENESS = 10
+
+
+def measure_loudness(library, shard: int, n_shards: int, report: Callable[[object], None],
+                     cancelled: Callable[[], bool] = lambda: False, paused: Callable[[], bool] = lambda: False
+                     ) -> None:
+    """The worker's loudness pass over its shard, after its analysis: it decodes whole files (about five
+    times a track's analysis), so it runs at low priority and after the labels the window shows."""
+    from player.library.loudness import measure_pending, pending_loudness
+
+    try:
+        current = os.nice(0)
+        if current < LOUDNESS_NICENESS:
+            os.nice(LOUDNESS_NICENESS - current)
+    except (AttributeError, OSError):
+        pass
+    report(LoudnessStarted(shard, len(pending_loudness(library, shard=(shard, n_shards)))))
+    measure_pending(library, shard=(shard, n_shards), cancelled=cancelled, paused=paused,
+                    report=lambda saved: report(LoudnessBatch(shard, saved.measured, list(saved.failures))))
 
 
 def _one_line(exc: BaseException) -> str:
@@ -226,6 +272,7 @@ class AnalysisService:
         self.progress = AnalysisProgress(state="starting")
         self.version: str | None = None
         self._started_at = 0.0
+        self._phase_started = 0.0
 
     # -- control -------------------------------------------------------------------------------
     def start(self, total: int | None = None) -> None:
@@ -319,16 +366,24 @@ class AnalysisService:
 
     # -- events --------------------------------------------------------------------------------
     def _emit(self, **changes) -> None:
+        # the failures an event carries are those of the message it reports, never an earlier one's
+        changes.setdefault("failures", [])
+        changes.setdefault("loudness_failures", [])
         for k, v in changes.items():
             setattr(self.progress, k, v)
-        elapsed = max(1e-6, time.monotonic() - self._started_at)
         p = self.progress
-        p.rate = p.done / elapsed if p.done else 0.0
-        remaining = max(0, p.total - p.done)
+        if p.phase == "loudness":  # the rate and what is left of the pass under way
+            done, total, since = p.loudness_done, p.loudness_total, self._phase_started
+        else:
+            done, total, since = p.done, p.total, self._started_at
+        elapsed = max(1e-6, time.monotonic() - since)
+        p.rate = done / elapsed if done else 0.0
+        remaining = max(0, total - done)
         p.eta_s = remaining / p.rate if p.rate > 0 else None
         if self.on_event:
             try:
-                self.on_event(AnalysisProgress(**{**p.__dict__, "failures": list(p.failures)}))
+                self.on_event(AnalysisProgress(**{**p.__dict__, "failures": list(p.failures),
+                                                  "loudness_failures": list(p.loudness_failures)}))
             except Exception:
                 traceback.print_exc()
 
@@ -346,6 +401,7 @@ class AnalysisService:
 
     def _listen(self) -> None:
         live = set(range(self.workers))
+        measuring: set[int] = set()  # workers in their loudness pass
         fatal: str | None = None
         cancelled = False
         while live:
@@ -367,6 +423,19 @@ class AnalysisService:
                            done=self.progress.done + msg.analysed + len(msg.failures),
                            failed=self.progress.failed + len(msg.failures), current=msg.current,
                            failures=list(msg.failures))
+            elif isinstance(msg, LoudnessStarted):
+                measuring.add(msg.shard)
+                changes = {"loudness_total": self.progress.loudness_total + msg.pending}
+                if measuring >= live:  # every worker is past its analysis
+                    changes["phase"] = "loudness"
+                    self._phase_started = time.monotonic()
+                self._emit(**changes)
+            elif isinstance(msg, LoudnessBatch):
+                p = self.progress
+                self._emit(state="paused" if self._pause.is_set() else "running",
+                           loudness_done=p.loudness_done + msg.measured + len(msg.failures),
+                           loudness_failed=p.loudness_failed + len(msg.failures),
+                           loudness_failures=list(msg.failures))
             elif isinstance(msg, WorkerFailed):
                 fatal = fatal or msg.message
                 live.discard(msg.shard)
@@ -377,11 +446,11 @@ class AnalysisService:
         for p in self._procs:
             p.join(2.0)
         if fatal:
-            self._emit(state="error", message=fatal.splitlines()[0], failures=[])
+            self._emit(state="error", message=fatal.splitlines()[0])
         elif cancelled or self._cancel.is_set():
-            self._emit(state="cancelled", failures=[])
+            self._emit(state="cancelled")
         else:
-            self._emit(state="finished", failures=[])
+            self._emit(state="finished")
 
 
 def run_analysis(db_path: str | os.PathLike, *, workers: int = 1, options: AnalysisOptions | None = None,

@@ -25,13 +25,13 @@ transaction); a result of a file that changed meanwhile is dropped and the track
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Mapping, NamedTuple
 
 import numpy as np
 
 from player.library.db import now
+from player.library.loudness import track_unchanged
 from player.library.store import Library
 
 # ------------------------------------------------------------------------------------------ reading
@@ -354,11 +354,7 @@ def _blob(values) -> bytes:
 
 
 def _still_the_same(c, track_id: int, source: SourceFile | None) -> bool:
-    if source is None:
-        return True
-    row = c.execute("SELECT path_raw, size, mtime, status FROM tracks WHERE id = ?", (int(track_id),)).fetchone()
-    return (row is not None and row[3] == "ok" and bytes(row[0]) == os.fsencode(source.path)
-            and row[1] == source.size and row[2] == source.mtime)
+    return source is None or track_unchanged(c, track_id, source.path, source.size, source.mtime)
 
 
 def save_results(library: Library, model_version: str, results: list[AnalysisResult],

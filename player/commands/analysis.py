@@ -7,7 +7,8 @@ import sys
 
 def register(sub, common) -> None:
     p = sub.add_parser("analyse", aliases=["analyze"], parents=[common],
-                       help="analyse every track without a current analysis (tags, genres, embedding)")
+                       help="analyse every track without a current analysis (tags, genres, embedding), "
+                            "then measure the loudness of those not measured")
     p.add_argument("--workers", type=int, default=None,
                    help="worker processes (default: one per core, at most 4 and one per 1.5 GB of free memory)")
     p.add_argument("--model", metavar="NAME", default=None,
@@ -16,6 +17,8 @@ def register(sub, common) -> None:
     p.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default="auto",
                    help="arithmetic of the models (default auto: bfloat16 where the CPU has it natively, "
                         "about 1.4x faster; results within ~0.01 of float32)")
+    p.add_argument("--no-loudness", dest="loudness", action="store_false",
+                   help="skip the loudness pass (EBU R128 loudness and true peak of every track not measured yet)")
     p.add_argument("--quiet", "-q", action="store_true")
     p.set_defaults(handler=cmd_analyse)
 
@@ -34,7 +37,7 @@ def cmd_analyse(args) -> int:
     from tqdm import tqdm
 
     from player.analysis.service import AnalysisOptions, default_workers, run_analysis
-    from player.commands.common import CliError, db_path, open_library, safe_text
+    from player.commands.common import CliError, db_path, open_library
 
     if (args.workers is not None and args.workers < 1) or args.batch < 1:
         raise CliError("--workers and --batch must be at least 1")
@@ -52,33 +55,49 @@ def cmd_analyse(args) -> int:
     show_bar = sys.stderr.isatty() and not args.quiet
     bar = tqdm(total=0, unit="track", disable=not show_bar, file=sys.stderr, dynamic_ncols=True)
     failures: list[tuple[int, str]] = []
+    loudness_failures: list[tuple[int, str]] = []
 
     def on_event(p):
         if p.state == "waiting":
             print(f"analyse: {p.message}", file=sys.stderr, flush=True)
         failures.extend(p.failures)
-        if bar.total != p.total:
-            bar.total = p.total
-        bar.n = p.done
-        bar.set_postfix_str(p.current[:30], refresh=True)
+        loudness_failures.extend(p.loudness_failures)
+        total, done = (p.loudness_total, p.loudness_done) if p.phase == "loudness" else (p.total, p.done)
+        if p.phase == "loudness" and bar.desc != "loudness":
+            bar.set_description_str("loudness")
+        if bar.total != total:
+            bar.total = total
+        bar.n = done
+        bar.set_postfix_str("" if p.phase == "loudness" else p.current[:30], refresh=True)
 
     try:
         progress = run_analysis(db_path(args), workers=args.workers or default_workers(),
                                 options=AnalysisOptions(genre_model=args.model, batch_tracks=args.batch,
-                                                        precision=args.precision),
+                                                        precision=args.precision, loudness=args.loudness),
                                 on_event=on_event)
     finally:
         bar.close()
     if progress.state == "error":
         raise CliError(progress.message)
-    print(f"analyse: {progress.done - progress.failed} analysed, {progress.failed} failed"
-          f"{' (cancelled)' if progress.state == 'cancelled' else ''}")
-    if failures:
-        with open_library(args) as library:
-            for track_id, reason in failures:
-                t = library.track(track_id)
-                print(f"  failed {safe_text(t.display_path) if t else track_id}: {safe_text(reason)}")
+    cancelled = ' (cancelled)' if progress.state == 'cancelled' else ''
+    print(f"analyse: {progress.done - progress.failed} analysed, {progress.failed} failed{cancelled}")
+    _print_failures(args, failures)
+    if args.loudness and progress.loudness_done:
+        print(f"loudness: {progress.loudness_done - progress.loudness_failed} measured, "
+              f"{progress.loudness_failed} failed{cancelled}")
+        _print_failures(args, loudness_failures)
     return 0 if progress.state == "finished" else 1
+
+
+def _print_failures(args, failures: list[tuple[int, str]]) -> None:
+    from player.commands.common import open_library, safe_text
+
+    if not failures:
+        return
+    with open_library(args) as library:
+        for track_id, reason in failures:
+            t = library.track(track_id)
+            print(f"  failed {safe_text(t.display_path) if t else track_id}: {safe_text(reason)}")
 
 
 def cmd_export(args) -> int:

@@ -175,6 +175,38 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "0005_loudness",
+        """
+        -- EBU R128 loudness (player.library.loudness): one row per measured track. A row whose size or
+        -- mtime is not the track's any more is of an older file: the track is measured again.
+        CREATE TABLE loudness (
+            track_id        INTEGER PRIMARY KEY REFERENCES tracks(id) ON DELETE CASCADE,
+            measured_at     REAL NOT NULL,
+            size            INTEGER,               -- the file's size and mtime when it was measured
+            mtime           REAL,
+            status          TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+            error           TEXT,
+            integrated      REAL,                  -- LUFS; NULL: nothing above the gates (silence)
+            true_peak       REAL,                  -- dBTP; NULL: digital silence
+            blocks          BLOB,                  -- float32 power of each 400 ms block above -70 LUFS
+            album_key       TEXT,                  -- the album it belongs to (NULL: no album tag)
+            tag_track_gain  REAL,                  -- ReplayGain in the file's tags: dB at -18 LUFS,
+            tag_track_peak  REAL,                  -- peaks linear
+            tag_album_gain  REAL,
+            tag_album_peak  REAL
+        );
+        CREATE INDEX loudness_album ON loudness(album_key);
+        -- An album's loudness over all its measured tracks' blocks (BS.1770's gates on the whole album).
+        CREATE TABLE album_loudness (
+            album_key    TEXT PRIMARY KEY,
+            integrated   REAL,                     -- LUFS; NULL: silent
+            true_peak    REAL,                     -- dBTP: the loudest of its tracks
+            tracks       INTEGER NOT NULL,         -- measured tracks it was computed from
+            computed_at  REAL NOT NULL
+        );
+        """,
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
