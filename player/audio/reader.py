@@ -595,13 +595,13 @@ class AudioFile:
     def seek_seconds(self, seconds: float) -> int:
         return self.seek(int(round(max(0.0, float(seconds)) * self.samplerate)))
 
-    def verified_frames(self) -> int:
-        """The length in frames, checked: the header's figure when the file's last seconds decode and end
-        where it says (one seek and a few blocks), else counted by decoding it all."""
+    def verified_frames(self, tail_seconds: float = TAIL_SECONDS) -> int:
+        """The length in frames, checked: the header's figure when the file's last ``tail_seconds`` decode
+        and end where it says (one seek and a few blocks), else counted by decoding it all."""
         if self._decoded is not None:
             return self._decoded
         announced, rate = self.header_frames, self.samplerate
-        tail = int(TAIL_SECONDS * rate)
+        tail = int(tail_seconds * rate)
         if announced is not None and announced > 2 * tail:
             try:
                 self.seek(announced - tail)
@@ -643,7 +643,7 @@ def open_audio(path, *, backend: str | None = None) -> AudioFile:
     return AudioFile(path, backend=backend)
 
 
-def probe_audio(path, *, verify: bool = True) -> AudioInfo:
+def probe_audio(path, *, verify: bool = True, tail_seconds: float = TAIL_SECONDS) -> AudioInfo:
     """The file's :class:`AudioInfo`. With ``verify`` (the importer's check) it also decodes the first
     block and the last seconds: no audio at the start is an error (``"damaged: no decodable audio"``);
     an end that is not where the header says is found by decoding the whole file, and the real length
@@ -653,7 +653,7 @@ def probe_audio(path, *, verify: bool = True) -> AudioInfo:
             return f.info
         if len(f.read(4096)) == 0:
             raise AudioError(NO_AUDIO)
-        f.verified_frames()
+        f.verified_frames(tail_seconds)
         return f.info
 
 

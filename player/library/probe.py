@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from player.audio.errors import NOT_AUDIO, AudioError
-from player.audio.reader import MAX_SECONDS, probe_audio
+from player.audio.reader import MAX_SECONDS, SHORT_WARNING_SECONDS, probe_audio
 
 # Extensions the scanner looks at, and the content (see :func:`sniff`) we expect behind each.
 AUDIO_EXTENSIONS = {
@@ -64,6 +64,7 @@ MAX_TEXT = 1000  # characters kept of a text tag (a title, an artist …); nobod
 MAX_TRACKNUMBER = 9999
 YEARS = (1000, 2999)
 _HEAD = 4096
+TAIL_SECONDS = 0.5  # how much of a file's end the probe decodes to check that it ends where its header says
 _ASF_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
 
 
@@ -394,7 +395,7 @@ def probe(path: str, *, covers: bool = True) -> Probe:
 
     tags, tag_length, damaged_tags = _tags_and_cover(path, content, result, covers)
     try:
-        info = probe_audio(path)
+        info = probe_audio(path, tail_seconds=TAIL_SECONDS)
     except AudioError as exc:
         result.cover, result.looked_for_cover = None, False
         if damaged_tags and named:
@@ -417,6 +418,10 @@ def probe(path: str, *, covers: bool = True) -> Probe:
         duration = tag_length if tag_length and 0 < tag_length < MAX_SANE_SECONDS else None
     result.duration = duration
     result.warning = info.warning
+    if info.warning and duration and tag_length and abs(tag_length - duration) < SHORT_WARNING_SECONDS:
+        # The container's own header (as mutagen reads it) gives what decodes: FFmpeg's figure was an
+        # estimate (an ASF file with a big picture in its header, for one). The file does not stop early.
+        result.warning = None
     tags.setdefault("title", _title_from_name(path))
     result.tags = tags
     return result

@@ -32,7 +32,12 @@ import os
 import sqlite3
 import stat
 import time
-from concurrent.futures import ThreadPoolExecutor
+import functools
+import itertools
+import multiprocessing
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
@@ -326,34 +331,102 @@ class _Rows:
                             "scanning again finishes the work)") from None
 
 
-def _probed(pool: ThreadPoolExecutor, paths: Iterable[str], workers: int, cancel, report: ScanReport,
-            covers: bool) -> Iterable[Probe]:
-    """Each path's :class:`Probe`, in order, probed in ``pool`` with a bounded look-ahead (memory stays
-    flat, cancellation prompt)."""
-    window = max(2 * workers, 16)
-    pending = []
-    it = iter(paths)
-    exhausted = False
-    while True:
-        while not exhausted and len(pending) < window:
-            if cancel and cancel():
-                exhausted = True
-                report.cancelled = True
-                break
+PROCESS_MIN = 500  # files to probe: fewer go to threads (worker processes take about a second to start)
+CHUNK = 16  # files per task for a worker process
+
+
+def _probe_one(path: str, covers: bool) -> Probe:
+    try:
+        return probe(path) if covers else probe(path, covers=False)
+    except Exception:  # noqa: BLE001 - one file never stops the import
+        return Probe(path=path, error="could not be read: an unexpected problem in the file reader")
+
+
+def _probe_files(paths: list[str], covers: bool) -> list[Probe]:
+    return [_probe_one(path, covers) for path in paths]
+
+
+def _find_covers(paths: list[str]) -> list:
+    return [find_cover(path) for path in paths]
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _process_pool(workers: int) -> ProcessPoolExecutor | None:
+    n = min(workers, _cores())
+    if n < 2 or multiprocessing.current_process().daemon:  # a daemonic process may not start any
+        return None
+    try:
+        return ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn"))
+    except (OSError, ValueError, ImportError, NotImplementedError):
+        return None
+
+
+class _Workers:
+    """Runs ``fn(list of items) -> list of results`` over items, in order, with a bounded look-ahead
+    (memory stays flat, cancellation prompt). Big jobs go to worker processes, a chunk at a time: the
+    decoders and mutagen hold the GIL, so threads add little on a machine with more cores. Should a
+    worker process die (a decoder crashed), the rest of the job goes to threads."""
+
+    def __init__(self, workers: int, files: int):
+        self.workers = max(1, int(workers))
+        self.threads = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="probe")
+        self.procs = _process_pool(self.workers) if files >= PROCESS_MIN else None
+
+    def __enter__(self) -> "_Workers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.threads.shutdown(wait=True, cancel_futures=True)
+        if self.procs is not None:
+            self.procs.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(self, fn, chunk: list):
+        if self.procs is not None:
             try:
-                path = next(it)
-            except StopIteration:
-                exhausted = True
-                break
-            pending.append((path, pool.submit(probe, path) if covers else pool.submit(probe, path, covers=False)))
-        if not pending:
-            return
-        path, future = pending.pop(0)
-        try:
-            result = future.result()
-        except Exception:  # noqa: BLE001 - one file never stops the import
-            result = Probe(path=path, error="could not be read: an unexpected problem in the file reader")
-        yield result
+                return self.procs.submit(fn, chunk)
+            except (BrokenProcessPool, RuntimeError, OSError):
+                self._to_threads()
+        return self.threads.submit(fn, chunk)
+
+    def _to_threads(self) -> None:
+        if self.procs is not None:
+            self.procs.shutdown(wait=False, cancel_futures=True)
+            self.procs = None
+
+    def run(self, fn, items: Iterable, cancel=None, report: ScanReport | None = None) -> Iterable:
+        size = CHUNK if self.procs is not None else 1
+        window = max(2 * self.workers, 16) // size + 4
+        pending: deque = deque()
+        it = iter(items)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < window:
+                if cancel and cancel():
+                    exhausted = True
+                    if report is not None:
+                        report.cancelled = True
+                    break
+                chunk = list(itertools.islice(it, size))
+                if not chunk:
+                    exhausted = True
+                    break
+                pending.append((chunk, self._submit(fn, chunk)))
+            if not pending:
+                return
+            chunk, future = pending.popleft()
+            try:
+                results = future.result()
+            except BrokenProcessPool:
+                self._to_threads()
+                pending = deque((c, self.threads.submit(fn, c)) for c, _f in pending)
+                results = fn(chunk)
+            yield from results
 
 
 def _sort_known(paths: Iterable[str], known: dict, report: ScanReport) -> tuple[list[str], list[int]]:
@@ -394,8 +467,7 @@ def _revive(library: Library, ids: list[int], report: ScanReport) -> None:
         report.revived += len(ids)
 
 
-def _fill_in_covers(library: Library, pool: ThreadPoolExecutor, roots_raw: list[bytes], cancel,
-                    report: ScanReport) -> None:
+def _fill_in_covers(library: Library, pool: _Workers, roots_raw: list[bytes], cancel, report: ScanReport) -> None:
     """Covers for the tracks below ``roots_raw`` imported before covers were kept, a batch at a time."""
     needing = [(i, path) for i, path in tracks_needing_covers(library) if _under(os.fsencode(path), roots_raw)]
     for start in range(0, len(needing), BATCH):
@@ -403,7 +475,7 @@ def _fill_in_covers(library: Library, pool: ThreadPoolExecutor, roots_raw: list[
             report.cancelled = True
             return
         batch = needing[start:start + BATCH]
-        found = list(pool.map(lambda item: find_cover(item[1]), batch))
+        found = list(pool.run(_find_covers, [path for _i, path in batch]))
         with library.db.transaction() as c:
             for (track_id, _path), ref in zip(batch, found):
                 save_cover(c, track_id, ref)
@@ -453,9 +525,8 @@ def scan(
     done += len(revive_only)
 
     rows = _Rows(library, report, known)
-    workers = max(1, int(workers))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
-        for result in _probed(pool, to_probe, workers, cancel, report, covers):
+    with _Workers(workers, len(to_probe)) as pool:
+        for result in pool.run(functools.partial(_probe_files, covers=covers), to_probe, cancel, report):
             rows.add(result)
             done += 1
             if progress:
@@ -516,9 +587,8 @@ def import_files(
         progress(done, total, "")
     _revive(library, revive_only, report)
     rows = _Rows(library, report, known, explicit=True)
-    workers = max(1, int(workers))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
-        for result in _probed(pool, to_probe, workers, cancel, report, covers):
+    with _Workers(workers, len(to_probe)) as pool:
+        for result in pool.run(functools.partial(_probe_files, covers=covers), to_probe, cancel, report):
             rows.add(result)
             done += 1
             if progress:
