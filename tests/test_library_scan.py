@@ -80,7 +80,8 @@ def test_broken_files_are_recorded_with_reasons_and_import_goes_on(library, musi
     assert 0.3 < cut.duration < 1.0
     # libsndfile counts a WAV's frames from the data that is there: the length is what plays.
     assert tracks["truncated.wav"].status == "ok" and tracks["truncated.wav"].duration == pytest.approx(1.0, abs=0.01)
-    assert tracks["badtags.mp3"].status == "ok" and tracks["badtags.mp3"].duration == pytest.approx(2.0, abs=0.15)
+    # FFmpeg finds no LAME header behind the damaged ID3 block: the length is its estimate
+    assert tracks["badtags.mp3"].status == "ok" and tracks["badtags.mp3"].duration == pytest.approx(2.0, abs=0.25)
     assert tracks["mislabelled.mp3"].format == "wav" and tracks["mislabelled.mp3"].warning is None
     # Nothing already in the library changed.
     for track_id, old in before.items():

@@ -587,8 +587,16 @@ class AudioFile:
             self.position, self._ended, self._exact_pos = self._decoded, True, True
             return self.position
         self._ended = False
-        with translate_errors(self.path, during=frame / self.samplerate):
-            self.position = self._src.seek(frame)
+        try:
+            with translate_errors(self.path, during=frame / self.samplerate):
+                self.position = self._src.seek(frame)
+        except AudioError:
+            if frame:
+                raise
+            # libsndfile cannot seek at all after a seek into a truncated FLAC failed: start afresh
+            self._src.close()
+            self._src = _open_source(self.path)
+            self.position = 0
         self._exact_pos = frame == 0 or self._src.exact_seek
         return self.position
 
