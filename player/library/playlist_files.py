@@ -34,8 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from player.errors import LibraryError
-from player.library.db import now
-from player.library.store import display_path, path_key
+from player.library.store import display_path
 
 FORMATS = {".m3u": "m3u", ".m3u8": "m3u8", ".pls": "pls", ".xspf": "xspf"}
 MAX_FILE_BYTES = 32 * 1024 * 1024
@@ -412,28 +411,14 @@ def resolve_location(location: str | bytes, base: str, known) -> tuple[str | Non
 
 # -- importing ----------------------------------------------------------------------------------
 def _import_files(library, paths: list[str]) -> tuple[dict, dict]:
-    """Probe files the library does not know and add them as a folder scan does (its own row writer).
-    Returns ``({path: track id}, {path: reason})`` (a file that cannot be read is not added)."""
-    from player.library.probe import AUDIO_EXTENSIONS, probe
-    from player.library.scan import _write_track
+    """Import files the library does not know, as a folder scan does (:func:`player.library.scan.import_files`).
+    Returns ``({path: track id}, {path: reason})`` (a file that cannot be read is recorded in error, as a
+    scan records it, and is not in the playlist)."""
+    from player.library.scan import import_files
 
-    ids, failed, probes = {}, {}, []
-    for path in paths:
-        ext = os.path.splitext(path)[1].lower()
-        if ext not in AUDIO_EXTENSIONS:
-            failed[path] = f"not a music file ({ext or 'no extension'})"
-            continue
-        p = probe(os.fsdecode(path_key(path)))  # the canonical path, as a scan stores it
-        if not p.ok:
-            failed[path] = p.error or "cannot be read"
-            continue
-        probes.append((path, p))
-    if probes:
-        t = now()
-        with library.db.transaction() as c:
-            for path, p in probes:
-                ids[path] = _write_track(c, p, t, None)[0]
-    return ids, failed
+    report = import_files(library, paths)
+    failed = dict(report.failed + report.still_failing)
+    return {p: i for p, i in report.track_ids.items() if p not in failed}, failed
 
 
 def import_playlist(library, path, *, name: str | None = None, replace: bool = False) -> ImportReport:

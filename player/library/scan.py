@@ -45,7 +45,7 @@ from player.errors import DatabaseError, DiskFullError
 from player.library.covers import find_cover, save_cover, tracks_needing_covers
 from player.library.db import now
 from player.library.probe import AUDIO_EXTENSIONS, Probe, probe
-from player.library.store import Library, LibraryError, display_path, path_key
+from player.library.store import Library, LibraryError, _references, display_path, path_key
 
 BATCH = 200
 
@@ -159,15 +159,6 @@ def _under(path_raw: bytes, roots_raw: list[bytes]) -> bool:
     return False
 
 
-def _track_references(c: sqlite3.Connection) -> list[tuple[str, str]]:
-    """(table, column) of every column that refers to ``tracks(id)`` (tables of later migrations too)."""
-    rows = c.execute(
-        "SELECT m.name, f.\"from\" FROM sqlite_master m, pragma_foreign_key_list(m.name) f "
-        "WHERE m.type = 'table' AND f.\"table\" = 'tracks'"
-    ).fetchall()
-    return [(r[0], r[1]) for r in rows]
-
-
 def _merge_into(c: sqlite3.Connection, alias_id: int, target_id: int) -> None:
     """Fold the track ``alias_id`` (the same file under a linked path) into ``target_id``."""
     c.execute(
@@ -178,7 +169,7 @@ def _merge_into(c: sqlite3.Connection, alias_id: int, target_id: int) -> None:
         (target_id, alias_id),
     )
     has_analysis = c.execute("SELECT 1 FROM analysis WHERE track_id = ?", (target_id,)).fetchone()
-    for table, column in _track_references(c):
+    for table, column in _references(c, "tracks"):
         if table == "ratings" or (has_analysis and table in ("analysis", "track_labels")):
             continue
         c.execute(f'UPDATE OR IGNORE "{table}" SET "{column}" = ? WHERE "{column}" = ?', (target_id, alias_id))
