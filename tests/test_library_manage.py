@@ -196,3 +196,26 @@ def test_display_rules_fall_back_step_by_step():
     bare = {"path": "/a.ogg", "title": None, "album": None, "artist": None}
     assert (display_title(bare), display_album(bare), display_artist(bare)) == ("a", UNKNOWN_ALBUM, UNKNOWN_ARTIST)
     assert display_artist({"path": "/top/a.ogg"}) == UNKNOWN_ARTIST and display_album({"path": "/top/a.ogg"}) == "top"
+
+
+def test_a_library_from_before_warnings_and_removals_is_upgraded(tmp_path):
+    import sqlite3
+
+    from player.library import Library
+    from player.library.db import MIGRATIONS, _split_sql
+
+    names = [name for name, _sql in MIGRATIONS]
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for number, (_name, sql) in enumerate(MIGRATIONS[:names.index("0004_warnings_and_removed")], start=1):
+        for statement in _split_sql(sql):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {number}")
+    conn.execute("INSERT INTO tracks(path_raw, path, title, added_at, updated_at) VALUES (?, ?, 'Old', 0, 0)",
+                 (os.fsencode(tmp_path / "x.mp3"), str(tmp_path / "x.mp3")))
+    conn.commit()
+    conn.close()
+    with Library(path) as lib:
+        (track,) = lib.tracks()
+        assert track.warning is None and track.as_json()["warning"] is None
+        assert lib.remove_tracks([track.id]) == 1 and lib.removed_files() == [str(tmp_path / "x.mp3")]
