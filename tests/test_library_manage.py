@@ -198,24 +198,20 @@ def test_display_rules_fall_back_step_by_step():
     assert display_artist({"path": "/top/a.ogg"}) == UNKNOWN_ARTIST and display_album({"path": "/top/a.ogg"}) == "top"
 
 
-def test_a_library_from_before_warnings_and_removals_is_upgraded(tmp_path):
-    import sqlite3
-
+def test_a_library_from_before_warnings_and_removals_is_upgraded(tmp_path, monkeypatch):
     from player.library import Library
-    from player.library.db import MIGRATIONS, _split_sql
+    from player.library import db as db_mod
 
-    names = [name for name, _sql in MIGRATIONS]
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    for number, (_name, sql) in enumerate(MIGRATIONS[:names.index("0004_warnings_and_removed")], start=1):
-        for statement in _split_sql(sql):
-            conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {number}")
-    conn.execute("INSERT INTO tracks(path_raw, path, title, added_at, updated_at) VALUES (?, ?, 'Old', 0, 0)",
-                 (os.fsencode(tmp_path / "x.mp3"), str(tmp_path / "x.mp3")))
-    conn.commit()
-    conn.close()
-    with Library(path) as lib:
+    before = [name for name, _sql in db_mod.MIGRATIONS].index("0004_warnings_and_removed")
+    with monkeypatch.context() as m:  # the library as the version before made it
+        m.setattr(db_mod, "MIGRATIONS", db_mod.MIGRATIONS[:before])
+        m.setattr(db_mod, "SCHEMA_VERSION", before)
+        with Library(tmp_path / "old.db") as old, old.db.transaction() as c:
+            assert "warning" not in [row[1] for row in c.execute("PRAGMA table_info(tracks)")]
+            c.execute("INSERT INTO tracks(path_raw, path, title, added_at, updated_at) VALUES (?, ?, 'Old', 0, 0)",
+                      (os.fsencode(tmp_path / "x.mp3"), str(tmp_path / "x.mp3")))
+    with Library(tmp_path / "old.db") as lib:
+        assert lib.db.schema_version() == db_mod.SCHEMA_VERSION
         (track,) = lib.tracks()
         assert track.warning is None and track.as_json()["warning"] is None
         assert lib.remove_tracks([track.id]) == 1 and lib.removed_files() == [str(tmp_path / "x.mp3")]
