@@ -163,7 +163,8 @@ def test_truncated_files_are_imported_with_a_warning(library, tmp_path):
     root = tmp_path / "cut"
     root.mkdir()
     src = tmp_path / "src"
-    for name, codec in (("long.flac", None), ("lame.mp3", "libmp3lame"), ("song.m4a", None), ("pack.wv", None)):
+    for name, codec in (("long.flac", None), ("lame.mp3", "libmp3lame"), ("song.m4a", None), ("pack.wv", None),
+                        ("opus.mka", None)):
         data = write_audio(src / name, seconds=12.0, channels=2, codec=codec).read_bytes()
         (root / name).write_bytes(data[: len(data) // 2])
     report = scan(library, [root])
@@ -171,7 +172,7 @@ def test_truncated_files_are_imported_with_a_warning(library, tmp_path):
     # An MP4 cut in half has lost its index (the moov atom is written last): nothing can be decoded.
     assert report.failed == [(str(root / "song.m4a"),
                               "damaged or truncated M4A/MP4 file: neither its tags nor its audio can be read")]
-    for name in ("long.flac", "lame.mp3", "pack.wv"):
+    for name in ("long.flac", "lame.mp3", "pack.wv", "opus.mka"):
         t = tracks[name]
         assert t.status == "ok" and t.error is None, name
         assert 4.0 < t.duration < 8.0, (name, t.duration)

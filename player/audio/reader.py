@@ -333,6 +333,11 @@ class _FFmpegSource:
         return {"asf": "wma", "mpc8": "mpc", "adts": "aac", "wav": "wav"}.get(cont, cont)
 
     def _header_frames(self, st, cc) -> tuple[int | None, bool]:
+        if st.duration is None and self.container == "matroska" and self.c.duration:
+            # Matroska keeps the length in the segment, not the stream: an estimate (to the millisecond,
+            # the Opus pre-skip counted), checked against the decoded tail like any other
+            frames = round(self.c.duration * self.samplerate / 1_000_000) - (cc.delay or 0 if self.codec == "opus" else 0)
+            return (frames, False) if _plausible(frames, self.samplerate) else (None, False)
         if st.duration is None or self.tb is None:
             return None, False
         frames = st.duration * self.tb * self.samplerate
