@@ -1,55 +1,137 @@
-"""`python -m player` opens the window (player.app.run_gui → player.ui.main.run) and closes cleanly."""
+"""`python -m player` (player/ui/main.py): opens the window, closes cleanly (also on SIGTERM), keeps
+what it and Qt write in the player's folders, and says in one line why it cannot start."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pytest
-from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QFileDialog
 
 pytestmark = pytest.mark.gui
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def test_run_gui_opens_the_window_and_quits(qtbot, db_path, tmp_path, monkeypatch):
-    from player.app import run_gui
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def _when_window(fn):
+    """Call ``fn(window)`` once the window is up (from the event loop ``run`` starts)."""
     from player.ui.main_window import MainWindow
 
+    def look():
+        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
+        if wins:
+            fn(wins[0])
+        else:
+            QTimer.singleShot(50, look)
+
+    QTimer.singleShot(200, look)
+
+
+@pytest.fixture
+def own_folders(tmp_path, monkeypatch):
+    """PLAYER_DATA_DIR and HOME in the test's folder; what run() sets in the environment is undone."""
+    data, home = tmp_path / "data", tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("PLAYER_DATA_DIR", str(data))
+    monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("PLAYER_AUDIO", "null")
-    # keep the test's settings out of the user's real configuration
-    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(tmp_path / "config"))
-    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path / "config"))
+    for name in ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    yield data, home
+    from player.ui.settings import redirect_qt_settings
+
+    redirect_qt_settings(tmp_path / "qt-after-the-test")
+
+
+def test_run_gui_opens_the_window_and_quits(qapp, own_folders):
+    from player.app import run_gui
+
+    data, home = own_folders
     seen = {}
 
-    def close_it():
-        wins = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
-        if not wins:
-            QTimer.singleShot(50, close_it)
-            return
-        w = wins[0]
+    def check(w):
         seen["title"] = w.windowTitle()
         seen["size"] = (w.width(), w.height())
         # an exception in a slot becomes a notice, not a dead window
-        import sys
-
         try:
             raise RuntimeError("a bug in a slot")
         except RuntimeError:
             sys.excepthook(*sys.exc_info())
         seen["notice"] = w.notices.history[-1]
+        # Qt's file dialog keeps its own settings (QtProject.conf): in the player's config folder too
+        QTimer.singleShot(300, lambda: [d.reject() for d in QApplication.topLevelWidgets()
+                                        if isinstance(d, QFileDialog) and d.isVisible()])
+        w.imports.choose_folder()
         w.close()
 
-    QTimer.singleShot(200, close_it)
-    assert run_gui(db_path) == 0
+    _when_window(check)
+    assert run_gui(data / "library.db") == 0
     assert seen["title"] == "Tastebuds"
     assert seen["size"][0] >= 900 and seen["size"][1] >= 560
     assert seen["notice"][0] == "error" and "a bug in a slot" in seen["notice"][1]
-    assert (tmp_path / "config").exists()  # settings were written there, not in the user's home
+    config = data / "config"
+    assert (config / "player.conf").is_file()  # the settings, in the player's config folder
+    assert (config / "QtProject.conf").is_file()
+    assert _files(home) == []  # nothing in the home folder
 
 
-def test_unreadable_library_is_one_clear_line(tmp_path, capsys):
+def test_sigterm_closes_the_window_cleanly(tmp_path):
+    """A real `python -m player`: SIGTERM (logout, kill) saves the settings, ends the workers and exits 0."""
+    data, home = tmp_path / "data", tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "PLAYER_"))}
+    env.update(PLAYER_DATA_DIR=str(data), HOME=str(home), PLAYER_AUDIO="null", QT_QPA_PLATFORM="offscreen",
+               PYTHONPATH=str(ROOT))
+    settings = data / "config" / "player.conf"
+    proc = subprocess.Popen([sys.executable, "-m", "player"], cwd=str(tmp_path), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        # up: the settings file is written from the running event loop (its version, at start)
+        deadline = time.monotonic() + 60
+        while not settings.is_file() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert proc.poll() is None, proc.stdout.read().decode(errors="replace")
+        assert settings.is_file()
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=15)[0].decode(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    text = settings.read_text()
+    assert "geometry=" in text and "volume=" in text  # what closing saves
+    assert _files(home) == []
+
+
+def test_unreadable_library_is_one_clear_line(own_folders, capsys):
     from player.ui.main import run
 
-    bad = tmp_path / "not-a-db.db"
+    data, _home = own_folders
+    bad = data / "not-a-db.db"
+    bad.parent.mkdir(parents=True, exist_ok=True)
     bad.write_bytes(b"this is not sqlite" * 100)
     assert run(bad) == 2
     err = capsys.readouterr().err
     assert "not a readable library database" in err or "not a database" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_bad_audio_setting_is_one_clear_line(own_folders, capsys):
+    from player.ui.main import run
+
+    data, _home = own_folders
+    os.environ["PLAYER_AUDIO"] = "loudspeaker"  # undone by own_folders' monkeypatch
+    assert run(data / "library.db") == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: PLAYER_AUDIO must be one of auto, sounddevice, null, null-realtime, null-manual, not loudspeaker"

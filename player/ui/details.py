@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtCore import QObject, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
 from player.ui.icons import ACCENT, cover_pixmap
-from player.ui.library_model import fmt_duration
+from player.ui.library_rows import TrackRow, fmt_duration
 
 SPEC_SECONDS = 30.0
 N_MELS = 96
@@ -245,9 +245,7 @@ class TrackDetails(QDialog):
         buttons.rejected.connect(self.close)
         root.addWidget(buttons)
 
-    def show_track(self, row: tuple | None, track_id: int) -> None:
-        from player.ui.library_model import ALBUM, ARTIST, DURATION, ERROR, GENRE, PATH, STATUS, TITLE, TRACKNO, YEAR
-
+    def show_track(self, row: TrackRow | None, track_id: int) -> None:
         self.track_id = track_id
         while self.facts.rowCount():
             self.facts.removeRow(0)
@@ -256,19 +254,19 @@ class TrackDetails(QDialog):
             self.sub.setText("")
             self.cover.setPixmap(cover_pixmap(str(track_id), 88))
         else:
-            self.title.setText(row[TITLE])
-            self.sub.setText(" · ".join(x for x in (row[ARTIST], row[ALBUM]) if x) or "Unknown artist")
-            self.cover.setPixmap(cover_pixmap(row[ALBUM] or row[TITLE], 88))
-            facts = [("Length", fmt_duration(row[DURATION]) or "unknown")]
-            if row[TRACKNO]:
-                facts.append(("Track", str(row[TRACKNO])))
-            if row[YEAR]:
-                facts.append(("Year", str(row[YEAR])))
-            if row[GENRE]:
-                facts.append(("Genre tag", row[GENRE]))
-            facts.append(("File", row[PATH]))
-            if row[STATUS] != "ok":
-                facts.append(("Problem", row[ERROR] or row[STATUS]))
+            self.title.setText(row.title)
+            self.sub.setText(" · ".join(x for x in (row.artist, row.album) if x) or "Unknown artist")
+            self.cover.setPixmap(cover_pixmap(row.album or row.title, 88))
+            facts = [("Length", fmt_duration(row.duration) or "unknown")]
+            if row.trackno:
+                facts.append(("Track", str(row.trackno)))
+            if row.year:
+                facts.append(("Year", str(row.year)))
+            if row.genre:
+                facts.append(("Genre tag", row.genre))
+            facts.append(("File", row.path))
+            if row.status != "ok":
+                facts.append(("Problem", row.error or row.status))
             for k, v in facts:
                 lab = QLabel(v)
                 lab.setTextInteractionFlags(Qt.TextSelectableByMouse)
@@ -279,7 +277,7 @@ class TrackDetails(QDialog):
         self.analysis_note.setText("")
         self.spectrogram.set_image(None, "computing the spectrogram…")
         self.spec_note.setText("")
-        self.setWindowTitle(f"Track details — {row[TITLE] if row else track_id}")
+        self.setWindowTitle(f"Track details — {row.title if row else track_id}")
 
     def set_analysis(self, a) -> None:
         if a.status is None:
@@ -309,3 +307,61 @@ class TrackDetails(QDialog):
 
     def set_spectrogram_error(self, message: str) -> None:
         self.spectrogram.set_image(None, f"No spectrogram: {message}")
+
+
+class DetailsController(QObject):
+    """Opens the one details dialog for a song and fills it from workers; it follows the selection
+    while it is open."""
+
+    def __init__(self, ctx, view, current_track_id, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.view = view
+        self.current_track_id = current_track_id  # the playing song's id (or None)
+        self.dialog: TrackDetails | None = None
+        view.selectionModel().currentRowChanged.connect(lambda *_: self._selection_changed())
+
+    def _selection_changed(self) -> None:
+        if self.dialog is not None and self.dialog.isVisible():
+            tid = self.view.current_track_id()
+            if tid is not None and tid != self.dialog.track_id:
+                self.show_details(tid)
+
+    def show_for_selection(self) -> None:
+        tid = self.view.current_track_id()
+        if tid is None:
+            tid = self.current_track_id()
+        if tid is not None:
+            self.show_details(tid)
+
+    def show_details(self, track_id: int) -> TrackDetails:
+        from player.ui import analysis_adapter as aa
+
+        if self.dialog is None:
+            self.dialog = TrackDetails(self.parent())
+        d = self.dialog
+        row = self.ctx.model.track_row(track_id)
+        d.show_track(row, track_id)
+        d.show()
+        d.raise_()
+
+        def ok_analysis(a, tid=track_id):
+            if d.track_id == tid:
+                d.set_analysis(a)
+
+        def ok_spec(res, tid=track_id):
+            if d.track_id == tid:
+                d.set_spectrogram(*res)
+
+        def bad_spec(err, tid=track_id):
+            if d.track_id == tid:
+                d.set_spectrogram_error(err.message)
+
+        pools = self.ctx.pools
+        pools.query.submit(aa.track_analysis, self.ctx.library, track_id, on_result=ok_analysis,
+                           on_error=lambda e: d.set_analysis_error(e.message))
+        if row is None or row.status != "ok":
+            d.set_spectrogram_error("the file cannot be read" if row else "unknown track")
+        else:
+            pools.media.submit(mel_spectrogram_rgb, row.path, on_result=ok_spec, on_error=bad_spec)
+        return d

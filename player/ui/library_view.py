@@ -7,7 +7,8 @@ from PySide6.QtGui import QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
 
 from player.ui.icons import paint_stars, star_at
-from player.ui.library_model import COL, STARS_COL, LibraryModel, StarsRole, StatusRole, TrackIdRole
+from player.ui.library_model import LibraryModel, StarsRole, StatusRole, TrackIdRole
+from player.ui.library_rows import COL, STARS_COL
 
 STAR_SIZE = 13.0
 STAR_GAP = 3.0

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
+import socket
 import sys
 import traceback
 from pathlib import Path
+
+#: signals that close the window as its Quit does (logout, ``kill``, a closed terminal, Ctrl+C)
+CLOSING_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 
 
 def _install_excepthook(window_ref: list):
@@ -31,14 +36,90 @@ def _install_excepthook(window_ref: list):
     return previous
 
 
+def keep_writes_in_player_folders() -> None:
+    """What Qt and the libraries under it write (the file dialog's ``QtProject.conf``, font caches …)
+    goes to the player's folders, and with ``PLAYER_DATA_DIR`` never to the home folder. Call before
+    the ``QApplication`` exists; child processes inherit the environment."""
+    from player.paths import config_dir, data_dir, redirect_library_files
+    from player.ui.settings import redirect_qt_settings
+
+    redirect_library_files()  # the caches (XDG_CACHE_HOME with PLAYER_DATA_DIR)
+    if os.environ.get("PLAYER_DATA_DIR"):
+        for name, folder in (("XDG_CONFIG_HOME", config_dir() / "xdg"), ("XDG_DATA_HOME", data_dir() / "xdg")):
+            folder.mkdir(parents=True, exist_ok=True)
+            os.environ[name] = str(folder)
+    redirect_qt_settings(config_dir())
+
+
+class CloseOnSignal:
+    """SIGTERM, SIGHUP and SIGINT close the window cleanly (settings saved, workers and child
+    processes ended), then the event loop ends.
+
+    Python runs a signal handler only when the interpreter gets control, and Qt's event loop may sit
+    in C for a long time; so the signal also writes a byte to a socket (``signal.set_wakeup_fd``)
+    that a ``QSocketNotifier`` watches, which wakes the loop at once."""
+
+    def __init__(self, app, close):
+        from PySide6.QtCore import QSocketNotifier
+
+        self._app = app
+        self._close = close
+        self._read, self._write = socket.socketpair()
+        for s in (self._read, self._write):
+            s.setblocking(False)
+        self._previous_fd = signal.set_wakeup_fd(self._write.fileno())
+        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Read)
+        self._notifier.activated.connect(self._drain)
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in CLOSING_SIGNALS}
+
+    def _drain(self, *_args) -> None:
+        try:
+            self._read.recv(256)
+        except OSError:
+            pass
+
+    def _handle(self, _signum, _frame) -> None:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(0, self._quit)
+
+    def _quit(self) -> None:
+        try:
+            self._close()
+        finally:
+            self._app.quit()  # also ends a dialog's own loop, if one is open
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+        signal.set_wakeup_fd(self._previous_fd)
+        self._notifier.setEnabled(False)
+        self._read.close()
+        self._write.close()
+
+
+def _cannot_start(what: str, exc: Exception) -> int:
+    """One line on stderr; started from a desktop menu nobody reads stderr: said in a window too."""
+    print(f"error: {exc}", file=sys.stderr)
+    if os.environ.get("QT_QPA_PLATFORM", "") != "offscreen":
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "Tastebuds", f"{what}:\n\n{exc}")
+    return 2
+
+
 def run(db_path: str | os.PathLike, argv: list[str] | None = None) -> int:
+    keep_writes_in_player_folders()
     from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtWidgets import QApplication
 
     from player import APP_NAME
+    from player.errors import PlayerError
     from player.library import Library
+    from player.options import AUDIO_BACKEND
     from player.ui.icons import app_icon
     from player.ui.main_window import MainWindow
+    from player.ui.settings import Settings
     from player.ui.style import apply_style
 
     QCoreApplication.setOrganizationName(APP_NAME)
@@ -51,24 +132,22 @@ def run(db_path: str | os.PathLike, argv: list[str] | None = None) -> int:
     # Worker threads run Python too; a short switch interval keeps the GUI thread's waits for the
     # interpreter lock short while an import or a query runs.
     sys.setswitchinterval(0.001)
-    from player.library import DatabaseError, LibraryError
-
+    try:
+        settings = Settings()
+        backend = settings[AUDIO_BACKEND]
+    except PlayerError as exc:
+        return _cannot_start("The player cannot start", exc)
     try:
         library = Library(Path(db_path))
-    except (DatabaseError, LibraryError, OSError) as exc:
-        # Started from a desktop menu nobody reads stderr: say it in a window too.
-        print(f"error: {exc}", file=sys.stderr)
-        if os.environ.get("QT_QPA_PLATFORM", "") != "offscreen":
-            from PySide6.QtWidgets import QMessageBox
-
-            QMessageBox.critical(None, "Tastebuds", f"The music library cannot be opened:\n\n{exc}")
-        return 2
-    backend = os.environ.get("PLAYER_AUDIO", "auto")
+    except (PlayerError, OSError) as exc:
+        return _cannot_start("The music library cannot be opened", exc)
     ref: list = []
     previous_hook = _install_excepthook(ref)
+    signals = None
     try:
-        window = MainWindow(library, audio_backend=backend)
+        window = MainWindow(library, settings=settings, audio_backend=backend)
         ref.append(window)
+        signals = CloseOnSignal(app, window.close)
         window.show()
         # Everything made so far (modules, Qt wrappers, the window) lives as long as the app: moving it
         # out of the collector's reach makes a full collection ~8 ms shorter, a stall the window never
@@ -76,5 +155,7 @@ def run(db_path: str | os.PathLike, argv: list[str] | None = None) -> int:
         gc.freeze()
         return int(app.exec())
     finally:
+        if signals is not None:
+            signals.restore()
         sys.excepthook = previous_hook
         library.close()

@@ -9,7 +9,20 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from player.ui.cores import present
+from player.options import CAMERA, MOOD_POLICY
+from player.ui.context import WindowContext
+
+
+def _model_problem() -> str | None:
+    """Why the mood cannot be read on this install (the expression model is missing), or None."""
+    from player.mood.errors import MoodError
+    from player.mood.model import read_model_config  # json and paths only: cheap
+
+    try:
+        read_model_config()
+    except MoodError as exc:
+        return f"the mood camera is unavailable: {exc}"
+    return None
 
 
 class MoodController(QObject):
@@ -20,13 +33,12 @@ class MoodController(QObject):
     message = Signal(str, str)
     _state = Signal(object)  # from the monitor's thread
 
-    def __init__(self, window, pools, source: str | int | None = None):
-        super().__init__(window)
-        self.window = window
-        self.pools = pools
-        c = present("mood")
-        self.available = c.ok
-        self.reason = c.reason
+    def __init__(self, ctx: WindowContext, source: str | int | None = None, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.pools = ctx.pools
+        self.reason = _model_problem()
+        self.available = self.reason is None
         self._source = source
         self.monitor = None
         self.last_state = None
@@ -44,7 +56,7 @@ class MoodController(QObject):
     def source_spec(self):
         if self._source is not None:
             return self._source
-        spec = self.window.settings.camera if hasattr(self.window, "settings") else "0"
+        spec = self.ctx.settings[CAMERA]
         return int(spec) if str(spec).strip().isdigit() else spec
 
     def start(self) -> None:
@@ -57,7 +69,7 @@ class MoodController(QObject):
         try:
             from player.mood import MoodMonitor
 
-            policy = getattr(getattr(self.window, "settings", None), "mood_policy", "match")
+            policy = self.ctx.settings[MOOD_POLICY]
             self.monitor = MoodMonitor(self.source_spec(), on_update=self._state.emit, preview_width=192,
                                        loop=not str(self.source_spec()).isdigit(), policy=policy)
             self.monitor.start()  # opens the camera in its own thread; returns at once
@@ -121,40 +133,37 @@ class MoodController(QObject):
             self.frame.emit(f)
 
     def _on_state(self, state) -> None:
+        """A :class:`player.mood.MoodState` from the monitor (queued to the GUI thread)."""
         if self.monitor is None and not self._on:
             return
         self.last_state = state
-        if not getattr(state, "running", True):
-            error = getattr(state, "error", None)
+        if not state.running:
             if self._on:
                 self._on = False
                 self._preview.stop()
                 mon, self.monitor = self.monitor, None
                 if mon is not None:
                     self.pools.media.submit(lambda: mon.stop(timeout=1.0), on_error=lambda e: None)
-                self.stopped.emit(f"Mood turned off: {error}" if error else "")
+                self.stopped.emit(f"Mood turned off: {state.error}" if state.error else "")
             return
-        mood = getattr(state, "mood", None)
-        if mood != self._last_mood or getattr(state, "changed", False):
-            self._last_mood = mood
+        if state.mood != self._last_mood or state.changed:
+            self._last_mood = state.mood
             self.moodChanged.emit(state)
-        else:
-            self.moodChanged.emit(state) if getattr(state, "message", "") else None
+        elif state.message:
+            self.moodChanged.emit(state)
 
     @staticmethod
     def describe(state) -> tuple[str, list[str] | None]:
         """A line for the panel and the labels to give the recommender (None: no mood)."""
-        mood = getattr(state, "mood", None)
-        labels = list(getattr(state, "labels", []) or [])
-        if not mood:
-            msg = getattr(state, "message", "") or "reading…"
+        labels = list(state.labels or [])
+        if not state.mood:
+            msg = state.message or "reading…"
             if msg == "starting":
                 msg = "starting the camera…"
             return f"No mood yet ({msg}).", None
-        conf = getattr(state, "confidence", 0.0) or 0.0
-        text = f"You look {mood} ({conf * 100:.0f}%)"
+        text = f"You look {state.mood} ({(state.confidence or 0.0) * 100:.0f}%)"
         if labels:
             text += f" → more {', '.join(labels[:4])}"
-        if not getattr(state, "face", True):
+        if not state.face:
             text += "  · no face right now"
         return text, labels or None

@@ -8,8 +8,8 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QSizePolicy, QSlider
 
 from PySide6.QtGui import QColor
 
-from player.ui.icons import cover_pixmap, speaker_icon, std, transport_icon
-from player.ui.library_model import fmt_duration
+from player.ui.icons import cover_pixmap, speaker_icon, transport_icon
+from player.ui.library_rows import fmt_duration
 
 
 class ClickSlider(QSlider):

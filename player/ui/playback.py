@@ -3,22 +3,18 @@
 The player's events come from its audio/monitor threads; they are re-emitted as a Qt signal and
 handled on the GUI thread. Position is polled five times a second while playing (a property read).
 The queue holds :class:`player.library.Track` objects; which upcoming ones the recommender placed is
-kept by :class:`~player.ui.recommend_control.RecommendController`.
+kept by :class:`~player.ui.recommend_control.RecommendController`, whose ``recommended`` set the
+queue commands below update (a song the listener placed is theirs: a refresh keeps it).
 """
 
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from player.ui.cores import present
-from player.ui.panels import Entry
-
-
-def _state_name(state) -> str:
-    value = getattr(state, "value", state)
-    name = getattr(state, "name", None)
-    text = str(value if isinstance(value, str) else (name or value)).lower()
-    return text.split(".")[-1]
+from player.ui.context import WindowContext
+from player.ui.workers import describe_exception
 
 
 class PlaybackController(QObject):
@@ -31,18 +27,19 @@ class PlaybackController(QObject):
     _event = Signal(object)  # from audio threads
     _queue_event = Signal(str)
 
-    def __init__(self, window, library, pools, backend: str = "auto"):
-        super().__init__(window)
-        self.window = window
-        self.library = library
-        self.pools = pools
+    def __init__(self, ctx: WindowContext, backend: str = "auto", device: str | None = None, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
         self.backend = backend
+        self.device = device or None
         self.player = None
-        c = present("audio")
-        self.available = c.ok
-        self.reason = c.reason
+        self.available = True  # False once the audio output could not start (see reason)
+        self.reason: str | None = None
         self.starting = False
-        self._pending_settings: dict = {}
+        self.closed = False
+        #: the recommender's refill (player thread): more track ids when the queue runs low
+        self.refill: Callable[[list[int]], list[int]] | None = None
+        self._pending_settings: dict[str, object] = {}
         self._track_id: int | None = None
         self._state = "stopped"
         self._unsubscribe = None
@@ -51,37 +48,33 @@ class PlaybackController(QObject):
         self._timer = QTimer(self)
         self._timer.setInterval(200)
         self._timer.timeout.connect(self._poll)
-        if self.available:
-            self.start()
+        self.start()
 
     # -- set-up --------------------------------------------------------------------------------
     def start(self) -> None:
         """Import the audio core and open the output in a worker (the import alone takes ~0.3 s);
         the transport is enabled when :attr:`ready` fires."""
         self.starting = True
-        device = getattr(self.window.settings, "audio_device", "") or None
-        self.pools.media.submit(self._make_player, self.backend, device, on_result=self._started,
-                                on_error=self._start_failed)
+        self.ctx.pools.media.submit(self._make_player, self.backend, self.device, on_result=self._started,
+                                    on_error=self._start_failed)
 
     def _make_player(self, backend: str, device: str | None):
         """Worker: the Player, and a note for the listener (or None)."""
-        from player.audio import Player
-        from player.ui.workers import describe_exception
+        from player.audio import Player, make_backend
 
+        library = self.ctx.library
         note = None
         chosen = backend
         if device and backend in ("auto", "sounddevice"):
             try:
-                from player.audio import make_backend
-
                 chosen = make_backend("sounddevice", device=device)
             except Exception as exc:  # noqa: BLE001 - fall back to the default device
                 note = f"{describe_exception(exc)}; using the default output instead."
                 chosen = backend
         try:
-            return Player(library=self.library, user_id=None, backend=chosen), note
+            return Player(library=library, user_id=None, backend=chosen), note
         except Exception as exc:  # noqa: BLE001 - the window still works without sound
-            return (Player(library=self.library, user_id=None, backend="null-realtime"),
+            return (Player(library=library, user_id=None, backend="null-realtime"),
                     f"No sound: {describe_exception(exc)}. Songs play silently.")
 
     def _start_failed(self, err) -> None:
@@ -93,24 +86,17 @@ class PlaybackController(QObject):
     def _started(self, result) -> None:
         self.starting = False
         self.player, note = result
-        if getattr(self.window, "_closing", False):
+        if self.closed:
             self.close()
             return
         if note:
             self.message.emit(note, "warning")
-        msg = getattr(self.player, "backend_message", None)
+        msg = self.player.backend_message
         if msg:
             QTimer.singleShot(0, lambda m=msg: self.message.emit(str(m), "warning"))
-        sub = getattr(self.player, "subscribe", None)
-        if sub is not None:
-            self._unsubscribe = sub(self._event.emit)
-        q = self.queue
-        if q is not None:
-            add = getattr(q, "add_listener", None)
-            if add is not None:
-                add(self._queue_event.emit)
-            if hasattr(q, "refill"):
-                q.refill = self._refill
+        self._unsubscribe = self.player.subscribe(self._event.emit)
+        self.queue.add_listener(self._queue_event.emit)
+        self.queue.refill = self._refill
         for name, value in self._pending_settings.items():
             getattr(self, name)(value)
         self._pending_settings.clear()
@@ -118,9 +104,10 @@ class PlaybackController(QObject):
 
     @property
     def queue(self):
-        return getattr(self.player, "queue", None)
+        return self.player.queue if self.player is not None else None
 
     def close(self) -> None:
+        self.closed = True
         self._timer.stop()
         if self.player is not None:
             try:
@@ -129,15 +116,16 @@ class PlaybackController(QObject):
                 pass
             self.player = None
 
-    def set_user(self, user_id: int | None) -> None:
+    def _later(self, name: str, value) -> bool:
+        """Before the player is up, a setting waits (applied when it starts); True when it waited."""
         if self.player is None:
-            self._pending_settings["set_user"] = user_id
-            return
-        if hasattr(self.player, "user_id"):
-            try:
-                self.player.user_id = user_id
-            except AttributeError:
-                pass
+            self._pending_settings[name] = value
+            return True
+        return False
+
+    def set_user(self, user_id: int | None) -> None:
+        if not self._later("set_user", user_id):
+            self.player.user_id = user_id
 
     # -- commands (each guarded: a core error is a message, never a crash) -----------------------
     def _call(self, name: str, *args):
@@ -146,8 +134,6 @@ class PlaybackController(QObject):
         try:
             return getattr(self.player, name)(*args)
         except Exception as exc:  # noqa: BLE001
-            from player.ui.workers import describe_exception
-
             self.message.emit(f"Playback: {describe_exception(exc)}", "error")
             return None
 
@@ -160,7 +146,7 @@ class PlaybackController(QObject):
         for k in range(0, len(ids), 500):
             chunk = ids[k:k + 500]
             marks = ",".join("?" * len(chunk))
-            for row in self.library.db.query(f"SELECT {TRACK_COLUMNS} FROM tracks WHERE id IN ({marks})", chunk):
+            for row in self.ctx.library.db.query(f"SELECT {TRACK_COLUMNS} FROM tracks WHERE id IN ({marks})", chunk):
                 found[int(row["id"])] = Track.from_row(row)
         return [found[i] for i in ids if i in found]
 
@@ -180,75 +166,64 @@ class PlaybackController(QObject):
         self._call("play", start)
         self._sync()
 
-    def toggle(self) -> None:
-        self._call("toggle")
+    def _command(self, name: str) -> None:
+        self._call(name)
         self._sync()
+
+    def toggle(self) -> None:
+        self._command("toggle")
 
     def pause(self) -> None:
-        self._call("pause")
-        self._sync()
+        self._command("pause")
 
     def stop(self) -> None:
-        self._call("stop")
-        self._sync()
+        self._command("stop")
 
     def next(self) -> None:
-        self._call("next")
-        self._sync()
+        self._command("next")
 
     def previous(self) -> None:
-        self._call("previous")
-        self._sync()
+        self._command("previous")
 
     def seek(self, seconds: float) -> None:
         self._call("seek", float(seconds))
         self._poll()
 
     def set_volume(self, v: float) -> None:
-        if self.player is None:
-            self._pending_settings["set_volume"] = v
-            return
-        self._call("set_volume", float(v))
+        if not self._later("set_volume", v):
+            self._call("set_volume", float(v))
 
     def set_muted(self, on: bool) -> None:
-        if self.player is None:
-            self._pending_settings["set_muted"] = on
-            return
-        self._call("set_muted", bool(on))
+        if not self._later("set_muted", on):
+            self._call("set_muted", bool(on))
 
     def set_shuffle(self, on: bool) -> None:
-        if self.player is None:
-            self._pending_settings["set_shuffle"] = on
-            return
-        q = self.queue
-        if q is not None:
-            q.shuffle = bool(on)
+        if not self._later("set_shuffle", on):
+            self.queue.shuffle = bool(on)
 
     def set_repeat(self, mode: str) -> None:
-        if self.player is None:
-            self._pending_settings["set_repeat"] = mode
+        if self._later("set_repeat", mode):
             return
-        q = self.queue
-        if q is not None:
-            try:
-                q.repeat = mode
-            except ValueError as exc:
-                self.message.emit(str(exc), "error")
+        try:
+            self.queue.repeat = mode
+        except ValueError as exc:
+            self.message.emit(str(exc), "error")
 
     def position(self) -> float:
-        return float(getattr(self.player, "position", 0.0) or 0.0) if self.player is not None else 0.0
+        return float(self.player.position or 0.0) if self.player is not None else 0.0
 
     def duration(self) -> float:
-        return float(getattr(self.player, "duration", 0.0) or 0.0) if self.player is not None else 0.0
+        return float(self.player.duration or 0.0) if self.player is not None else 0.0
 
     def state(self) -> str:
-        return _state_name(getattr(self.player, "state", "stopped")) if self.player is not None else "stopped"
+        return self.player.state if self.player is not None else "stopped"
+
+    def current_track(self):
+        return self.player.current_track if self.player is not None else None
 
     def current_track_id(self) -> int | None:
-        if self.player is None:
-            return None
-        t = getattr(self.player, "current_track", None)
-        return getattr(t, "id", None)
+        t = self.current_track()
+        return t.id if t is not None else None
 
     # -- the queue (Up next) ---------------------------------------------------------------------
     def upcoming(self) -> list:
@@ -257,41 +232,22 @@ class PlaybackController(QObject):
         q = self.queue
         if q is None:
             return []
-        try:
-            up = list(q.upcoming(limit=200)) if hasattr(q, "upcoming") else list(q.items)[(q.current_index or 0) + 1:]
-        except Exception:  # noqa: BLE001
-            return []
-        playing = getattr(self.player, "current_track", None)
+        up = list(q.upcoming(limit=200))
+        playing = self.player.current_track
         for i, t in enumerate(up):
             if t is playing:
                 return up[i + 1:]
         return up
 
-    def up_next_entries(self, reasons: dict[int, str]) -> list[Entry]:
-        recs = getattr(self.window, "recs", None)
-        recommended = recs.recommended if recs is not None else set()
-        analysed = recs.analysed if recs is not None else {}
-        out = []
-        for t in self.upcoming():
-            tid = getattr(t, "id", None)
-            mine = tid not in recommended
-            out.append(Entry(tid, getattr(t, "title", str(tid)), getattr(t, "artist", "") or "",
-                             getattr(t, "album", "") or "", "" if mine else reasons.get(tid, ""),
-                             None, analysed.get(tid, True), mine))
-        return out
-
     def user_queued_ids(self, recommended: set[int]) -> list[int]:
-        return [t.id for t in self.upcoming() if getattr(t, "id", None) not in recommended]
+        return [t.id for t in self.upcoming() if t.id not in recommended]
 
     def _index_of_upcoming(self, row: int) -> int | None:
         up = self.upcoming()
         if not 0 <= row < len(up):
             return None
         target = up[row]
-        for i, t in enumerate(self.queue.items):
-            if t is target:
-                return i
-        return None
+        return next((i for i, t in enumerate(self.queue.items) if t is target), None)
 
     def play_up_next(self, row: int) -> None:
         i = self._index_of_upcoming(row)
@@ -299,23 +255,22 @@ class PlaybackController(QObject):
             self._call("play", i)
             self._sync()
 
-    def remove_up_next(self, rows: list[int]) -> None:
+    def remove_up_next(self, rows: list[int]) -> list[int]:
+        """Remove those Up next rows; the ids of the songs removed."""
         idx = sorted({i for i in (self._index_of_upcoming(r) for r in rows) if i is not None}, reverse=True)
-        recs = getattr(self.window, "recs", None)
+        removed = []
         for i in idx:
             try:
-                t = self.queue.remove(i)
+                removed.append(self.queue.remove(i).id)
             except Exception as exc:  # noqa: BLE001
                 self.message.emit(f"Up next: {exc}", "error")
-                continue
-            if recs is not None:
-                recs.dismiss(getattr(t, "id", None))
+        return removed
 
-    def move_up_next(self, src: int, dst: int) -> None:
+    def move_up_next(self, src: int, dst: int, recommended: set[int]) -> None:
         q = self.queue
         if q is None:
             return
-        if getattr(q, "shuffle", False):
+        if q.shuffle:
             self.message.emit("Turn shuffle off to put Up next in your own order.", "info")
             return
         a, b = self._index_of_upcoming(src), self._index_of_upcoming(dst)
@@ -326,38 +281,29 @@ class PlaybackController(QObject):
         except Exception as exc:  # noqa: BLE001
             self.message.emit(f"Up next: {exc}", "error")
             return
-        recs = getattr(self.window, "recs", None)
-        if recs is not None:  # an entry the listener placed is theirs now: a refresh keeps it
-            t = q.items[b]
-            recs.recommended.discard(getattr(t, "id", None))
+        recommended.discard(q.items[b].id)  # an entry the listener placed is theirs now
 
-    def insert_next(self, ids: list[int]) -> None:
+    def insert_next(self, ids: list[int], recommended: set[int]) -> None:
         q = self.queue
         if q is None:
             return
-        recs = getattr(self.window, "recs", None)
         for t in reversed(self._tracks(ids)):
             q.insert_next(t)
-            if recs is not None:
-                recs.recommended.discard(t.id)
+            recommended.discard(t.id)
         if self.state() == "stopped" and self.current_track_id() is None and q.items:
             self._call("play", 0)
         self.queueChanged.emit()
 
-    def enqueue(self, ids: list[int]) -> None:
+    def enqueue(self, ids: list[int], recommended: set[int]) -> None:
         """After the listener's own picks, before the recommended songs."""
         q = self.queue
         if q is None:
             return
-        recs = getattr(self.window, "recs", None)
-        recommended = recs.recommended if recs is not None else set()
         for t in self._tracks(ids):
-            up = self.upcoming()
-            first_rec = next((x for x in up if getattr(x, "id", None) in recommended), None)
+            first_rec = next((x for x in self.upcoming() if x.id in recommended), None)
             q.append([t])
-            if recs is not None:
-                recs.recommended.discard(t.id)
-            if first_rec is not None and not getattr(q, "shuffle", False):
+            recommended.discard(t.id)
+            if first_rec is not None and not q.shuffle:
                 items = q.items
                 src = len(items) - 1
                 dst = next((i for i, x in enumerate(items) if x is first_rec), None)
@@ -370,33 +316,29 @@ class PlaybackController(QObject):
         q = self.queue
         if q is None:
             return
-        playing = getattr(self.player, "current_track", None)
+        playing = self.player.current_track
         upcoming = {id(t) for t in self.upcoming()}
         items = q.items
         for i in range(len(items) - 1, -1, -1):
             t = items[i]
-            if t is playing or id(t) not in upcoming or getattr(t, "id", None) not in old:
+            if t is playing or id(t) not in upcoming or t.id not in old:
                 continue
             try:
                 q.remove(i)
             except Exception:  # noqa: BLE001 - the queue changed meanwhile: the next refresh tidies up
                 pass
-        keep = {getattr(t, "id", None) for t in self.upcoming()}
-        cur_id = getattr(playing, "id", None)
-        add = [tid for tid in new_ids if tid not in keep and tid != cur_id]
-        tracks = self._tracks(add)
+        keep = {t.id for t in self.upcoming()}
+        cur_id = playing.id if playing is not None else None
+        tracks = self._tracks([tid for tid in new_ids if tid not in keep and tid != cur_id])
         if tracks:
             q.append(tracks)
         self.queueChanged.emit()
 
     def _refill(self, queue) -> list:
         """The queue runs low (player thread): ask the recommender for more."""
-        recs = getattr(self.window, "recs", None)
-        if recs is None:
+        if self.refill is None:
             return []
-        exclude = [getattr(t, "id", None) for t in queue.items]
-        ids = recs.refill_from_thread([i for i in exclude if i is not None])
-        return self._tracks(ids)
+        return self._tracks(self.refill([t.id for t in queue.items if t.id is not None]))
 
     # -- devices -------------------------------------------------------------------------------
     def output_devices(self) -> tuple[list[str], str | None]:
@@ -406,34 +348,23 @@ class PlaybackController(QObject):
 
             devs = sd.query_devices()
         except Exception as exc:  # noqa: BLE001 - no PortAudio: say so in the menu
-            from player.ui.workers import describe_exception
-
             return [], f"no audio devices: {describe_exception(exc)}"
         names = [d["name"] for d in devs if d.get("max_output_channels", 0) > 0]
         return names, None if names else "no audio output device was found"
 
-    def set_device(self, name: str) -> str | None:
-        """Remembered in the settings; used from the next start of the player."""
-        return (f"Sound will go to {name or 'the system default output'} the next time the player starts.")
-
     # -- events --------------------------------------------------------------------------------
     def _handle_event(self, ev) -> None:
-        kind = str(getattr(ev, "kind", "") or "").lower()
-        data = getattr(ev, "data", None)
-        track = getattr(ev, "track", None)
-        if kind in ("error", "skip", "skipped", "track_error", "decode_error", "failed", "stopped_error", "message",
-                    "queue_broken", "all_failed"):
-            reason = None
-            if isinstance(data, dict):
-                reason = data.get("reason") or data.get("message") or data.get("error")
-            elif data:
-                reason = str(data)
-            title = getattr(track, "title", None)
+        """A :class:`player.audio.PlayerEvent`: songs passed over and errors become messages."""
+        if ev.kind in ("skipped", "error"):
+            reason = ev.data.get("reason") or ev.data.get("message")
+            title = ev.track.title if ev.track is not None else None
             if reason:
-                text = f"Skipped “{title}”: {reason}" if title and kind in ("skip", "skipped", "track_error", "decode_error") else (
-                    f"“{title}”: {reason}" if title else str(reason))
-                self.message.emit(text, "warning" if kind != "error" else "error")
-        if "queue" in kind:
+                if title and ev.kind == "skipped":
+                    text = f"Skipped “{title}”: {reason}"
+                else:
+                    text = f"“{title}”: {reason}" if title else str(reason)
+                self.message.emit(text, "error" if ev.kind == "error" else "warning")
+        if ev.kind == "queue":
             self.queueChanged.emit()
         self._sync()
 
@@ -443,7 +374,7 @@ class PlaybackController(QObject):
         tid = self.current_track_id()
         if tid != self._track_id:
             self._track_id = tid
-            self.trackChanged.emit(getattr(self.player, "current_track", None))
+            self.trackChanged.emit(self.player.current_track)
             self.queueChanged.emit()
         st = self.state()
         if st != self._state:

@@ -11,26 +11,34 @@ import threading
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from player.ui.cores import present
+from player.ui.context import WindowContext
+from player.ui.library_rows import TrackRow
 from player.ui.panels import Entry
+from player.ui.playback import PlaybackController
+from player.ui.workers import describe_exception
 
 N_UP_NEXT = 10
+
+
+class RecommenderMissing(RuntimeError):
+    """The recommender cannot be loaded at all (a broken install): its features are switched off."""
 
 
 class RecommendController(QObject):
     upNextReady = Signal()  # reasons/recommended updated (and the queue's tail replaced)
     moreLikeReady = Signal(str, list)  # title, [Entry]
     message = Signal(str, str)
+    unavailable = Signal(str)  # the recommender cannot load: the reason (features go off)
     _refilled = Signal()
 
-    def __init__(self, window, library, pools):
-        super().__init__(window)
-        self.window = window
-        self.library = library
-        self.pools = pools
-        c = present("recommend")
-        self.available = c.ok
-        self.reason = c.reason
+    def __init__(self, ctx: WindowContext, playback: PlaybackController, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.library = ctx.library
+        self.pools = ctx.pools
+        self.playback = playback
+        self.available = True  # False once the recommender could not load (see reason)
+        self.reason: str | None = None
         self.engine = None
         self._engine_lock = threading.Lock()
         self.user_id: int | None = None
@@ -42,7 +50,7 @@ class RecommendController(QObject):
         self.recommended: set[int] = set()
         self.dismissed: set[int] = set()  # removed from Up next by this listener: not proposed again
         self.last: list = []  # the latest up-next Recommendations (also without playback)
-        self._building = False
+        self.recommended_before: set[int] = set()
         self._dirty_engine = True
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -69,8 +77,10 @@ class RecommendController(QObject):
         """Worker side: build or reload the engine when the library changed."""
         with self._engine_lock:
             if self.engine is None:
-                from player.recommend import Recommender  # scipy: imported here, in a worker
-
+                try:
+                    from player.recommend import Recommender  # scipy: imported here, in a worker
+                except Exception as exc:  # noqa: BLE001 - a broken install: the features go off, with why
+                    raise RecommenderMissing(f"recommendations are unavailable: {describe_exception(exc)}") from exc
                 self.engine = Recommender.from_library(self.library, self._settings())
                 self._dirty_engine = False
             elif self._dirty_engine:
@@ -115,7 +125,7 @@ class RecommendController(QObject):
                 return True
 
             self.pools.recommend.submit(job, on_result=lambda _r: self.refresh() if self.mood_labels else None,
-                                        on_error=lambda e: self.message.emit(f"Recommendations: {e.message}", "warning"))
+                                        on_error=self._failing("Recommendations"))
 
     def track_changed(self, track_id: int | None) -> None:
         self.current_id = track_id
@@ -131,7 +141,7 @@ class RecommendController(QObject):
             return True
 
         self.pools.recommend.submit(job, on_result=lambda _r: self.refresh(immediate=True),
-                                    on_error=lambda e: self.message.emit(f"Recommendations: {e.message}", "warning"))
+                                    on_error=self._failing("Recommendations"))
 
     # -- up next -------------------------------------------------------------------------------
     def refresh(self, force: bool = False, immediate: bool = False) -> None:
@@ -146,9 +156,9 @@ class RecommendController(QObject):
     def _refresh_now(self) -> None:
         if not self.available or self.user_id is None:
             return
-        pb = getattr(self.window, "playback", None)
+        pb = self.playback
         user_id, current, mood = self.user_id, self.current_id, self.mood_labels
-        if pb is not None and pb.available:
+        if pb.available:
             current = pb.current_track_id() or current
             keep = pb.user_queued_ids(self.recommended)
         else:
@@ -166,24 +176,33 @@ class RecommendController(QObject):
             if user_id != self.user_id:
                 return
             self._accept(recs)
-            if pb is not None and pb.available:
+            if pb.available:
                 pb.replace_recommended(self.recommended_before, [r.track_id for r in recs])
             self.upNextReady.emit()
 
-        self.pools.recommend.submit(job, on_result=done, on_error=self._failed)
+        self.pools.recommend.submit(job, on_result=done, on_error=self._failing("Up next could not be refreshed"))
 
     def _accept(self, recs) -> None:
         self.recommended_before = set(self.recommended)
         self.last = list(recs)
         for r in recs:
             self.reasons[r.track_id] = r.reason
-            self.analysed[r.track_id] = bool(getattr(r, "analysed", True))
+            self.analysed[r.track_id] = r.analysed
         self.recommended = {r.track_id for r in recs}
 
-    recommended_before: set[int] = set()
+    def _failing(self, what: str):
+        """An error handler: a message starting with ``what``; a recommender that cannot load switches
+        its features off instead (once)."""
 
-    def _failed(self, err) -> None:
-        self.message.emit(f"Up next could not be refreshed: {err.message}", "warning")
+        def failed(err) -> None:
+            if not isinstance(err.exception, RecommenderMissing):
+                self.message.emit(f"{what}: {err.message}", "warning")
+            elif self.available:
+                self.available = False
+                self.reason = err.message
+                self.unavailable.emit(err.message)
+
+        return failed
 
     def refill_from_thread(self, exclude_ids) -> list[int]:
         """For the queue's refill hook (the player's thread): more recommended track ids, or []."""
@@ -197,18 +216,15 @@ class RecommendController(QObject):
             return []
         for r in recs:
             self.reasons[r.track_id] = r.reason
-            self.analysed[r.track_id] = bool(getattr(r, "analysed", True))
+            self.analysed[r.track_id] = r.analysed
             self.recommended.add(r.track_id)
         self._refilled.emit()
         return [r.track_id for r in recs]
 
     def preview_entries(self) -> list[Entry]:
         """Up next as a plain list (when there is no playback engine to queue them)."""
-        out = []
-        for r in self.last:
-            row = self.window.model.row_tuple(r.track_id)
-            out.append(_entry(r.track_id, row, r.reason, getattr(r, "score", None), getattr(r, "analysed", True)))
-        return out
+        return [_entry(r.track_id, self.ctx.model.track_row(r.track_id), r.reason, r.score, r.analysed)
+                for r in self.last]
 
     # -- more like this ------------------------------------------------------------------------
     def more_like(self, track_id: int, title: str, n: int = 15) -> None:
@@ -221,17 +237,14 @@ class RecommendController(QObject):
             return eng.similar(track_id, n=n)
 
         def done(recs):
-            entries = [_entry(r.track_id, self.window.model.row_tuple(r.track_id), r.reason, r.score,
-                              getattr(r, "analysed", True)) for r in recs]
+            entries = [_entry(r.track_id, self.ctx.model.track_row(r.track_id), r.reason, r.score, r.analysed)
+                       for r in recs]
             self.moreLikeReady.emit(title, entries)
 
-        self.pools.recommend.submit(job, on_result=done,
-                                    on_error=lambda e: self.message.emit(f"More like this: {e.message}", "warning"))
+        self.pools.recommend.submit(job, on_result=done, on_error=self._failing("More like this"))
 
 
-def _entry(track_id: int, row, reason: str = "", score=None, analysed: bool = True, user_queued: bool = False) -> Entry:
-    from player.ui.library_model import ALBUM, ARTIST, TITLE
-
+def _entry(track_id: int, row: TrackRow | None, reason: str, score, analysed: bool) -> Entry:
     if row is None:
-        return Entry(track_id, f"Track {track_id}", reason=reason, score=score, analysed=analysed, user_queued=user_queued)
-    return Entry(track_id, row[TITLE], row[ARTIST], row[ALBUM], reason, score, analysed, user_queued)
+        return Entry(track_id, f"Track {track_id}", reason=reason, score=score, analysed=analysed)
+    return Entry(track_id, row.title, row.artist, row.album, reason, score, analysed)

@@ -1,131 +1,66 @@
-"""Window settings in ``QSettings``: geometry, volume, listener, mood weight, audio device …"""
+"""The settings file as a ``QSettings`` INI file, read and written through :mod:`player.options`.
+
+``settings[VOLUME]`` reads an option (its default when missing or unacceptable, an environment
+override where the option has one); ``settings[VOLUME] = 0.5`` checks and writes it. Opening a file
+upgrades it to the current settings version. The file is ``player.conf`` in the player's config
+folder (:func:`player.options.settings_path`, moved by ``PLAYER_DATA_DIR``); tests pass their own.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QByteArray, QSettings
 
-from player import APP_NAME
+from player import options
+from player.options import Option
 
 
-def default_settings() -> QSettings:
-    return QSettings(APP_NAME, "player")
+def redirect_qt_settings(folder: Path) -> None:
+    """Qt's own settings (the file dialog's ``QtProject.conf``) go to ``folder`` too, not ``~/.config``."""
+    for fmt in (QSettings.NativeFormat, QSettings.IniFormat):
+        QSettings.setPath(fmt, QSettings.UserScope, str(folder))
+
+
+def _plain(raw):
+    return bytes(raw.data()) if isinstance(raw, QByteArray) else raw
 
 
 class Settings:
-    """Typed accessors over a ``QSettings`` (tests pass an INI file in a temp folder)."""
+    """The player's options in a ``QSettings`` (see the module docstring)."""
 
     def __init__(self, qs: QSettings | None = None):
-        self.qs = qs if qs is not None else default_settings()
+        self.qs = qs if qs is not None else QSettings(str(options.settings_path()), QSettings.IniFormat)
+        options.upgrade(self)
 
-    def _get(self, key: str, default, kind):
-        value = self.qs.value(key, default)
-        if value is None:
-            return default
-        try:
-            if kind is bool:
-                if isinstance(value, str):
-                    return value.strip().lower() in ("1", "true", "yes", "on")
-                return bool(value)
-            return kind(value)
-        except (TypeError, ValueError):
-            return default
+    @classmethod
+    def at(cls, path: str | Path) -> "Settings":
+        return cls(QSettings(str(path), QSettings.IniFormat))
 
-    def _set(self, key: str, value) -> None:
+    @property
+    def path(self) -> Path:
+        return Path(self.qs.fileName())
+
+    def __getitem__(self, option: Option):
+        env = option.from_environment()
+        return env if env is not None else option.parse(_plain(self.qs.value(option.key)))
+
+    def __setitem__(self, option: Option, value) -> None:
+        value = option.validate(value)
+        self.qs.setValue(option.key, QByteArray(value) if isinstance(value, bytes) else value)
+
+    # -- raw access, for upgrades (player.options.RawStore) ----------------------------------------
+    def keys(self) -> list[str]:
+        return list(self.qs.allKeys())
+
+    def raw(self, key: str):
+        return _plain(self.qs.value(key))
+
+    def set_raw(self, key: str, value) -> None:
         self.qs.setValue(key, value)
 
-    # window
-    @property
-    def geometry(self) -> QByteArray | None:
-        v = self.qs.value("window/geometry")
-        return v if isinstance(v, QByteArray) and not v.isEmpty() else None
-
-    @geometry.setter
-    def geometry(self, v: QByteArray) -> None:
-        self._set("window/geometry", v)
-
-    def blob(self, key: str) -> QByteArray | None:
-        v = self.qs.value(key)
-        return v if isinstance(v, QByteArray) and not v.isEmpty() else None
-
-    def set_blob(self, key: str, v: QByteArray) -> None:
-        self._set(key, v)
-
-    # playback
-    @property
-    def volume(self) -> float:
-        return max(0.0, min(1.0, self._get("playback/volume", 0.8, float)))
-
-    @volume.setter
-    def volume(self, v: float) -> None:
-        self._set("playback/volume", float(v))
-
-    @property
-    def muted(self) -> bool:
-        return self._get("playback/muted", False, bool)
-
-    @muted.setter
-    def muted(self, v: bool) -> None:
-        self._set("playback/muted", bool(v))
-
-    @property
-    def audio_device(self) -> str:
-        return self._get("playback/device", "", str)
-
-    @audio_device.setter
-    def audio_device(self, v: str) -> None:
-        self._set("playback/device", v or "")
-
-    @property
-    def shuffle(self) -> bool:
-        return self._get("playback/shuffle", False, bool)
-
-    @shuffle.setter
-    def shuffle(self, v: bool) -> None:
-        self._set("playback/shuffle", bool(v))
-
-    @property
-    def repeat(self) -> str:
-        v = self._get("playback/repeat", "off", str)
-        return v if v in ("off", "one", "all") else "off"
-
-    @repeat.setter
-    def repeat(self, v: str) -> None:
-        self._set("playback/repeat", v)
-
-    # listener
-    @property
-    def listener(self) -> str:
-        return self._get("listener/name", "", str)
-
-    @listener.setter
-    def listener(self, v: str) -> None:
-        self._set("listener/name", v or "")
-
-    # mood
-    @property
-    def mood_weight(self) -> float:
-        return max(0.0, min(2.0, self._get("mood/weight", 0.8, float)))
-
-    @mood_weight.setter
-    def mood_weight(self, v: float) -> None:
-        self._set("mood/weight", float(v))
-
-    @property
-    def mood_policy(self) -> str:
-        v = self._get("mood/policy", "match", str)
-        return v if v in ("match", "cheer_up") else "match"
-
-    @mood_policy.setter
-    def mood_policy(self, v: str) -> None:
-        self._set("mood/policy", v)
-
-    @property
-    def camera(self) -> str:
-        return self._get("mood/camera", "0", str)
-
-    @camera.setter
-    def camera(self, v: str) -> None:
-        self._set("mood/camera", str(v))
+    def remove(self, key: str) -> None:
+        self.qs.remove(key)
 
     def sync(self) -> None:
         self.qs.sync()

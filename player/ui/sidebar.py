@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem
 
 from player.ui.icons import dot_icon, star_icon, std, text_icon
-from player.ui.library_model import ALBUM, ARTIST, ID, STATUS, Snapshot
+from player.ui.library_rows import ALBUM, ARTIST, ID, STATUS, Snapshot
 
 FacetRole = Qt.UserRole + 10
 SECTIONS = [("artist", "Artists"), ("album", "Albums"), ("genre", "Genres"), ("tag", "Tags")]
@@ -110,6 +110,9 @@ class Sidebar(QTreeWidget):
     def set_listener_name(self, name: str | None) -> None:
         self._listener = name or ""
         self._update_titles()
+
+    def has_data(self) -> bool:
+        return bool(self._data)
 
     def set_data(self, data: dict) -> None:
         self._data = data

@@ -1,0 +1,214 @@
+"""Background analysis in the status bar: done / total, songs/s and ETA while it runs, with pause and
+stop; the stored counts when it does not. The work itself runs in the analysis service's processes
+(``AnalysisControl``); this only starts it and shows where it is."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QToolButton, QWidget
+
+from player.ui import analysis_adapter as aa
+from player.ui.context import WindowContext
+from player.ui.icons import std
+from player.ui.workers import WorkerError
+
+POLL_MS = 3000
+
+
+class AnalysisStatus(QWidget):
+    """The status bar's analysis part: a label, a progress bar, pause and stop buttons."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(4)
+        self.label = QLabel("")
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(120)
+        self.bar.setTextVisible(False)
+        self.pause = QToolButton()
+        self.pause.setIcon(std("MediaPause"))
+        self.pause.setAutoRaise(True)
+        self.pause.setCheckable(True)
+        self.pause.setToolTip("Pause analysis")
+        self.cancel = QToolButton()
+        self.cancel.setIcon(std("DialogCancelButton"))
+        self.cancel.setAutoRaise(True)
+        self.cancel.setToolTip("Stop analysis (finished songs are kept)")
+        for w in (self.label, self.bar, self.pause, self.cancel):
+            lay.addWidget(w)
+        self.setSizePolicy(QSizePolicy.Maximum, QSizePolicy.Preferred)
+
+    def set_live(self, live: bool) -> None:
+        """Pause and stop show while an analysis runs."""
+        for w in (self.pause, self.cancel):
+            w.setEnabled(live)
+            w.setVisible(live)
+        if not live:
+            self.pause.blockSignals(True)
+            self.pause.setChecked(False)
+            self.pause.blockSignals(False)
+            self.show_paused(False)
+
+    def show_paused(self, paused: bool) -> None:
+        self.pause.setIcon(std("MediaPlay") if paused else std("MediaPause"))
+        self.pause.setToolTip("Resume analysis" if paused else "Pause analysis")
+
+
+class AnalysisController(QObject):
+    """Starts analysis, relays its progress to the GUI thread and polls the stored counts."""
+
+    progress = Signal(object)  # AnalysisProgress, on the GUI thread
+    labelsChanged = Signal()  # new analysis results are in the table (the sidebar's tags may change)
+    ended = Signal()  # an analysis run ended (finished, stopped or failed)
+    _relay = Signal(object)  # from the service's listener thread
+
+    def __init__(self, ctx: WindowContext, control: aa.AnalysisControl, status: AnalysisStatus, parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.control = control
+        self.status = status
+        self.live = False
+        self.closed = False
+        self._complaint: str | None = None  # the last "cannot be analysed" said without being asked
+        self._last_analysed: int | None = None
+        self._last_label_refresh = 0.0
+        control.on_progress = self._relay.emit  # queued to this thread
+        self._relay.connect(self._on_progress)
+        status.pause.toggled.connect(self._pause_toggled)
+        status.cancel.clicked.connect(self._cancel)
+        self._set_live(False)
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.poll)
+        self._timer.start()
+
+    def _set_live(self, live: bool) -> None:
+        self.live = live
+        self.status.set_live(live)
+
+    def start(self, quiet: bool = False) -> None:
+        """Analyse what is pending, in the analysis worker processes (never in this process)."""
+        if not self.control.available:
+            if not quiet:
+                self.ctx.notify(self.control.reason, "info")
+            return
+        if self.control.running:
+            return
+
+        def started(p: aa.AnalysisProgress):
+            if p.state == "idle":
+                if not quiet:
+                    self.ctx.status("Every song is analysed already.", 4000)
+                return
+            self._set_live(True)
+            s = self.status
+            s.setVisible(True)
+            s.bar.setVisible(True)
+            s.bar.setRange(0, 0)
+            s.label.setText(f"Starting analysis of {p.total:,} songs…")
+
+        def failed(e: WorkerError):
+            text = f"Songs cannot be analysed yet: {e.message}"
+            if quiet and text == self._complaint:
+                return  # said once already; "Analyse now" says it again
+            self._complaint = text
+            self.ctx.notify(text, "warning" if quiet else "error")
+
+        self.ctx.pools.analysis.submit(self.control.start, on_result=started, on_error=failed)
+
+    def poll(self) -> None:
+        """Show the stored counts (not while a run reports its own progress)."""
+        if self.closed or self.live:
+            return
+        self.ctx.pools.analysis.submit(aa.counts, self.ctx.library, on_result=self._show_counts,
+                                       on_error=lambda e: None)
+
+    def _show_counts(self, c: aa.AnalysisCounts) -> None:
+        if self.live:
+            return
+        s = self.status
+        if c.total == 0:
+            s.setVisible(False)
+            return
+        s.setVisible(True)
+        s.bar.setRange(0, max(1, c.total))
+        s.bar.setValue(c.analysed + c.failed)
+        s.bar.setVisible(c.pending > 0)  # a full bar says nothing
+        text = f"Analysed {c.analysed:,} / {c.total:,}"
+        if c.failed:
+            text += f" · {c.failed:,} failed"
+        s.label.setText(text)
+        tip = "Analysis tags each song and finds its genre and its neighbours."
+        if not self.control.available:
+            tip += "\n" + (self.control.reason or "")
+        elif c.pending:
+            tip += f"\n{c.pending:,} songs wait (Library ▸ Analyse now)."
+        s.label.setToolTip(tip)
+        if c.analysed and c.analysed != self._last_analysed:
+            self._last_analysed = c.analysed
+            self.ctx.model.refresh_labels(delta=True)
+            self.labelsChanged.emit()
+
+    def _on_progress(self, p: aa.AnalysisProgress) -> None:
+        live = p.state in ("starting", "running", "paused")
+        self._set_live(live)
+        s = self.status
+        s.setVisible(True)
+        s.bar.setVisible(live)
+        if p.state == "starting":
+            s.bar.setRange(0, 0)
+            s.label.setText(f"Starting analysis of {p.total:,} songs (loading the models)…")
+        else:
+            s.bar.setRange(0, max(1, p.total))
+            s.bar.setValue(min(p.done, max(1, p.total)))
+        if p.state == "running":
+            text = f"Analysing {p.done:,} / {p.total:,}"
+            if p.rate:
+                text += f" · {p.rate:.1f} songs/s · ETA {aa.eta_text(p.eta)}"
+            s.label.setText(text)
+        elif p.state == "paused":
+            s.label.setText(f"Analysis paused at {p.done:,} / {p.total:,}")
+        elif p.state == "finished":
+            s.label.setText(f"Analysed {p.done - p.failed:,} new songs" + (f" · {p.failed:,} failed" if p.failed else ""))
+        elif p.state == "cancelled":
+            s.label.setText(f"Analysis stopped after {p.done:,} of {p.total:,} (done ones are kept)")
+        elif p.state == "error":
+            s.label.setText("Analysis stopped")
+            self.ctx.notify(f"Analysis stopped: {p.message}", "error")
+        if p.failed:
+            s.label.setToolTip(f"{p.failed} song(s) could not be analysed; see Track details for why.")
+        now = time.monotonic()
+        if not live or now - self._last_label_refresh > 2.0:
+            self._last_label_refresh = now
+            self.ctx.model.refresh_labels(delta=True)
+        if not live:
+            self.labelsChanged.emit()
+            self.ended.emit()
+            QTimer.singleShot(4000, self.poll)
+        self.progress.emit(p)
+
+    def _pause_toggled(self, paused: bool) -> None:
+        try:
+            self.control.pause() if paused else self.control.resume()
+        except Exception as exc:  # noqa: BLE001
+            self.ctx.notify(f"Analysis: {exc}", "error")
+        self.status.show_paused(paused)
+
+    def _cancel(self) -> None:
+        try:
+            self.control.cancel()
+        except Exception as exc:  # noqa: BLE001
+            self.ctx.notify(f"Analysis: {exc}", "error")
+        self.status.label.setText("Stopping analysis…")
+
+    def close(self) -> None:
+        self.closed = True
+        self._timer.stop()
+        try:
+            self.control.close()
+        except Exception:  # noqa: BLE001
+            pass

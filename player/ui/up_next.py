@@ -1,0 +1,156 @@
+"""The right-hand lists: Up next (the play queue after the current song, with the recommender's reasons)
+and More like this (the nearest songs by embedding).
+
+Up next shows the playback queue when there is one, else the recommender's latest list. Songs the
+listener placed (play next, add to queue, dragged in, moved) are theirs: a refresh of
+recommendations replaces only the recommender's songs.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QTabWidget
+
+from player.ui.context import WindowContext
+from player.ui.library_view import LibraryView
+from player.ui.panels import Entry, ListPanel
+from player.ui.playback import PlaybackController
+from player.ui.recommend_control import RecommendController
+
+
+class UpNextController(QObject):
+    upNextChanged = Signal()
+    moreLikeThisChanged = Signal()
+
+    def __init__(self, ctx: WindowContext, playback: PlaybackController, recs: RecommendController,
+                 up_next: ListPanel, more_like: ListPanel, tabs: QTabWidget, view: LibraryView, play_track,
+                 parent=None):
+        super().__init__(parent)
+        self.ctx = ctx
+        self.playback = playback
+        self.recs = recs
+        self.up_next = up_next
+        self.more_like = more_like
+        self.tabs = tabs
+        self.view = view
+        self.play_track = play_track  # TransportController.play_track
+        self.user = None
+        un = up_next
+        un.refreshClicked.connect(lambda: recs.refresh(force=True))
+        un.list.playRequested.connect(self.play_row)
+        un.list.removeRequested.connect(self.remove_rows)
+        un.list.entries.moveRequested.connect(self._move)
+        un.list.entries.idsDropped.connect(self._dropped)
+        ml = more_like
+        ml.refreshClicked.connect(lambda: self.more_like_this(playback.current_track_id()
+                                                              or view.current_track_id()))
+        ml.list.playRequested.connect(lambda r: self.play_entry(ml.list.entries.entry(r)))
+        for signal in (playback.ready, playback.trackChanged, playback.queueChanged, recs.upNextReady):
+            signal.connect(self.show)
+        recs.moreLikeReady.connect(self._show_more_like)
+
+    def set_user(self, user) -> None:
+        self.user = user
+        self.up_next.title.setText(f"Up next for {user.name}" if user else "Up next")
+
+    # -- Up next ---------------------------------------------------------------------------------
+    def entries(self) -> list[Entry]:
+        """The queue after the current song (each marked as the listener's or the recommender's)."""
+        if self.playback.player is None:
+            return self.recs.preview_entries()
+        recs = self.recs
+        out = []
+        for t in self.playback.upcoming():
+            mine = t.id not in recs.recommended
+            out.append(Entry(t.id, t.title or str(t.id), t.artist or "", t.album or "",
+                             "" if mine else recs.reasons.get(t.id, ""), None, recs.analysed.get(t.id, True), mine))
+        return out
+
+    def show(self, *_args) -> None:
+        pb, recs = self.playback, self.recs
+        entries = self.entries()
+        self.up_next.set_entries(entries)
+        hint = None
+        if not pb.available and not recs.available:
+            hint = f"{pb.reason}\n{recs.reason}"
+        elif not recs.available:
+            hint = recs.reason
+        elif self.user is None:
+            hint = "Add a listener to get recommendations."
+        elif not entries:
+            hint = f"Play a song, or rate a few (keys 1–5): Up next fills with songs for {self.user.name}."
+        self.up_next.set_hint(hint)
+        self.upNextChanged.emit()
+
+    def play_row(self, row: int) -> None:
+        if self.playback.available:
+            self.playback.play_up_next(row)
+        else:
+            self.play_entry(self.up_next.list.entries.entry(row))
+
+    def remove_rows(self, rows: list[int]) -> None:
+        if self.playback.available:
+            for tid in self.playback.remove_up_next(rows):
+                self.recs.dismiss(tid)
+        self.show()
+
+    def _move(self, src: int, dst: int) -> None:
+        if self.playback.available:
+            self.playback.move_up_next(src, dst, self.recs.recommended)
+        self.show()
+
+    def _dropped(self, ids: list[int], row: int) -> None:
+        """Songs dragged from the library: at the top they play next, elsewhere after your picks."""
+        if not self.playback.available or self.playback.player is None:
+            return
+        if row <= 0:
+            self.playback.insert_next(ids, self.recs.recommended)
+        else:
+            self.playback.enqueue(ids, self.recs.recommended)
+        self.show()
+
+    def play_entry(self, e: Entry | None) -> None:
+        if e is not None:
+            self.play_track(e.track_id)
+
+    def play_next(self, ids: list[int]) -> None:
+        if self.playback.available:
+            self.playback.insert_next(ids, self.recs.recommended)
+
+    def play_selection_next(self) -> None:
+        ids = self.view.selected_track_ids()
+        if ids and self.playback.available:
+            self.play_next(ids)
+            self.ctx.status(f"{len(ids)} song{'s' if len(ids) > 1 else ''} will play next", 3000)
+
+    def enqueue_selection(self) -> None:
+        ids = self.view.selected_track_ids()
+        if ids and self.playback.available:
+            self.playback.enqueue(ids, self.recs.recommended)
+
+    # -- More like this ----------------------------------------------------------------------------
+    def _show_more_like(self, title: str, entries: list) -> None:
+        ml = self.more_like
+        ml.title.setText(f"More like “{title}”" if title else "More like this")
+        ml.set_entries(entries)
+        ml.set_hint(None if entries else "No similar songs yet: they appear once songs are analysed.")
+        self.tabs.setCurrentWidget(ml)
+        self.moreLikeThisChanged.emit()
+
+    def more_like_selection(self) -> None:
+        self.more_like_this(self.view.current_track_id())
+
+    def more_like_this(self, track_id: int | None) -> None:
+        if track_id is None:
+            return
+        if not self.recs.available:
+            self.ctx.notify(self.recs.reason, "info")
+            return
+        row = self.ctx.model.track_row(track_id)
+        self.recs.more_like(track_id, row.title if row else str(track_id))
+
+    def recommender_unavailable(self, reason: str) -> None:
+        """The recommender cannot load: More like this says why, Up next shows the queue only."""
+        self.more_like.refresh.setEnabled(False)
+        self.more_like.set_hint(reason)
+        self.show()

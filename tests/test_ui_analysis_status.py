@@ -1,0 +1,84 @@
+"""Import → background analysis (player/ui/analysis_status.py; real Keras models in the service's worker
+processes) → the window shows tags, genres, details, and Up next / More like this use them."""
+
+from __future__ import annotations
+
+import pytest
+
+from player.ui.library_rows import COL
+from uimusic import make_music
+
+pytestmark = [pytest.mark.gui, pytest.mark.tf, pytest.mark.slow]
+
+TAGS = ["rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s", "alternative rock",
+        "jazz", "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul", "indie rock", "mellow",
+        "electronica", "80s", "folk", "90s", "chill", "instrumental", "punk", "oldies", "blues", "hard rock",
+        "ambient", "acoustic", "experimental", "female vocalist", "guitar", "hip-hop", "70s", "party", "country",
+        "easy listening", "sexy", "catchy", "funk", "electro", "heavy metal", "progressive rock", "60s", "rnb",
+        "indie pop", "sad", "house", "happy"]
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    from modelgen import make_random_models, shipped_models_present, SHIPPED
+
+    if shipped_models_present():
+        return SHIPPED
+    return make_random_models(tmp_path_factory.mktemp("models"), tags=TAGS)
+
+
+def test_import_then_analysis_feeds_the_window(qtbot, open_window, tmp_path, models, monkeypatch, settle,
+                                               shoot):
+    from player.ui import analysis_adapter
+
+    monkeypatch.setenv("PLAYER_MODELS_DIR", str(models))
+    analysis_adapter.reset_label_cache()
+    make_music(tmp_path / "music", seconds=8.0, broken=False, sr=16000, rich=True)
+    w = open_window()
+    assert w.analysis.available, w.analysis.reason
+    done = []
+    w.analysis_ctl.progress.connect(lambda p: done.append(p) if p.state in ("finished", "error", "cancelled") else None)
+    with qtbot.waitSignal(w.imports.finished, timeout=30000):
+        w.imports.import_folders([str(tmp_path / "music")])
+    # analysis starts by itself after an import, in worker processes
+    qtbot.waitUntil(lambda: bool(done), timeout=180000)
+    assert done[-1].state == "finished", done[-1].message
+    settle(w, 100)
+    qtbot.waitUntil(lambda: len(w.model.snapshot.tags) == 14, timeout=10000)
+    m = w.model
+    tags = [m.data(m.index(r, COL["tags"])) for r in range(m.rowCount())]
+    assert all(tags)
+    from modelgen import SHIPPED
+
+    if models != SHIPPED:  # random test models carry the TAGS names
+        assert all(t.split(" · ")[0] in TAGS for t in tags)
+    assert m.data(m.index(0, COL["genre"]), 3) == "Genre from the analysis of the audio"
+    assert "Analysed" in w.analysis_status.label.text()
+    # the sidebar offers the tags
+    w.browse.refresh_facets()
+    settle(w)
+    assert w.sidebar._data["tag"]
+    # details: named tag and genre bars, and the spectrogram
+    d = w.details.show_details(m.track_id_at(0))
+    settle(w, 100)
+    assert len(d.genres.items) == 8 and d.genres.items[0][0] != "genre 1"
+    assert len(d.tags.items) == 12
+    qtbot.waitUntil(lambda: d.spectrogram.has_image(), timeout=20000)
+    shoot(d, "track-details")
+    d.close()
+    # up next and more like this now have something to go on
+    w.listeners.add("ann")
+    settle(w)
+    ids = {m.track_row(t).title: t for t in m.track_ids()}
+    for title in ("Neon Avenue", "Slow Lights", "Harbour"):
+        w.listeners.rate([ids[title]], 5)
+    settle(w)
+    entries = w.up_next.list.entries.entries
+    assert entries and all(e.reason for e in entries)
+    assert all(e.analysed for e in entries)
+    with qtbot.waitSignal(w.queue.moreLikeThisChanged, timeout=10000):
+        w.queue.more_like_this(ids["Neon Avenue"])
+    assert w.more_like.list.entries.entries
+    w.right_tabs.setCurrentWidget(w.up_next)
+    w.view.select_track(ids["Harbour"])
+    shoot(w, "library-analysed")

@@ -1,0 +1,76 @@
+"""Finding songs (player/ui/browse.py): search, sort, the sidebar's facets, tags from analysis."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from player.ui.library_rows import COL
+from uimusic import fake_analysis
+
+pytestmark = pytest.mark.gui
+
+
+def _titles(w):
+    m = w.model
+    return [m.data(m.index(r, 0)) for r in range(m.rowCount())]
+
+
+@pytest.fixture
+def window(open_window, import_music, tagged_music):
+    w = open_window()
+    import_music(w, tagged_music(broken=False))
+    return w
+
+
+def test_search_filter_sort_and_browse(qtbot, window, settle):
+    # Ctrl+F focuses the search box
+    window.view.setFocus()
+    qtbot.keyClick(window, Qt.Key_F, Qt.ControlModifier)
+    assert window.search.hasFocus()
+    qtbot.keyClicks(window.search, "brass")
+    qtbot.waitUntil(lambda: window.model.shown_count() == 4, timeout=3000)
+    assert set(_titles(window)) == {"Thunderhead", "Iron Sky", "Breakwater", "Gale"}
+    assert window.count_label.text() == "4 of 14 songs"
+    # two words must both match (artist + title)
+    window.browse.set_search("brass gale")
+    settle(window)
+    assert _titles(window) == ["Gale"]
+    window.browse.set_search("no such song anywhere")
+    settle(window)
+    assert window.model.rowCount() == 0 and window.empty_hint.isVisible()
+    qtbot.keyClick(window.search, Qt.Key_Escape)
+    settle(window)
+    assert window.model.shown_count() == 14
+    # sort by title, descending
+    window.view.sortByColumn(COL["title"], Qt.DescendingOrder)
+    settle(window)
+    titles = _titles(window)
+    assert titles == sorted(titles, key=str.casefold, reverse=True)
+    # browse: an album from the sidebar
+    window.sidebar.choose(("album", "Paper Boats"))
+    settle(window)
+    assert set(_titles(window)) == {"Harbour", "Low Tide", "Lanterns"}
+    window.sidebar.choose(None)
+    settle(window)
+    assert window.model.shown_count() == 14
+
+
+def test_browse_by_tag_and_search_finds_tags(window, library, fake_models, settle):
+    fake_analysis(library, seed=3)
+    window.model.refresh_labels(delta=False)
+    window.browse.refresh_facets()
+    settle(window)
+    m = window.model
+    tags_cell = m.data(m.index(0, COL["tags"]))
+    assert tags_cell and "·" in tags_cell
+    label = tags_cell.split(" · ")[0]
+    want = {r[0] for r in library.db.query("SELECT track_id FROM track_labels WHERE label = ?", (label,))}
+    window.sidebar.choose(("tag", label))
+    settle(window)
+    assert set(window.model.track_ids()) == want
+    # the search also finds tags
+    window.sidebar.choose(None)
+    window.browse.set_search(label)
+    settle(window)
+    assert want <= set(window.model.track_ids())

@@ -1,0 +1,123 @@
+"""Up next and More like this (player/ui/up_next.py): the recommender's picks with their reasons, the
+listener's own picks kept across refreshes, reorder, remove, play next, songs dragged in."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+
+from uimusic import make_music
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def window(open_window, import_music, tmp_path, settle):
+    make_music(tmp_path / "music", seconds=3.0, broken=False)
+    w = open_window(audio_backend="null-manual")
+    import_music(w, tmp_path / "music")
+    w.listeners.add("alice")
+    settle(w)
+    assert w.playback.available, w.playback.reason
+    return w
+
+
+def test_up_next_follows_ratings_and_shows_reasons(qtbot, window, settle, shoot):
+    w = window
+    m = w.model
+    ids = {m.track_row(t).title: t for t in m.track_ids()}
+    w.transport.play_track(ids["Harbour"])
+    settle(w)
+    before = [e.track_id for e in w.up_next.list.entries.entries]
+    assert before and all(e.reason for e in w.up_next.list.entries.entries)
+    # rate three songs: two by Mira Solé up, the first recommendation down
+    disliked = before[0]
+    w.listeners.rate([ids["Saudade"]], 5)
+    w.listeners.rate([ids["Rio Lento"]], 5)
+    w.listeners.rate([disliked], 1)
+    settle(w)
+    qtbot.waitUntil(lambda: disliked not in [e.track_id for e in w.up_next.list.entries.entries], timeout=5000)
+    after = w.up_next.list.entries.entries
+    assert [e.track_id for e in after] != before
+    assert all(e.reason for e in after)
+    # the liked artist moves up
+    mira = {ids[t] for t in ("Saudade", "Rio Lento", "Manhã")}
+    assert len(mira & {e.track_id for e in after[:4]}) > len(mira & set(before[:4]))
+    liked = next(e for e in after if e.track_id in mira)
+    assert "Mira" in liked.reason or "5" in liked.reason, liked.reason
+    shoot(w, "up-next")
+    # another listener: Up next becomes theirs (alice's picks are replaced, nothing looks hand-queued)
+    w.listeners.add("bob")
+    settle(w)
+    bob = w.up_next.list.entries.entries
+    assert bob and not any(e.user_queued for e in bob)
+    assert [e.track_id for e in bob] != [e.track_id for e in after]
+    assert w.up_next.title.text() == "Up next for bob"
+
+
+def test_up_next_reorder_remove_and_play_next(qtbot, window, settle):
+    w = window
+    m = w.model
+    ids = {m.track_row(t).title: t for t in m.track_ids()}
+    w.transport.play_track(ids["Harbour"])
+    settle(w)
+    lst = w.up_next.list
+    order = [e.track_id for e in lst.entries.entries]
+    assert len(order) >= 4
+    # drag (the list asks the queue to move: 0 → 2)
+    lst.entries.moveRequested.emit(0, 2)
+    settle(w)
+    moved = [e.track_id for e in lst.entries.entries]
+    assert moved[:3] == [order[1], order[2], order[0]]
+    # the moved entry is the listener's now: a refresh keeps it
+    w.recs.refresh(force=True)
+    settle(w)
+    assert order[0] in [e.track_id for e in lst.entries.entries]
+    # Delete removes
+    lst.setFocus()
+    lst.setCurrentIndex(lst.entries.index(0))
+    lst.selectionModel().select(lst.entries.index(0), lst.selectionModel().SelectionFlag.ClearAndSelect)
+    gone = lst.entries.entry(0).track_id
+    qtbot.keyClick(lst, Qt.Key_Delete)
+    settle(w)
+    assert gone not in [e.track_id for e in lst.entries.entries][:1]
+    assert gone not in [t.id for t in w.playback.upcoming()]
+    # and the recommender does not bring it back
+    w.recs.refresh(force=True)
+    settle(w)
+    assert gone not in [t.id for t in w.playback.upcoming()]
+    # play next: the selected library song goes first, marked as the listener's
+    target = ids["Manhã"]
+    w.view.select_track(target)
+    w.queue.play_selection_next()
+    settle(w)
+    e0 = lst.entries.entry(0)
+    assert e0.track_id == target and e0.user_queued
+    # and a refresh of recommendations does not drop it
+    w.recs.refresh(force=True)
+    settle(w)
+    assert lst.entries.entry(0).track_id == target
+    # songs dragged from the library onto Up next: dropped at the top, they play next
+    dragged = ids["Lanterns"]
+    md = m.mimeData([m.index(m.row_of(dragged), 0)])
+    lst.entries.dropMimeData(md, Qt.CopyAction, 0, 0, QModelIndex())
+    settle(w)
+    assert lst.entries.entry(0).track_id == dragged and lst.entries.entry(0).user_queued
+
+
+def test_more_like_this(qtbot, window, settle):
+    w = window
+    m = w.model
+    ids = {m.track_row(t).title: t for t in m.track_ids()}
+    w.view.select_track(ids["Neon Avenue"])
+    with qtbot.waitSignal(w.queue.moreLikeThisChanged, timeout=5000):
+        w.actions.more_like.trigger()
+    entries = w.more_like.list.entries.entries
+    assert entries and all(e.reason for e in entries)
+    assert ids["Neon Avenue"] not in [e.track_id for e in entries]
+    assert "Neon Avenue" in w.more_like.title.text()
+    assert w.right_tabs.currentWidget() is w.more_like
+    # double-click plays one of them
+    w.more_like.list.playRequested.emit(0)
+    settle(w)
+    assert w.playback.current_track_id() == entries[0].track_id
