@@ -12,7 +12,7 @@ when absurd.
 
 Lengths are honest: a file is playable when its audio decodes; its length is the container's exact
 figure, or what really decodes when the end is not where the header says (the reader decodes the first
-block and the last seconds, and the whole file only when the tail disagrees). A file that stops early
+block and the last half second, and the whole file only when the tail disagrees). A file that stops early
 is imported with a warning; only a file with no decodable audio is an error.
 """
 
