@@ -149,17 +149,30 @@ def make_files(root: Path, n: int) -> None:
 
 
 def make_window(lib_path: Path, synchronous: bool, settings_dir: Path):
-    from PySide6.QtCore import QSettings
-
     from player.library import Library
     from player.ui.main_window import MainWindow
     from player.ui.settings import Settings
 
     lib = Library(lib_path)
-    s = Settings(QSettings(str(settings_dir / f"s{time.monotonic_ns()}.ini"), QSettings.IniFormat))
+    s = Settings.at(settings_dir / f"s{time.monotonic_ns()}.ini")
     w = MainWindow(lib, settings=s, synchronous=synchronous, audio_backend="null")
     w.resize(1360, 820)
     return w, lib
+
+
+def measure(app, meter: StallMeter, lib_path: Path, synchronous: bool, tmp: Path, work) -> tuple[dict, float]:
+    """A window on ``lib_path``, loaded; ``work(w)`` under the stall meter: its summary and duration."""
+    w, lib = make_window(lib_path, synchronous, tmp)
+    w.show()
+    run_until(app, lambda: w.model.is_loaded, 10)
+    meter.start()
+    t0 = time.perf_counter()
+    work(w)
+    elapsed = time.perf_counter() - t0
+    meter.stop()
+    w.close()
+    lib.close()
+    return meter.summary(), elapsed
 
 
 def bench_import(app, n: int, tmp: Path) -> None:
@@ -170,47 +183,22 @@ def bench_import(app, n: int, tmp: Path) -> None:
 
     meter = StallMeter()
 
-    # the window: the scan runs in the scan pool, the table refreshes by deltas
-    w, lib = make_window(tmp / "threaded.db", False, tmp)
-    w.show()
-    run_until(app, lambda: w.model.is_loaded, 10)
-    done = []
-    w.importFinished.connect(done.append)
-    meter.start()
-    t0 = time.perf_counter()
-    w.import_folders([str(files)])
-    run_until(app, lambda: bool(done), 600)
-    run_until(app, lambda: w.model.total_count() == n and not w.pools.query.active, 30)
-    elapsed = time.perf_counter() - t0
-    meter.stop()
-    threaded = meter.summary()
-    w.close()
-    lib.close()
+    def imported(w):  # the window: the scan runs in a child process, the table refreshes by deltas
+        done = []
+        w.imports.finished.connect(done.append)
+        w.imports.import_folders([str(files)])
+        run_until(app, lambda: bool(done), 600)
+        run_until(app, lambda: w.model.total_count() == n and not w.pools.query.active, 30)
 
+    threaded, elapsed = measure(app, meter, tmp / "threaded.db", False, tmp, imported)
     # floor: an idle window for as long as the import took (what this machine's load alone costs)
-    w, lib = make_window(tmp / "idle.db", False, tmp)
-    w.show()
-    run_until(app, lambda: w.model.is_loaded, 10)
-    meter.start()
-    run_until(app, lambda: False, max(1.0, elapsed))
-    meter.stop()
-    idle = meter.summary()
-    w.close()
-    lib.close()
+    idle, _ = measure(app, meter, tmp / "idle.db", False, tmp, lambda w: run_until(app, lambda: False, max(1.0, elapsed)))
 
-    # naive: the same import on the GUI thread (what a window without workers does)
-    w, lib = make_window(tmp / "naive.db", True, tmp)
-    w.show()
-    run_until(app, lambda: w.model.is_loaded, 10)
-    meter.start()
-    t1 = time.perf_counter()
-    w.import_folders([str(files)])
-    run_until(app, lambda: False, 0.05)
-    naive_elapsed = time.perf_counter() - t1
-    meter.stop()
-    naive = meter.summary()
-    w.close()
-    lib.close()
+    def naive_import(w):  # the same import on the GUI thread (what a window without workers does)
+        w.imports.import_folders([str(files)])
+        run_until(app, lambda: False, 0.05)
+
+    naive, naive_elapsed = measure(app, meter, tmp / "naive.db", True, tmp, naive_import)
 
     print(f"\nImport of {n} files ({elapsed:.1f} s in the window, {n / elapsed:.0f} files/s)")
     print(f"  {'':34s} {'longest stall':>14s} {'p99 gap':>9s} {'gaps > 50 ms':>13s}")
@@ -223,8 +211,6 @@ def bench_import(app, n: int, tmp: Path) -> None:
 
 
 def bench_analysis(app, tmp: Path) -> None:
-    from player.ui.analysis_adapter import AnalysisControl
-
     try:
         from modelgen import shipped_models_present
 
@@ -242,27 +228,30 @@ def bench_analysis(app, tmp: Path) -> None:
     except Exception as exc:  # noqa: BLE001
         print(f"\nAnalysis: skipped (no models: {exc})")
         return
-    w, lib = make_window(tmp / "threaded.db", False, tmp)
-    ctl = AnalysisControl(lib)
-    if not ctl.available:
-        print(f"\nAnalysis: skipped ({ctl.reason})")
-        w.close()
-        lib.close()
+    from player.analysis.registry import ModelError
+
+    try:
+        from player.analysis.engine import model_version
+
+        model_version()
+    except ModelError as exc:
+        print(f"\nAnalysis: skipped ({exc})")
         return
+    w, lib = make_window(tmp / "threaded.db", False, tmp)
     w.show()
     run_until(app, lambda: w.model.is_loaded, 30)
-    run_until(app, lambda: not w.analysis.running and not w._analysis_live, 30)
+    run_until(app, lambda: not w.analysis.running and not w.analysis_ctl.live, 30)
     meter = StallMeter()
     finished = []
-    w.analysisProgress.connect(lambda p: finished.append(p) if p.finished else None)
+    w.analysis_ctl.progress.connect(lambda p: finished.append(p) if p.finished else None)
     meter.start()
     t0 = time.perf_counter()
-    w.start_analysis()
+    w.analysis_ctl.start()
     ok = run_until(app, lambda: bool(finished), 1800)
     elapsed = time.perf_counter() - t0
     meter.stop()
     s = meter.summary()
-    last = w.analysis_label.text()
+    last = w.analysis_status.label.text()
     print(f"\nAnalysis while the window runs ({'finished' if ok else 'timed out'} in {elapsed:.0f} s; {last})")
     print(f"  longest stall {s['max_ms']:.1f} ms, p99 gap {s['p99_ms']:.1f} ms   goal < 50 ms: "
           f"{'PASS' if s['max_ms'] < 50 else 'FAIL'}")
@@ -469,9 +458,9 @@ def bench_huge(app, n: int, tmp: Path) -> None:
         print(f"  {label:36s} result in {1000 * (applied[0] - t0) if applied else float('nan'):6.0f} ms, "
               f"longest stall {s['max_ms']:5.1f} ms")
 
-    timed("search 'artist 12' (filter)", lambda: w.set_search("artist 12"), lambda: w.model.shown_count() > 0)
-    timed("search cleared", lambda: w.set_search(""), lambda: w.model.shown_count() == n)
-    from player.ui.library_model import COL
+    timed("search 'artist 12' (filter)", lambda: w.browse.set_search("artist 12"), lambda: w.model.shown_count() > 0)
+    timed("search cleared", lambda: w.browse.set_search(""), lambda: w.model.shown_count() == n)
+    from player.ui.library_rows import COL
 
     from PySide6.QtCore import Qt
 

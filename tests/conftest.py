@@ -132,9 +132,6 @@ def fake_models(tmp_path, monkeypatch):
 
     root = write_fake_models(tmp_path / "models")
     monkeypatch.setenv("PLAYER_MODELS_DIR", str(root))
-    from player.ui import analysis_adapter
-
-    analysis_adapter.reset_label_cache()
     return root
 
 

@@ -98,7 +98,7 @@ def fake_analysis(library, *, seed: int = 0) -> None:
             gp = rng.dirichlet(np.full(len(genres), 0.4)).astype(np.float32)
             emb = rng.standard_normal(32).astype(np.float32)
             c.execute("INSERT OR REPLACE INTO analysis(track_id, model_version, analysed_at, status, n_excerpts, tag_probs, "
-                      "genre_probs, embedding) VALUES (?, 'test@1', ?, 'ok', 4, ?, ?, ?)",
+                      "genre_probs, embedding) VALUES (?, 'tagger@1+genre@1', ?, 'ok', 4, ?, ?, ?)",
                       (tid, now(), tp.tobytes(), gp.tobytes(), emb.tobytes()))
             c.execute("DELETE FROM track_labels WHERE track_id = ?", (tid,))
             for j in np.argsort(-tp)[:4]:

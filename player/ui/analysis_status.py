@@ -17,6 +17,13 @@ from player.ui.workers import WorkerError
 POLL_MS = 3000
 
 
+def read_counts(library):
+    """Worker: the stored counts (:class:`player.analysis.store.AnalysisCounts`; numpy loads here)."""
+    from player.analysis.store import read_counts as read
+
+    return read(library)
+
+
 class AnalysisStatus(QWidget):
     """The status bar's analysis part: a label, a progress bar, pause and stop buttons."""
 
@@ -92,10 +99,6 @@ class AnalysisController(QObject):
 
     def start(self, quiet: bool = False) -> None:
         """Analyse what is pending, in the analysis worker processes (never in this process)."""
-        if not self.control.available:
-            if not quiet:
-                self.ctx.notify(self.control.reason, "info")
-            return
         if self.control.running:
             return
 
@@ -124,10 +127,10 @@ class AnalysisController(QObject):
         """Show the stored counts (not while a run reports its own progress)."""
         if self.closed or self.live:
             return
-        self.ctx.pools.analysis.submit(aa.counts, self.ctx.library, on_result=self._show_counts,
+        self.ctx.pools.analysis.submit(read_counts, self.ctx.library, on_result=self._show_counts,
                                        on_error=lambda e: None)
 
-    def _show_counts(self, c: aa.AnalysisCounts) -> None:
+    def _show_counts(self, c) -> None:
         if self.live:
             return
         s = self.status
@@ -143,9 +146,7 @@ class AnalysisController(QObject):
             text += f" · {c.failed:,} failed"
         s.label.setText(text)
         tip = "Analysis tags each song and finds its genre and its neighbours."
-        if not self.control.available:
-            tip += "\n" + (self.control.reason or "")
-        elif c.pending:
+        if c.pending:
             tip += f"\n{c.pending:,} songs wait (Library ▸ Analyse now)."
         s.label.setToolTip(tip)
         if c.analysed and c.analysed != self._last_analysed:

@@ -280,17 +280,22 @@ class TrackDetails(QDialog):
         self.setWindowTitle(f"Track details — {row.title if row else track_id}")
 
     def set_analysis(self, a) -> None:
-        if a.status is None:
+        """``a``: the stored :class:`player.analysis.store.TrackAnalysis`, or None (not analysed)."""
+        if a is None:
             note = "This song has not been analysed yet; its tags and genre appear once analysis has run."
-        elif a.status == "error":
+        elif not a.ok:
             note = f"Analysis failed: {a.error or 'unknown reason'}"
         else:
             note = f"Analysed with {a.model_version}."
             if a.labels:
-                note += "  Labels (count): " + ", ".join(f"{lab} ({c})" for lab, c, _p in a.labels[:8])
-        empty = "Not analysed yet" if a.status is None else "No tags"
-        self.tags.set_items(a.tags[:12], empty)
-        self.genres.set_items(a.genres[:8], "Not analysed yet" if a.status is None else "No genre")
+                note += "  Labels (count): " + ", ".join(f"{lab.name} ({lab.count})" for lab in a.labels[:8])
+        if a is not None and a.tags is not None:
+            tags = a.tags.ranked(12)
+        else:  # only the labels that passed: still worth showing
+            tags = sorted(((lab.name, lab.probability) for lab in a.labels), key=lambda t: -t[1])[:12] if a else []
+        genres = a.genres.ranked(8) if a is not None and a.genres is not None else []
+        self.tags.set_items(tags, "Not analysed yet" if a is None else "No tags")
+        self.genres.set_items(genres, "Not analysed yet" if a is None else "No genre")
         self.analysis_note.setText(note)
 
     def set_analysis_error(self, message: str) -> None:
@@ -307,6 +312,13 @@ class TrackDetails(QDialog):
 
     def set_spectrogram_error(self, message: str) -> None:
         self.spectrogram.set_image(None, f"No spectrogram: {message}")
+
+
+def read_track(library, track_id: int):
+    """Worker: the track's stored analysis (numpy loads here, not at start-up)."""
+    from player.analysis.store import read_track as read
+
+    return read(library, track_id)
 
 
 class DetailsController(QObject):
@@ -335,8 +347,6 @@ class DetailsController(QObject):
             self.show_details(tid)
 
     def show_details(self, track_id: int) -> TrackDetails:
-        from player.ui import analysis_adapter as aa
-
         if self.dialog is None:
             self.dialog = TrackDetails(self.parent())
         d = self.dialog
@@ -358,7 +368,7 @@ class DetailsController(QObject):
                 d.set_spectrogram_error(err.message)
 
         pools = self.ctx.pools
-        pools.query.submit(aa.track_analysis, self.ctx.library, track_id, on_result=ok_analysis,
+        pools.query.submit(read_track, self.ctx.library, track_id, on_result=ok_analysis,
                            on_error=lambda e: d.set_analysis_error(e.message))
         if row is None or row.status != "ok":
             d.set_spectrogram_error("the file cannot be read" if row else "unknown track")

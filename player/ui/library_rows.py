@@ -177,20 +177,19 @@ def load_stars(library, user_id: int | None) -> dict[int, int]:
 
 
 def load_labels(library, snap: Snapshot, delta: bool) -> Snapshot:
-    from player.ui.analysis_adapter import top_labels
+    """``snap`` with the analysis labels: all of them, or (``delta``) those analysed since its stamp."""
+    from player.analysis.store import read_library_labels
 
     since = snap.label_stamp if delta and snap.label_stamp else None
-    tags, genre, stamp = top_labels(library, since)
+    found = read_library_labels(library, since)
     kept = {k: v for k, v in snap.ranks.items() if k not in (TAGS_COL, GENRE_COL)}
+    stamp = max(found.stamp, snap.label_stamp)
     if since is None:
-        return replace(snap, tags=tags, agenre=genre, label_stamp=max(stamp, snap.label_stamp), ranks=kept)
-    if not tags and not genre:
+        return replace(snap, tags=found.tags, agenre=found.genres, label_stamp=stamp, ranks=kept)
+    if not found.tags and not found.genres:
         return snap
-    new_tags = dict(snap.tags)
-    new_tags.update(tags)
-    new_genre = dict(snap.agenre)
-    new_genre.update(genre)
-    return replace(snap, tags=new_tags, agenre=new_genre, label_stamp=max(stamp, snap.label_stamp), ranks=kept)
+    return replace(snap, tags={**snap.tags, **found.tags}, agenre={**snap.agenre, **found.genres}, label_stamp=stamp,
+                   ranks=kept)
 
 
 def facet_ids(library, facet: tuple | None) -> frozenset[int] | None:

@@ -240,8 +240,6 @@ class MainWindow(QMainWindow):
         ac = self.analysis_ctl
         ac.labelsChanged.connect(b.schedule_facets)
         ac.ended.connect(self.recs.library_changed)
-        if not self.analysis.available:
-            self._unavailable(a.analyse, self.analysis.reason)
 
         for core in (self.playback, self.recs, self.mood):
             core.message.connect(self.notify)
@@ -250,13 +248,10 @@ class MainWindow(QMainWindow):
             self._recommender_unavailable(self.recs.reason)
         q.show()
 
-    def _unavailable(self, action, reason: str) -> None:
-        action.setEnabled(False)
-        action.setToolTip(reason)
-
     def _recommender_unavailable(self, reason: str) -> None:
         for action in (self.actions.more_like, self.actions.refresh_recs):
-            self._unavailable(action, reason)
+            action.setEnabled(False)
+            action.setToolTip(reason)
         self.queue.recommender_unavailable(reason)
 
     def _loaded(self) -> None:
