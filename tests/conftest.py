@@ -113,6 +113,21 @@ def import_music(qtbot, settle):
 
 
 @pytest.fixture
+def playing_window(open_window, import_music, tmp_path, settle):
+    """A window on the tagged library (3 s songs) with the null audio backend on a manual clock, and
+    a listener, alice."""
+    from uimusic import make_music
+
+    make_music(tmp_path / "music", seconds=3.0, broken=False)
+    w = open_window(audio_backend="null-manual")
+    import_music(w, tmp_path / "music")
+    w.listeners.add("alice")
+    settle(w)
+    assert w.playback.available, w.playback.reason
+    return w
+
+
+@pytest.fixture
 def tagged_music(tmp_path):
     """``tagged_music(**kw)``: the window tests' small tagged library (tests/uimusic.py) in
     ``tmp_path/music``; its folder."""

@@ -14,17 +14,6 @@ from uimusic import make_music
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def window(open_window, import_music, tmp_path, settle):
-    make_music(tmp_path / "music", seconds=3.0, broken=False)
-    w = open_window(audio_backend="null-manual")
-    import_music(w, tmp_path / "music")
-    w.listeners.add("alice")
-    settle(w)
-    assert w.playback.available, w.playback.reason
-    return w
-
-
 def advance(qtbot, w, seconds: float) -> None:
     """Move the null backend's clock and let the player's events reach the window."""
     p = w.playback.player
@@ -34,8 +23,8 @@ def advance(qtbot, w, seconds: float) -> None:
     w.playback._sync()
 
 
-def test_play_pause_seek_next_through_the_null_backend(qtbot, window, library, shoot):
-    w = window
+def test_play_pause_seek_next_through_the_null_backend(qtbot, playing_window, library, shoot):
+    w = playing_window
     m = w.model
     row = m.row_of(next(t for t in m.track_ids() if m.track_row(t).title == "Harbour"))
     idx = m.index(row, 0)

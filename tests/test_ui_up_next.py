@@ -6,24 +6,11 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
-from uimusic import make_music
-
 pytestmark = pytest.mark.gui
 
 
-@pytest.fixture
-def window(open_window, import_music, tmp_path, settle):
-    make_music(tmp_path / "music", seconds=3.0, broken=False)
-    w = open_window(audio_backend="null-manual")
-    import_music(w, tmp_path / "music")
-    w.listeners.add("alice")
-    settle(w)
-    assert w.playback.available, w.playback.reason
-    return w
-
-
-def test_up_next_follows_ratings_and_shows_reasons(qtbot, window, settle, shoot):
-    w = window
+def test_up_next_follows_ratings_and_shows_reasons(qtbot, playing_window, settle, shoot):
+    w = playing_window
     m = w.model
     ids = {m.track_row(t).title: t for t in m.track_ids()}
     w.transport.play_track(ids["Harbour"])
@@ -55,8 +42,8 @@ def test_up_next_follows_ratings_and_shows_reasons(qtbot, window, settle, shoot)
     assert w.up_next.title.text() == "Up next for bob"
 
 
-def test_up_next_reorder_remove_and_play_next(qtbot, window, settle):
-    w = window
+def test_up_next_reorder_remove_and_play_next(qtbot, playing_window, settle):
+    w = playing_window
     m = w.model
     ids = {m.track_row(t).title: t for t in m.track_ids()}
     w.transport.play_track(ids["Harbour"])
@@ -105,8 +92,8 @@ def test_up_next_reorder_remove_and_play_next(qtbot, window, settle):
     assert lst.entries.entry(0).track_id == dragged and lst.entries.entry(0).user_queued
 
 
-def test_more_like_this(qtbot, window, settle):
-    w = window
+def test_more_like_this(qtbot, playing_window, settle):
+    w = playing_window
     m = w.model
     ids = {m.track_row(t).title: t for t in m.track_ids()}
     w.view.select_track(ids["Neon Avenue"])

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QToolButton, QWidget
+from PySide6.QtCore import QTimer, Signal
 
 from player.ui import analysis_adapter as aa
-from player.ui.context import WindowContext
-from player.ui.icons import std
+from player.ui.context import Controller, WindowContext
+from player.ui.status_parts import AnalysisStatus
 from player.ui.workers import WorkerError
 
 POLL_MS = 3000
@@ -24,48 +23,7 @@ def read_counts(library):
     return read(library)
 
 
-class AnalysisStatus(QWidget):
-    """The status bar's analysis part: a label, a progress bar, pause and stop buttons."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(4)
-        self.label = QLabel("")
-        self.bar = QProgressBar()
-        self.bar.setFixedWidth(120)
-        self.bar.setTextVisible(False)
-        self.pause = QToolButton()
-        self.pause.setIcon(std("MediaPause"))
-        self.pause.setAutoRaise(True)
-        self.pause.setCheckable(True)
-        self.pause.setToolTip("Pause analysis")
-        self.cancel = QToolButton()
-        self.cancel.setIcon(std("DialogCancelButton"))
-        self.cancel.setAutoRaise(True)
-        self.cancel.setToolTip("Stop analysis (finished songs are kept)")
-        for w in (self.label, self.bar, self.pause, self.cancel):
-            lay.addWidget(w)
-        self.setSizePolicy(QSizePolicy.Maximum, QSizePolicy.Preferred)
-
-    def set_live(self, live: bool) -> None:
-        """Pause and stop show while an analysis runs."""
-        for w in (self.pause, self.cancel):
-            w.setEnabled(live)
-            w.setVisible(live)
-        if not live:
-            self.pause.blockSignals(True)
-            self.pause.setChecked(False)
-            self.pause.blockSignals(False)
-            self.show_paused(False)
-
-    def show_paused(self, paused: bool) -> None:
-        self.pause.setIcon(std("MediaPlay") if paused else std("MediaPause"))
-        self.pause.setToolTip("Resume analysis" if paused else "Pause analysis")
-
-
-class AnalysisController(QObject):
+class AnalysisController(Controller):
     """Starts analysis, relays its progress to the GUI thread and polls the stored counts."""
 
     progress = Signal(object)  # AnalysisProgress, on the GUI thread
@@ -73,10 +31,9 @@ class AnalysisController(QObject):
     ended = Signal()  # an analysis run ended (finished, stopped or failed)
     _relay = Signal(object)  # from the service's listener thread
 
-    def __init__(self, ctx: WindowContext, control: aa.AnalysisControl, status: AnalysisStatus, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.control = control
+    def __init__(self, ctx: WindowContext, status: AnalysisStatus, parent=None):
+        super().__init__(ctx, parent)
+        self.control = control = ctx.analysis
         self.status = status
         self.live = False
         self.closed = False

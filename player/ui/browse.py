@@ -3,10 +3,10 @@ facets and their counts, and the song count / empty-library hint under the table
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy
 
-from player.ui.context import WindowContext
+from player.ui.context import Controller, WindowContext
 from player.ui.icons import std
 from player.ui.library_view import LibraryView
 from player.ui.sidebar import Sidebar, compute_facets
@@ -27,11 +27,10 @@ def search_box() -> QLineEdit:
     return box
 
 
-class BrowseController(QObject):
+class BrowseController(Controller):
     def __init__(self, ctx: WindowContext, search: QLineEdit, sidebar: Sidebar, view: LibraryView,
                  count_label: QLabel, empty_hint: QLabel, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.search = search
         self.sidebar = sidebar
         self.view = view

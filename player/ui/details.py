@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QObject, QRectF, QSize, Qt
+from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QScrollArea, QSizePolicy, QVBoxLayout, QWidget)
 
+from player.ui.context import Controller
 from player.ui.icons import ACCENT, cover_pixmap
 from player.ui.library_rows import TrackRow, fmt_duration
 
@@ -321,15 +322,13 @@ def read_track(library, track_id: int):
     return read(library, track_id)
 
 
-class DetailsController(QObject):
+class DetailsController(Controller):
     """Opens the one details dialog for a song and fills it from workers; it follows the selection
     while it is open."""
 
-    def __init__(self, ctx, view, current_track_id, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
+    def __init__(self, ctx, view, parent=None):
+        super().__init__(ctx, parent)
         self.view = view
-        self.current_track_id = current_track_id  # the playing song's id (or None)
         self.dialog: TrackDetails | None = None
         view.selectionModel().currentRowChanged.connect(lambda *_: self._selection_changed())
 
@@ -342,7 +341,7 @@ class DetailsController(QObject):
     def show_for_selection(self) -> None:
         tid = self.view.current_track_id()
         if tid is None:
-            tid = self.current_track_id()
+            tid = self.ctx.playback.current_track_id()
         if tid is not None:
             self.show_details(tid)
 

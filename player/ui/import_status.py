@@ -10,48 +10,25 @@ from __future__ import annotations
 import os
 import time
 
-from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QToolButton, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QFileDialog
 
 from player.options import IMPORT_FOLDER
-from player.ui.context import WindowContext
+from player.ui.context import Controller, WindowContext
 from player.ui.dialogs import FailureDialog
-from player.ui.icons import std
+from player.ui.status_parts import ImportStatus
 from player.ui.workers import WorkerError
 
 REFRESH_DURING_IMPORT_S = 0.8
 
 
-class ImportStatus(QWidget):
-    """The status bar's import part: a label, a progress bar and a Stop button (hidden when idle)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(0, 0, 0, 0)
-        lay.setSpacing(6)
-        self.label = QLabel("Importing…")
-        self.bar = QProgressBar()
-        self.bar.setFixedWidth(160)
-        self.bar.setTextVisible(False)
-        self.cancel = QToolButton()
-        self.cancel.setIcon(std("DialogCancelButton"))
-        self.cancel.setAutoRaise(True)
-        self.cancel.setToolTip("Stop the import (what is done is kept)")
-        for w in (self.label, self.bar, self.cancel):
-            lay.addWidget(w)
-        self.setSizePolicy(QSizePolicy.Maximum, QSizePolicy.Preferred)
-        self.setVisible(False)
-
-
-class ImportController(QObject):
+class ImportController(Controller):
     """Starts, follows and stops an import; ``finished`` carries its ``ScanReport``."""
 
     finished = Signal(object)  # ScanReport
 
     def __init__(self, ctx: WindowContext, status: ImportStatus, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.status = status
         #: Scans run in a child process (keeps the interpreter lock free for the GUI); in-process when
         #: the pools are synchronous (tests). None: decide by that rule.

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Callable
-
-from PySide6.QtCore import QObject, QTimer, QUrl
+from PySide6.QtCore import QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import QMenu
 
-from player.ui.context import WindowContext
+from player.ui.browse import BrowseController
+from player.ui.context import Controller, WindowContext
+from player.ui.details import DetailsController
 from player.ui.icons import sparkle_icon, star_icon, std
 from player.ui.library_view import LibraryView
 from player.ui.listeners import ListenerController
@@ -22,32 +22,30 @@ from player.ui.up_next import UpNextController
 
 
 @dataclass(frozen=True)
-class MenuActions:
-    """The window's actions the menus share (their shortcuts show in the menus)."""
+class MenuParts:
+    """What the menus act on: the widgets they open over, the window's shared actions (their shortcuts
+    show in the menus) and the controllers their entries call."""
 
+    view: LibraryView
+    sidebar: Sidebar
     play_next: QAction
     enqueue: QAction
     more_like: QAction
-    details: QAction
+    details_action: QAction
+    transport: TransportController
+    queue: UpNextController
+    listeners: ListenerController
+    details: DetailsController
+    browse: BrowseController
 
 
-class LibraryMenus(QObject):
-    def __init__(self, ctx: WindowContext, view: LibraryView, sidebar: Sidebar, actions: MenuActions,
-                 transport: TransportController, up_next: UpNextController, listeners: ListenerController,
-                 show_details: Callable[[int], object], set_search: Callable[[str], None], parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.view = view
-        self.sidebar = sidebar
-        self.actions = actions
-        self.transport = transport
-        self.up_next = up_next
-        self.listeners = listeners
-        self.show_details = show_details
-        self.set_search = set_search
+class LibraryMenus(Controller):
+    def __init__(self, ctx: WindowContext, parts: MenuParts, parent=None):
+        super().__init__(ctx, parent)
+        self.parts = parts
         self.last_menu: QMenu | None = None  # the open one (kept alive while it shows)
-        view.customContextMenuRequested.connect(self.library_menu)
-        for lst, queue in ((up_next.up_next.list, True), (up_next.more_like.list, False)):
+        parts.view.customContextMenuRequested.connect(self.library_menu)
+        for lst, queue in ((parts.queue.up_next.list, True), (parts.queue.more_like.list, False)):
             lst.customContextMenuRequested.connect(lambda pos, lst=lst, queue=queue: self.entry_menu(lst, pos, queue))
 
     def _popup(self, menu: QMenu, widget, pos) -> None:
@@ -55,7 +53,8 @@ class LibraryMenus(QObject):
         self.last_menu = menu
 
     def library_menu(self, pos) -> None:
-        view = self.view
+        p = self.parts
+        view = p.view
         ix = view.indexAt(pos)
         if not ix.isValid():
             return
@@ -65,21 +64,21 @@ class LibraryMenus(QObject):
         if tid not in view.selected_track_ids():
             view.selectRow(ix.row())
         ids = view.selected_track_ids()
-        playable = self.transport.playback.available
+        playable = self.ctx.playback.available
         m = QMenu(self.parent())
-        m.addAction(std("MediaPlay"), "Play", lambda: self.transport.play_track(tid)).setEnabled(playable)
-        m.addAction("Play all from here", self.transport.play_all_from_selection).setEnabled(playable)
-        m.addAction(self.actions.play_next)
-        m.addAction(self.actions.enqueue)
+        m.addAction(std("MediaPlay"), "Play", lambda: p.transport.play_track(tid)).setEnabled(playable)
+        m.addAction("Play all from here", p.transport.play_all_from_selection).setEnabled(playable)
+        m.addAction(p.play_next)
+        m.addAction(p.enqueue)
         m.addSeparator()
-        m.addAction(self.actions.more_like)
+        m.addAction(p.more_like)
         rate = m.addMenu(star_icon(14), "Rate")
         for k in range(5, 0, -1):
-            rate.addAction("★" * k + "☆" * (5 - k) + f"   ({k})", lambda k=k: self.listeners.rate(ids, k))
+            rate.addAction("★" * k + "☆" * (5 - k) + f"   ({k})", lambda k=k: p.listeners.rate(ids, k))
         rate.addSeparator()
-        rate.addAction("Clear rating   (0)", lambda: self.listeners.rate(ids, 0))
+        rate.addAction("Clear rating   (0)", lambda: p.listeners.rate(ids, 0))
         m.addSeparator()
-        m.addAction(self.actions.details)
+        m.addAction(p.details_action)
         m.addAction(std("DirOpenIcon"), "Show in folder", lambda: self.open_folder(tid))
         self._popup(m, view, pos)
 
@@ -88,8 +87,8 @@ class LibraryMenus(QObject):
         e = lst.entries.entry(ix.row()) if ix.isValid() else None
         if e is None:
             return
-        un = self.up_next
-        playable = self.transport.playback.available
+        un = self.parts.queue
+        playable = self.ctx.playback.available
         m = QMenu(self.parent())
         m.addAction(std("MediaPlay"), "Play now", lambda: un.play_row(ix.row()) if queue else un.play_entry(e))
         if playable:
@@ -98,16 +97,17 @@ class LibraryMenus(QObject):
             m.addAction(std("TrashIcon"), "Remove from Up next",
                         lambda: un.remove_rows(lst.selected_rows() or [ix.row()]))
         m.addAction(sparkle_icon(14), "More like this",
-                    lambda: un.more_like_this(e.track_id)).setEnabled(un.recs.available)
+                    lambda: un.more_like_this(e.track_id)).setEnabled(self.ctx.recs.available)
         m.addAction("Show in library", lambda: self.reveal_track(e.track_id))
-        m.addAction("Track details…", lambda: self.show_details(e.track_id))
+        m.addAction("Track details…", lambda: self.parts.details.show_details(e.track_id))
         self._popup(m, lst, pos)
 
     def reveal_track(self, track_id: int) -> None:
-        if not self.view.select_track(track_id):
-            self.sidebar.choose(None)
-            self.set_search("")
-            QTimer.singleShot(300, lambda: self.view.select_track(track_id))
+        p = self.parts
+        if not p.view.select_track(track_id):
+            p.sidebar.choose(None)
+            p.browse.set_search("")
+            QTimer.singleShot(300, lambda: p.view.select_track(track_id))
 
     def open_folder(self, track_id: int) -> None:
         row = self.ctx.model.track_row(track_id)

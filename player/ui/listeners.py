@@ -6,26 +6,25 @@ undone, with a message, when the write fails.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QInputDialog, QMenu
 
 from player.errors import LibraryError
 from player.options import LISTENER
-from player.ui.context import WindowContext
+from player.ui.context import Controller, WindowContext
 from player.ui.icons import star_icon, std
 from player.ui.workers import WorkerError
 
 ADD_LISTENER = "__add__"
 
 
-class ListenerController(QObject):
+class ListenerController(Controller):
     changed = Signal(object)  # User or None
     ratingSaved = Signal(int, int, int)  # user id, track id, stars
     ratingsChanged = Signal(int)  # user id: a rating of theirs is saved
 
     def __init__(self, ctx: WindowContext, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, parent)
         self.user = None
         self.box = QComboBox()
         self.box.setObjectName("listener")

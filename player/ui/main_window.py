@@ -21,14 +21,14 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSizePolicy, QSplitter, QTabW
 from player import options as opt
 from player.ui.actions import Actions, Menus, install_keys
 from player.ui.analysis_adapter import AnalysisControl
-from player.ui.analysis_status import AnalysisController, AnalysisStatus
+from player.ui.analysis_status import AnalysisController
 from player.ui.browse import BrowseController, search_box
-from player.ui.context import WindowContext
+from player.ui.context import Services, WindowContext
 from player.ui.details import DetailsController
 from player.ui.dialogs import ShortcutsDialog
 from player.ui.icons import app_icon, sparkle_icon
-from player.ui.import_status import ImportController, ImportStatus
-from player.ui.library_menu import LibraryMenus, MenuActions
+from player.ui.import_status import ImportController
+from player.ui.library_menu import LibraryMenus, MenuParts
 from player.ui.library_model import LibraryModel
 from player.ui.library_view import LibraryView
 from player.ui.listeners import ListenerController
@@ -40,6 +40,7 @@ from player.ui.panels import ListPanel, MoodBox
 from player.ui.playback import PlaybackController
 from player.ui.recommend_control import RecommendController
 from player.ui.settings import Settings
+from player.ui.status_parts import AnalysisStatus, ImportStatus
 from player.ui.sidebar import Sidebar
 from player.ui.transport import APP_TITLE, TransportController
 from player.ui.up_next import UpNextController
@@ -72,17 +73,19 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.setMinimumSize(900, 560)
         self.model = LibraryModel(library, self.pools, self)
-        self.ctx = WindowContext(library, self.pools, self.settings, self.model, self.notify,
-                                 lambda text, ms: self.statusBar().showMessage(text, ms))
+        services = Services(library, self.pools, self.settings, self.model, self.notify,
+                            lambda text, ms: self.statusBar().showMessage(text, ms))
         self._build_ui()
         self.actions = Actions(self)
 
-        ctx = self.ctx
-        self.playback = PlaybackController(ctx, audio_backend, self.settings[opt.OUTPUT_DEVICE], self)
-        self.recs = RecommendController(ctx, self.playback, self)
+        # the adapters to the cores
+        self.playback = PlaybackController(services, audio_backend, self.settings[opt.OUTPUT_DEVICE], self)
+        self.recs = RecommendController(services, self.playback, self)
         self.playback.refill = self.recs.refill_from_thread
-        self.mood = MoodController(ctx, mood_source, self)
+        self.mood = MoodController(services, mood_source, self)
         self.analysis = AnalysisControl(library)
+        self.ctx = WindowContext.of(services, playback=self.playback, recs=self.recs, mood=self.mood,
+                                    analysis=self.analysis)
         self._build_controllers()
         self._build_menus()
         self._build_toolbar()
@@ -159,19 +162,15 @@ class MainWindow(QMainWindow):
         self.browse = BrowseController(ctx, self.search, self.sidebar, self.view, self.count_label, self.empty_hint,
                                        self)
         self.listeners = ListenerController(ctx, self)
-        self.transport = TransportController(ctx, self.playback, self.recs, self.now_playing, self.view,
-                                             a.transport, self)
-        self.queue = UpNextController(ctx, self.playback, self.recs, self.up_next, self.more_like, self.right_tabs,
-                                      self.view, self.transport.play_track, self)
+        self.transport = TransportController(ctx, self.now_playing, self.view, a.transport, self)
+        self.queue = UpNextController(ctx, self.up_next, self.more_like, self.right_tabs, self.view, self)
         self.imports = ImportController(ctx, self.import_status, self)
-        self.analysis_ctl = AnalysisController(ctx, self.analysis, self.analysis_status, self)
-        self.mood_panel = MoodPanelController(ctx, self.mood, self.recs, self.mood_box, a.mood, self.camera_label,
-                                              self)
-        self.details = DetailsController(ctx, self.view, self.playback.current_track_id, self)
-        shared = MenuActions(a.play_next, a.enqueue, a.more_like, a.details)
-        self.context_menus = LibraryMenus(ctx, self.view, self.sidebar, shared,
-                                          self.transport, self.queue, self.listeners, self.details.show_details,
-                                          self.browse.set_search, self)
+        self.analysis_ctl = AnalysisController(ctx, self.analysis_status, self)
+        self.mood_panel = MoodPanelController(ctx, self.mood_box, a.mood, self.camera_label, self)
+        self.details = DetailsController(ctx, self.view, self)
+        parts = MenuParts(self.view, self.sidebar, a.play_next, a.enqueue, a.more_like, a.details, self.transport,
+                          self.queue, self.listeners, self.details, self.browse)
+        self.context_menus = LibraryMenus(ctx, parts, self)
 
     def _build_menus(self) -> None:
         menus = Menus(self.menuBar(), self.actions)
@@ -231,6 +230,7 @@ class MainWindow(QMainWindow):
         v.rateRequested.connect(self.listeners.rate)
         v.stars.rateClicked.connect(lambda tid, s: self.listeners.rate([tid], s))
         t.titleChanged.connect(self.setWindowTitle)
+        q.playRequested.connect(t.play_track)
 
         lc = self.listeners
         lc.changed.connect(self._listener_changed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from player.options import CAMERA, MOOD_POLICY
-from player.ui.context import WindowContext
+from player.ui.context import Services
 
 
 def _model_problem() -> str | None:
@@ -33,7 +33,7 @@ class MoodController(QObject):
     message = Signal(str, str)
     _state = Signal(object)  # from the monitor's thread
 
-    def __init__(self, ctx: WindowContext, source: str | int | None = None, parent=None):
+    def __init__(self, ctx: Services, source: str | int | None = None, parent=None):
         super().__init__(parent)
         self.ctx = ctx
         self.pools = ctx.pools

@@ -5,28 +5,24 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QLabel, QMenu
 
 from player.options import CAMERA, MOOD_POLICY, MOOD_WEIGHT
-from player.ui.context import WindowContext
-from player.ui.mood_control import MoodController
+from player.ui.context import Controller, WindowContext
 from player.ui.panels import MoodBox
-from player.ui.recommend_control import RecommendController
 
 POLICIES = (("match", "Music that &matches my mood"), ("cheer_up", "Music to &cheer me up"))
 WEIGHT_DEBOUNCE_MS = 250
 CAMERAS = 4
 
 
-class MoodPanelController(QObject):
-    def __init__(self, ctx: WindowContext, mood: MoodController, recs: RecommendController, box: MoodBox,
-                 toggle: QAction, badge: QLabel, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.mood = mood
-        self.recs = recs
+class MoodPanelController(Controller):
+    def __init__(self, ctx: WindowContext, box: MoodBox, toggle: QAction, badge: QLabel, parent=None):
+        super().__init__(ctx, parent)
+        self.mood = mood = ctx.mood
+        self.recs = recs = ctx.recs
         self.box = box
         self.toggle = toggle
         self.badge = badge

@@ -13,7 +13,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from player.ui.context import WindowContext
+from player.ui.context import Services
 from player.ui.workers import describe_exception
 
 
@@ -27,7 +27,7 @@ class PlaybackController(QObject):
     _event = Signal(object)  # from audio threads
     _queue_event = Signal(str)
 
-    def __init__(self, ctx: WindowContext, backend: str = "auto", device: str | None = None, parent=None):
+    def __init__(self, ctx: Services, backend: str = "auto", device: str | None = None, parent=None):
         super().__init__(parent)
         self.ctx = ctx
         self.backend = backend
@@ -255,16 +255,13 @@ class PlaybackController(QObject):
             self._call("play", i)
             self._sync()
 
-    def remove_up_next(self, rows: list[int]) -> list[int]:
-        """Remove those Up next rows; the ids of the songs removed."""
+    def remove_up_next(self, rows: list[int]) -> None:
         idx = sorted({i for i in (self._index_of_upcoming(r) for r in rows) if i is not None}, reverse=True)
-        removed = []
         for i in idx:
             try:
-                removed.append(self.queue.remove(i).id)
+                self.queue.remove(i)
             except Exception as exc:  # noqa: BLE001
                 self.message.emit(f"Up next: {exc}", "error")
-        return removed
 
     def move_up_next(self, src: int, dst: int, recommended: set[int]) -> None:
         q = self.queue

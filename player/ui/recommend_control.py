@@ -11,7 +11,7 @@ import threading
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from player.ui.context import WindowContext
+from player.ui.context import Services
 from player.ui.library_rows import TrackRow
 from player.ui.panels import Entry
 from player.ui.playback import PlaybackController
@@ -31,7 +31,7 @@ class RecommendController(QObject):
     unavailable = Signal(str)  # the recommender cannot load: the reason (features go off)
     _refilled = Signal()
 
-    def __init__(self, ctx: WindowContext, playback: PlaybackController, parent=None):
+    def __init__(self, ctx: Services, playback: PlaybackController, parent=None):
         super().__init__(parent)
         self.ctx = ctx
         self.library = ctx.library

@@ -6,39 +6,30 @@ Playback ▸ Output device and used from the next start.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QMenu
 
 from player.options import MUTED, OUTPUT_DEVICE, REPEAT, SHUFFLE, VOLUME
-from player.ui.context import WindowContext
+from player.ui.context import Controller, WindowContext
 from player.ui.library_view import LibraryView
 from player.ui.nowplaying import NowPlayingBar
-from player.ui.playback import PlaybackController
-from player.ui.recommend_control import RecommendController
 
 APP_TITLE = "Tastebuds"
 
 
-class TransportController(QObject):
+class TransportController(Controller):
     titleChanged = Signal(str)  # the window title: the playing song, or the app's name
 
-    def __init__(self, ctx: WindowContext, playback: PlaybackController, recs: RecommendController,
-                 bar: NowPlayingBar, view: LibraryView, actions: list, parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.playback = playback
-        self.recs = recs
+    def __init__(self, ctx: WindowContext, bar: NowPlayingBar, view: LibraryView, actions: list, parent=None):
+        super().__init__(ctx, parent)
         self.bar = bar
         self.view = view
         self.actions = actions  # enabled only while playback works
+        playback = ctx.playback
         bar.playPauseClicked.connect(self.toggle_play)
         bar.nextClicked.connect(self.next_track)
         bar.previousClicked.connect(self.previous_track)
         bar.seekRequested.connect(playback.seek)
-        bar.volumeChanged.connect(self._volume_changed)
-        bar.muteToggled.connect(self._mute_toggled)
-        bar.shuffleToggled.connect(self._shuffle_toggled)
-        bar.repeatChanged.connect(self._repeat_changed)
         playback.ready.connect(self._ready)
         playback.trackChanged.connect(self._track_changed)
         playback.stateChanged.connect(lambda st: bar.set_playing(st == "playing"))
@@ -47,10 +38,13 @@ class TransportController(QObject):
         bar.set_volume(s[VOLUME], s[MUTED])
         bar.set_shuffle(s[SHUFFLE])
         bar.set_repeat(s[REPEAT])
-        playback.set_volume(s[VOLUME])
-        playback.set_muted(s[MUTED])
-        playback.set_shuffle(s[SHUFFLE])
-        playback.set_repeat(s[REPEAT])
+        # the bar's controls: applied to the player and remembered
+        for changed, option, apply in ((bar.volumeChanged, VOLUME, playback.set_volume),
+                                       (bar.muteToggled, MUTED, playback.set_muted),
+                                       (bar.shuffleToggled, SHUFFLE, playback.set_shuffle),
+                                       (bar.repeatChanged, REPEAT, playback.set_repeat)):
+            apply(s[option])
+            changed.connect(lambda value, option=option, apply=apply: self._remember(option, apply, value))
         if not playback.available:
             self._ready(False)
         elif playback.player is None:
@@ -63,7 +57,7 @@ class TransportController(QObject):
             self.play_track(tid)
 
     def play_track(self, track_id: int, *, context: list[int] | None = None) -> None:
-        pb = self.playback
+        pb = self.ctx.playback
         if not pb.available:
             self.ctx.notify(pb.reason, "info")
             return
@@ -75,7 +69,7 @@ class TransportController(QObject):
             self.ctx.notify(f"“{row.title}” cannot be played: {row.error or 'the file is missing'}", "warning")
             return
         pb.play_ids([track_id] if context is None else context, 0 if context is None else context.index(track_id))
-        self.recs.refresh()
+        self.ctx.recs.refresh()
 
     def play_all_from_selection(self) -> None:
         ids = self.ctx.model.track_ids()
@@ -86,7 +80,7 @@ class TransportController(QObject):
         self.play_track(cur, context=ids[i:i + 1000])
 
     def toggle_play(self) -> None:
-        pb = self.playback
+        pb = self.ctx.playback
         if not pb.available:
             self.ctx.notify(pb.reason, "info")
             return
@@ -100,20 +94,20 @@ class TransportController(QObject):
         pb.toggle()
 
     def pause(self) -> None:
-        self.playback.pause()
+        self.ctx.playback.pause()
 
     def stop(self) -> None:
-        self.playback.stop()
+        self.ctx.playback.stop()
 
     def next_track(self) -> None:
-        self.playback.next()
+        self.ctx.playback.next()
 
     def previous_track(self) -> None:
-        self.playback.previous()
+        self.ctx.playback.previous()
 
     def seek_relative(self, delta: float) -> None:
-        if self.playback.current_track_id() is not None:
-            self.playback.seek(max(0.0, self.playback.position() + delta))
+        if self.ctx.playback.current_track_id() is not None:
+            self.ctx.playback.seek(max(0.0, self.ctx.playback.position() + delta))
 
     def change_volume(self, delta: float) -> None:
         v = self.bar.volume.value() / 100.0 + delta
@@ -122,22 +116,9 @@ class TransportController(QObject):
     def toggle_mute(self) -> None:
         self.bar.mute.toggle()
 
-    # -- the bar's controls, remembered ------------------------------------------------------------
-    def _volume_changed(self, v: float) -> None:
-        self.playback.set_volume(v)
-        self.ctx.settings[VOLUME] = v
-
-    def _mute_toggled(self, on: bool) -> None:
-        self.playback.set_muted(on)
-        self.ctx.settings[MUTED] = on
-
-    def _shuffle_toggled(self, on: bool) -> None:
-        self.playback.set_shuffle(on)
-        self.ctx.settings[SHUFFLE] = on
-
-    def _repeat_changed(self, mode: str) -> None:
-        self.playback.set_repeat(mode)
-        self.ctx.settings[REPEAT] = mode
+    def _remember(self, option, apply, value) -> None:
+        apply(value)
+        self.ctx.settings[option] = value
 
     def save(self) -> None:
         self.ctx.settings[VOLUME] = self.bar.volume.value() / 100.0
@@ -145,7 +126,7 @@ class TransportController(QObject):
 
     # -- what the player says --------------------------------------------------------------------
     def _ready(self, ok: bool) -> None:
-        reason = None if ok else self.playback.reason
+        reason = None if ok else self.ctx.playback.reason
         self.bar.set_enabled_reason(reason)
         for a in self.actions:
             a.setEnabled(ok)
@@ -162,7 +143,7 @@ class TransportController(QObject):
             self.bar.set_track(track.title, track.artist, track.album, track.duration)
             self.ctx.model.set_current_track(track.id)
             self.titleChanged.emit(f"{track.title} — {track.artist or APP_TITLE}")
-            self.recs.track_changed(track.id)
+            self.ctx.recs.track_changed(track.id)
 
     def _position_changed(self, pos: float, dur: float) -> None:
         self.bar.set_duration(dur)
@@ -171,7 +152,7 @@ class TransportController(QObject):
     # -- Playback ▸ Output device ----------------------------------------------------------------
     def fill_device_menu(self, menu: QMenu) -> None:
         menu.clear()
-        devices, reason = self.playback.output_devices()
+        devices, reason = self.ctx.playback.output_devices()
         current = self.ctx.settings[OUTPUT_DEVICE]
         a = menu.addAction("System default")
         a.setCheckable(True)

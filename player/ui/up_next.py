@@ -8,33 +8,28 @@ recommendations replaces only the recommender's songs.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTabWidget
 
-from player.ui.context import WindowContext
+from player.ui.context import Controller, WindowContext
 from player.ui.library_view import LibraryView
 from player.ui.panels import Entry, ListPanel
-from player.ui.playback import PlaybackController
-from player.ui.recommend_control import RecommendController
 
 
-class UpNextController(QObject):
+class UpNextController(Controller):
     upNextChanged = Signal()
     moreLikeThisChanged = Signal()
+    playRequested = Signal(int)  # a track id to play now (from a list)
 
-    def __init__(self, ctx: WindowContext, playback: PlaybackController, recs: RecommendController,
-                 up_next: ListPanel, more_like: ListPanel, tabs: QTabWidget, view: LibraryView, play_track,
-                 parent=None):
-        super().__init__(parent)
-        self.ctx = ctx
-        self.playback = playback
-        self.recs = recs
+    def __init__(self, ctx: WindowContext, up_next: ListPanel, more_like: ListPanel, tabs: QTabWidget,
+                 view: LibraryView, parent=None):
+        super().__init__(ctx, parent)
         self.up_next = up_next
         self.more_like = more_like
         self.tabs = tabs
         self.view = view
-        self.play_track = play_track  # TransportController.play_track
         self.user = None
+        playback, recs = ctx.playback, ctx.recs
         un = up_next
         un.refreshClicked.connect(lambda: recs.refresh(force=True))
         un.list.playRequested.connect(self.play_row)
@@ -56,18 +51,18 @@ class UpNextController(QObject):
     # -- Up next ---------------------------------------------------------------------------------
     def entries(self) -> list[Entry]:
         """The queue after the current song (each marked as the listener's or the recommender's)."""
-        if self.playback.player is None:
-            return self.recs.preview_entries()
-        recs = self.recs
+        if self.ctx.playback.player is None:
+            return self.ctx.recs.preview_entries()
+        recs = self.ctx.recs
         out = []
-        for t in self.playback.upcoming():
+        for t in self.ctx.playback.upcoming():
             mine = t.id not in recs.recommended
             out.append(Entry(t.id, t.title or str(t.id), t.artist or "", t.album or "",
                              "" if mine else recs.reasons.get(t.id, ""), None, recs.analysed.get(t.id, True), mine))
         return out
 
     def show(self, *_args) -> None:
-        pb, recs = self.playback, self.recs
+        pb, recs = self.ctx.playback, self.ctx.recs
         entries = self.entries()
         self.up_next.set_entries(entries)
         hint = None
@@ -83,50 +78,55 @@ class UpNextController(QObject):
         self.upNextChanged.emit()
 
     def play_row(self, row: int) -> None:
-        if self.playback.available:
-            self.playback.play_up_next(row)
+        if self.ctx.playback.available:
+            self.ctx.playback.play_up_next(row)
         else:
             self.play_entry(self.up_next.list.entries.entry(row))
 
     def remove_rows(self, rows: list[int]) -> None:
-        if self.playback.available:
-            for tid in self.playback.remove_up_next(rows):
-                self.recs.dismiss(tid)
+        pb = self.ctx.playback
+        if pb.available:
+            # dismissed first: a refill the removal sets off (on the player's thread) must not bring it back
+            up = pb.upcoming()
+            for r in rows:
+                if 0 <= r < len(up):
+                    self.ctx.recs.dismiss(up[r].id)
+            pb.remove_up_next(rows)
         self.show()
 
     def _move(self, src: int, dst: int) -> None:
-        if self.playback.available:
-            self.playback.move_up_next(src, dst, self.recs.recommended)
+        if self.ctx.playback.available:
+            self.ctx.playback.move_up_next(src, dst, self.ctx.recs.recommended)
         self.show()
 
     def _dropped(self, ids: list[int], row: int) -> None:
         """Songs dragged from the library: at the top they play next, elsewhere after your picks."""
-        if not self.playback.available or self.playback.player is None:
+        if not self.ctx.playback.available or self.ctx.playback.player is None:
             return
         if row <= 0:
-            self.playback.insert_next(ids, self.recs.recommended)
+            self.ctx.playback.insert_next(ids, self.ctx.recs.recommended)
         else:
-            self.playback.enqueue(ids, self.recs.recommended)
+            self.ctx.playback.enqueue(ids, self.ctx.recs.recommended)
         self.show()
 
     def play_entry(self, e: Entry | None) -> None:
         if e is not None:
-            self.play_track(e.track_id)
+            self.playRequested.emit(e.track_id)
 
     def play_next(self, ids: list[int]) -> None:
-        if self.playback.available:
-            self.playback.insert_next(ids, self.recs.recommended)
+        if self.ctx.playback.available:
+            self.ctx.playback.insert_next(ids, self.ctx.recs.recommended)
 
     def play_selection_next(self) -> None:
         ids = self.view.selected_track_ids()
-        if ids and self.playback.available:
+        if ids and self.ctx.playback.available:
             self.play_next(ids)
             self.ctx.status(f"{len(ids)} song{'s' if len(ids) > 1 else ''} will play next", 3000)
 
     def enqueue_selection(self) -> None:
         ids = self.view.selected_track_ids()
-        if ids and self.playback.available:
-            self.playback.enqueue(ids, self.recs.recommended)
+        if ids and self.ctx.playback.available:
+            self.ctx.playback.enqueue(ids, self.ctx.recs.recommended)
 
     # -- More like this ----------------------------------------------------------------------------
     def _show_more_like(self, title: str, entries: list) -> None:
@@ -143,11 +143,11 @@ class UpNextController(QObject):
     def more_like_this(self, track_id: int | None) -> None:
         if track_id is None:
             return
-        if not self.recs.available:
-            self.ctx.notify(self.recs.reason, "info")
+        if not self.ctx.recs.available:
+            self.ctx.notify(self.ctx.recs.reason, "info")
             return
         row = self.ctx.model.track_row(track_id)
-        self.recs.more_like(track_id, row.title if row else str(track_id))
+        self.ctx.recs.more_like(track_id, row.title if row else str(track_id))
 
     def recommender_unavailable(self, reason: str) -> None:
         """The recommender cannot load: More like this says why, Up next shows the queue only."""
