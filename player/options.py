@@ -88,12 +88,15 @@ def numbers(count: int, what: str) -> Callable[[Any], tuple]:
     return check
 
 
+_KIND_WORDS = {str: "text", bool: "true or false", bytes: "bytes"}
+
+
 def kind_of(kind: type) -> Callable[[Any], Any]:
     """A value of ``kind`` (str, bool, bytes) as it is."""
 
     def check(value):
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-            raise ValueError(f"must be {'text' if kind is str else kind.__name__}")
+            raise ValueError(f"must be {_KIND_WORDS.get(kind, kind.__name__)}")
         return value
 
     return check
