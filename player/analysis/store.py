@@ -31,7 +31,7 @@ from typing import Mapping, NamedTuple
 import numpy as np
 
 from player.library.db import now
-from player.library.loudness import track_unchanged
+from player.library.loudness import track_ids, track_unchanged
 from player.library.store import Library
 
 # ------------------------------------------------------------------------------------------ reading
@@ -328,19 +328,9 @@ def pending_track_ids(library: Library, model_version: str, *, limit: int | None
 
     ``shard=(k, n)`` keeps only ids with ``id % n == k`` so that n worker processes split the work.
     """
-    sql = (
-        "SELECT t.id FROM tracks t LEFT JOIN analysis a ON a.track_id = t.id "
-        "WHERE t.status = 'ok' AND (a.track_id IS NULL OR a.model_version != ?)"
-    )
-    params: list = [model_version]
-    if shard is not None:
-        sql += " AND t.id % ? = ?"
-        params += [int(shard[1]), int(shard[0])]
-    sql += " ORDER BY t.id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(int(limit))
-    return [int(r[0]) for r in library.db.query(sql, params)]
+    return track_ids(library, "SELECT t.id FROM tracks t LEFT JOIN analysis a ON a.track_id = t.id "
+                     "WHERE t.status = 'ok' AND (a.track_id IS NULL OR a.model_version != ?)", (model_version,),
+                     limit=limit, shard=shard)
 
 
 def count_pending(library: Library, model_version: str) -> tuple[int, int]:

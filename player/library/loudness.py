@@ -63,6 +63,21 @@ def track_unchanged(c, track_id: int, path, size, mtime) -> bool:
             and row[1] == size and row[2] == mtime)
 
 
+def track_ids(library: Library, sql: str, params=(), *, limit: int | None = None,
+              shard: tuple[int, int] | None = None) -> list[int]:
+    """The ids ``sql`` (a ``SELECT t.id FROM tracks t … WHERE …``) selects, by id: a pass's work list.
+    ``shard=(k, n)`` keeps only ids with ``id % n == k`` (n worker processes split the work)."""
+    params = list(params)
+    if shard is not None:
+        sql += " AND t.id % ? = ?"
+        params += [int(shard[1]), int(shard[0])]
+    sql += " ORDER BY t.id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(int(limit))
+    return [int(r[0]) for r in library.db.query(sql, params)]
+
+
 # ----------------------------------------------------------------------------------------- measuring
 
 @dataclass
@@ -188,17 +203,9 @@ def pending_loudness(library: Library, *, limit: int | None = None,
                      shard: tuple[int, int] | None = None) -> list[int]:
     """Playable tracks without a measurement of their current file (none yet, or one of a file with
     another size or mtime), by id. ``shard=(k, n)``: only ids with ``id % n == k``."""
-    sql = ("SELECT t.id FROM tracks t LEFT JOIN loudness l ON l.track_id = t.id WHERE t.status = 'ok' "
-           "AND (l.track_id IS NULL OR l.size IS NOT t.size OR l.mtime IS NOT t.mtime)")
-    params: list = []
-    if shard is not None:
-        sql += " AND t.id % ? = ?"
-        params += [int(shard[1]), int(shard[0])]
-    sql += " ORDER BY t.id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(int(limit))
-    return [int(r[0]) for r in library.db.query(sql, params)]
+    return track_ids(library, "SELECT t.id FROM tracks t LEFT JOIN loudness l ON l.track_id = t.id "
+                     "WHERE t.status = 'ok' AND (l.track_id IS NULL OR l.size IS NOT t.size OR l.mtime IS NOT t.mtime)",
+                     limit=limit, shard=shard)
 
 
 def measure_pending(library: Library, *, shard: tuple[int, int] | None = None,
@@ -291,4 +298,5 @@ def loudness_json(library: Library, track_id: int) -> dict:
 
 
 __all__ = ["gains_for_track", "loudness_json", "pending_loudness", "measure_pending", "measure_track",
-           "save_loudness", "refresh_albums", "album_key", "track_unchanged", "Measurement", "LoudnessSaved"]
+           "save_loudness", "refresh_albums", "album_key", "track_unchanged", "track_ids", "Measurement",
+           "LoudnessSaved"]
