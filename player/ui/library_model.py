@@ -77,10 +77,6 @@ class LibraryModel(QAbstractTableModel):
         return self._snap
 
     @property
-    def spec(self) -> OrderSpec:
-        return self._spec
-
-    @property
     def is_loaded(self) -> bool:
         return self._loaded
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QFileDialog, QLabel, QMenu
 
 from player.options import CAMERA, MOOD_POLICY, MOOD_WEIGHT
@@ -48,8 +48,6 @@ class MoodPanelController(Controller):
 
     def add_policy_actions(self, menu: QMenu) -> dict[str, QAction]:
         """The policy choices, checkable and exclusive, in ``menu``."""
-        from PySide6.QtGui import QActionGroup
-
         group = QActionGroup(menu)
         current = self.ctx.settings[MOOD_POLICY]
         out = {}

@@ -65,8 +65,8 @@ class NowPlayingBar(QFrame):
         super().__init__(parent)
         self.setObjectName("nowPlaying")
         self.setFixedHeight(84)
-        self._duration = 0.0
-        self._position = 0.0
+        self.duration = 0.0  # seconds, of the song shown
+        self.position = 0.0
         self._playing = False
         self._repeat = "off"
 
@@ -226,33 +226,33 @@ class NowPlayingBar(QFrame):
             self.artist.setText("Double-click a song to play it")
             self.cover.setPixmap(cover_pixmap("", 58))
             self.title.setToolTip("")
-            self._duration = 0.0
+            self.duration = 0.0
         else:
             self.title.setText(title)
             sub = " · ".join(x for x in (artist, album) if x)
             self.artist.setText(sub or "Unknown artist")
             self.title.setToolTip(f"{title}\n{sub}" if sub else title)
             self.cover.setPixmap(cover_pixmap(album or title, 58))
-            self._duration = float(duration or 0.0)
-        self.slider.setRange(0, int(self._duration * 1000))
+            self.duration = float(duration or 0.0)
+        self.slider.setRange(0, int(self.duration * 1000))
         self.set_position(0.0)
 
     def set_duration(self, duration: float | None) -> None:
-        if duration and abs(float(duration) - self._duration) > 0.01:
-            self._duration = float(duration)
-            self.slider.setRange(0, int(self._duration * 1000))
+        if duration and abs(float(duration) - self.duration) > 0.01:
+            self.duration = float(duration)
+            self.slider.setRange(0, int(self.duration * 1000))
 
     def set_position(self, seconds: float) -> None:
-        self._position = max(0.0, float(seconds or 0.0))
+        self.position = max(0.0, float(seconds or 0.0))
         if not self.slider.isSliderDown():
             self.slider.blockSignals(True)
-            self.slider.setValue(int(self._position * 1000))
+            self.slider.setValue(int(self.position * 1000))
             self.slider.blockSignals(False)
-            self._show_times(self._position)
+            self._show_times(self.position)
 
     def _show_times(self, pos: float) -> None:
         self.elapsed.setText(fmt_duration(pos) or "0:00")
-        rem = max(0.0, self._duration - pos)
+        rem = max(0.0, self.duration - pos)
         self.remaining.setText("-" + (fmt_duration(rem) or "0:00"))
 
     def set_enabled_reason(self, reason: str | None, *, starting: bool = False) -> None:
@@ -271,11 +271,3 @@ class NowPlayingBar(QFrame):
             self.artist.setToolTip("")
             if self.title.text() == "Nothing playing":
                 self.artist.setText("Double-click a song to play it")
-
-    @property
-    def position(self) -> float:
-        return self._position
-
-    @property
-    def duration(self) -> float:
-        return self._duration
