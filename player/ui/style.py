@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 ACCENT = "#4f6bed"
@@ -105,10 +105,3 @@ def apply_style(app: QApplication) -> None:
         font.setPointSizeF(9.5)
     app.setFont(font)
     app.setStyleSheet(STYLESHEET)
-
-
-def hint_font(base: QFont, delta: float = -1.0) -> QFont:
-    f = QFont(base)
-    if f.pointSizeF() > 0:
-        f.setPointSizeF(max(7.0, f.pointSizeF() + delta))
-    return f
