@@ -54,3 +54,62 @@ def test_export_writes_what_the_reader_reads(lib, tmp_path, capsys):
     lines = tsv.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "path\tlabel\tcount\tprobability" and len(lines) == 1 + 6
     assert lines[1].split("\t")[1:] == ["rock", "2", "0.8000"]
+
+
+def test_analyse_with_nothing_to_analyse_measures_the_loudness_only(tmp_path):
+    """Every track analysed already: `analyse` runs the loudness pass alone (the workers load no model),
+    and `--no-loudness` then has nothing to do."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from audiogen import write_audio
+    from modelgen import SHIPPED
+    from player.analysis.engine import model_version
+    from player.library import Library
+    from player.library.loudness import loudness_json, pending_loudness
+
+    if not (SHIPPED / "tagger" / "config.json").exists():
+        pytest.skip("needs the shipped model configs")
+    t = np.arange(3 * 44100) / 44100
+    x = (0.1 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    write_audio(tmp_path / "m" / "a.flac", np.stack([x, x], 1), 44100)
+    write_audio(tmp_path / "m" / "b.wav", np.stack([x, x], 1) * 0.5, 44100)
+    lib = Library(tmp_path / "lib.db")
+    scan(lib, [tmp_path / "m"])
+    tracks = lib.tracks()
+    save_results(lib, model_version(models_dir=SHIPPED), [
+        AnalysisResult(tr.id, np.full(50, 0.1, np.float32), np.full(8, 0.125, np.float32), np.ones(32, np.float32))
+        for tr in tracks])
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=str(root), PLAYER_MODELS_DIR=str(SHIPPED))
+
+    def analyse(*extra):
+        return subprocess.run([sys.executable, "-m", "player", "analyse", "--db", str(lib.path), "--workers", "2",
+                               *extra], env=env, cwd=root, capture_output=True, text=True, timeout=120)
+
+    out = analyse("--no-loudness")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["analyse: 0 analysed, 0 failed"]
+    assert len(pending_loudness(lib)) == 2
+    out = analyse()
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["analyse: 0 analysed, 0 failed", "loudness: 2 measured, 0 failed"]
+    assert pending_loudness(lib) == []
+    by_name = {os.path.basename(tr.path): tr.id for tr in tracks}
+    assert loudness_json(lib, by_name["a.flac"])["loudness_lufs"] == pytest.approx(-20.0, abs=0.1)
+    assert loudness_json(lib, by_name["b.wav"])["loudness_lufs"] == pytest.approx(-26.02, abs=0.1)
+    lib.close()
+
+
+def test_progress_lines_of_both_phases():
+    from player.analysis.service import AnalysisProgress
+
+    p = AnalysisProgress(state="running", done=12, total=200, failed=1, rate=6.14, eta_s=30.9)
+    assert p.describe() == "analysed 12/200 (1 failed), 6.1 tracks/s, 0:30 left"
+    p = AnalysisProgress(state="running", done=200, total=200, phase="loudness", loudness_done=40,
+                         loudness_total=200, rate=2.0, eta_s=80.0)
+    assert p.describe() == "loudness 40/200, 2.0 tracks/s, 1:20 left"
+    p.state, p.loudness_failed = "finished", 2
+    assert p.describe() == "loudness 40/200 (2 failed) (finished)"
