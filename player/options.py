@@ -185,9 +185,21 @@ MOOD_WEIGHT = Option("mood/weight", 0.8, float, number(0.0, 2.0, clamp=True),
 MOOD_POLICY = Option("mood/policy", "match", str, choice("match", "cheer_up"),
                      doc="music that matches the mood, or music to cheer the listener up")
 CAMERA = Option("mood/camera", "0", str, kind_of(str), doc="a camera number, or a video or picture file")
+GAIN_MODE = Option("playback/gain_mode", "auto", str, choice("off", "track", "album", "auto"),
+                   doc="volume levelling: off, track, album, or auto (album gain while an album plays in "
+                       "order, else track gain)")
+PREAMP_DB = Option("playback/preamp_db", 0.0, float, number(-15.0, 15.0, clamp=True),
+                   doc="the volume levelling's preamp in dB, -15 to +15")
+PREVENT_CLIPPING = Option("playback/prevent_clipping", True, bool, kind_of(bool),
+                          doc="lower the levelling gain where the peak would clip")
+CROSSFADE = Option("playback/crossfade", 0.0, float, number(0.0, 10.0, clamp=True),
+                   doc="crossfade between songs in seconds, 0 (off) to 10")
+VIEW = Option("window/view", "list", str, choice("list", "albums"), STATE,
+              "the library shown as a list of songs or as a grid of albums")
 
 SETTINGS = _declare(GEOMETRY, SPLITTER, HEADER, HEADER_CUSTOM, IMPORT_FOLDER, VOLUME, MUTED, SHUFFLE, REPEAT,
-                    OUTPUT_DEVICE, AUDIO_BACKEND, LISTENER, MOOD_WEIGHT, MOOD_POLICY, CAMERA)
+                    OUTPUT_DEVICE, AUDIO_BACKEND, LISTENER, MOOD_WEIGHT, MOOD_POLICY, CAMERA,
+                    GAIN_MODE, PREAMP_DB, PREVENT_CLIPPING, CROSSFADE, VIEW)
 
 
 # -- per library: the recommender (RecommendSettings, JSON in the library's settings table) ---------

@@ -81,6 +81,8 @@ class Menus:
                        a.play_next, a.enqueue, a.refresh_recs):
             m.addSeparator() if action is None else m.addAction(action)
         self.device: QMenu = m.addMenu("Output &device")
+        self.levelling: QMenu = m.addMenu("&Volume levelling")
+        self.crossfade: QMenu = m.addMenu("Cross&fade")
         self.listener: QMenu = bar.addMenu("L&istener")
         self.mood: QMenu = bar.addMenu("&Mood")
         self.mood.addAction(a.mood)

@@ -29,6 +29,7 @@ from player.ui.dialogs import ShortcutsDialog
 from player.ui.icons import app_icon, sparkle_icon
 from player.ui.import_status import ImportController
 from player.ui.library_menu import LibraryMenus, MenuParts
+from player.ui.levelling_menu import LevellingMenus
 from player.ui.library_model import LibraryModel
 from player.ui.library_view import LibraryView
 from player.ui.listeners import ListenerController
@@ -175,6 +176,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menus = Menus(self.menuBar(), self.actions)
         menus.device.aboutToShow.connect(lambda: self.transport.fill_device_menu(menus.device))
+        self.levelling_menus = LevellingMenus(menus.levelling, menus.crossfade, self.playback, self.settings)
         menus.listener.aboutToShow.connect(lambda: self.listeners.fill_menu(menus.listener, self.actions.add_listener))
         self.act_policy = self.mood_panel.add_policy_actions(menus.mood)
         camera = menus.add_camera_menu()

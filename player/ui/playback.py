@@ -55,10 +55,11 @@ class PlaybackController(QObject):
         """Import the audio core and open the output in a worker (the import alone takes ~0.3 s);
         the transport is enabled when :attr:`ready` fires."""
         self.starting = True
-        self.ctx.pools.media.submit(self._make_player, self.backend, self.device, on_result=self._started,
+        self.ctx.pools.media.submit(self._make_player, self.backend, self.device, self._levelling(),
+                                    on_result=self._started,
                                     on_error=self._start_failed)
 
-    def _make_player(self, backend: str, device: str | None):
+    def _make_player(self, backend: str, device: str | None, levelling: dict):
         """Worker: the Player, and a note for the listener (or None)."""
         from player.audio import Player, make_backend
 
@@ -72,10 +73,21 @@ class PlaybackController(QObject):
                 note = f"{describe_exception(exc)}; using the default output instead."
                 chosen = backend
         try:
-            return Player(library=library, user_id=None, backend=chosen), note
+            return Player(library=library, user_id=None, backend=chosen, **levelling), note
         except Exception as exc:  # noqa: BLE001 - the window still works without sound
-            return (Player(library=library, user_id=None, backend="null-realtime"),
+            return (Player(library=library, user_id=None, backend="null-realtime", **levelling),
                     f"No sound: {describe_exception(exc)}. Songs play silently.")
+
+    def _levelling(self) -> dict:
+        """The Player's volume levelling and crossfade, from the settings; gains from the library's
+        stored loudness (else the file's ReplayGain tags, read by the player)."""
+        from player.library.loudness import gains_for_track
+        from player.options import CROSSFADE, GAIN_MODE, PREAMP_DB, PREVENT_CLIPPING
+
+        library, settings = self.ctx.library, self.ctx.settings
+        return {"gain_lookup": lambda track_id: gains_for_track(library, track_id),
+                "gain_mode": settings[GAIN_MODE], "preamp_db": settings[PREAMP_DB],
+                "prevent_clipping": settings[PREVENT_CLIPPING], "crossfade": settings[CROSSFADE]}
 
     def _start_failed(self, err) -> None:
         self.starting = False
@@ -196,6 +208,22 @@ class PlaybackController(QObject):
     def set_muted(self, on: bool) -> None:
         if not self._later("set_muted", on):
             self._call("set_muted", bool(on))
+
+    def set_gain(self, mode: str) -> None:
+        """Volume levelling: "off", "track", "album" or "auto" (kept in the settings)."""
+        from player.options import GAIN_MODE
+
+        self.ctx.settings[GAIN_MODE] = mode
+        if not self._later("set_gain", mode):
+            self._call("set_gain", mode)
+
+    def set_crossfade(self, seconds: float) -> None:
+        """Crossfade between songs, 0 (off) to 10 s (kept in the settings)."""
+        from player.options import CROSSFADE
+
+        self.ctx.settings[CROSSFADE] = seconds
+        if not self._later("set_crossfade", seconds):
+            self._call("set_crossfade", seconds)
 
     def set_shuffle(self, on: bool) -> None:
         if not self._later("set_shuffle", on):
