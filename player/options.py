@@ -185,6 +185,13 @@ MOOD_WEIGHT = Option("mood/weight", 0.8, float, number(0.0, 2.0, clamp=True),
 MOOD_POLICY = Option("mood/policy", "match", str, choice("match", "cheer_up"),
                      doc="music that matches the mood, or music to cheer the listener up")
 CAMERA = Option("mood/camera", "0", str, kind_of(str), doc="a camera number, or a video or picture file")
+
+NOTIFY_SONGS = Option("desktop/notify_songs", False, bool, kind_of(bool),
+                      doc="a desktop notification when a new song starts")
+CLOSE_TO_TRAY = Option("desktop/close_to_tray", False, bool, kind_of(bool),
+                       doc="closing the window hides it into the tray (while a tray icon is shown)")
+COLUMNS = Option("window/columns", "", str, kind_of(str), STATE,
+                 "the library table's extra columns, by name, comma-separated (empty: the usual ones)")
 GAIN_MODE = Option("playback/gain_mode", "auto", str, choice("off", "track", "album", "auto"),
                    doc="volume levelling: off, track, album, or auto (album gain while an album plays in "
                        "order, else track gain)")
@@ -199,7 +206,7 @@ VIEW = Option("window/view", "list", str, choice("list", "albums"), STATE,
 
 SETTINGS = _declare(GEOMETRY, SPLITTER, HEADER, HEADER_CUSTOM, IMPORT_FOLDER, VOLUME, MUTED, SHUFFLE, REPEAT,
                     OUTPUT_DEVICE, AUDIO_BACKEND, LISTENER, MOOD_WEIGHT, MOOD_POLICY, CAMERA,
-                    GAIN_MODE, PREAMP_DB, PREVENT_CLIPPING, CROSSFADE, VIEW)
+                    NOTIFY_SONGS, CLOSE_TO_TRAY, COLUMNS, GAIN_MODE, PREAMP_DB, PREVENT_CLIPPING, CROSSFADE, VIEW)
 
 
 # -- per library: the recommender (RecommendSettings, JSON in the library's settings table) ---------

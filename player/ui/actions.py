@@ -69,7 +69,7 @@ class Menus:
     The submenus that list things (devices, listeners, cameras) are filled when they open."""
 
     def __init__(self, bar: QMenuBar, a: Actions):
-        m = bar.addMenu("&File")
+        m = self.file = bar.addMenu("&File")
         m.addAction(a.import_folder)
         m.addSeparator()
         m.addAction(a.quit)
@@ -90,6 +90,13 @@ class Menus:
         self.help: QMenu = bar.addMenu("&Help")
         self.help.addAction(a.shortcuts)
         self.help.addAction(a.about)
+
+    def add_desktop_actions(self, *actions: QAction) -> None:
+        """File ▸ the desktop's settings (notifications, close to tray), above Quit."""
+        quit_action = self.file.actions()[-1]
+        for action in actions:
+            self.file.insertAction(quit_action, action)
+        self.file.insertSeparator(quit_action)
 
     def add_camera_menu(self) -> QMenu:
         """After the mood policies: Mood ▸ Camera."""

@@ -126,6 +126,7 @@ def run(db_path: str | os.PathLike, argv: list[str] | None = None) -> int:
     QCoreApplication.setApplicationName("player")
     app = QApplication.instance() or QApplication(list(argv or sys.argv[:1]))
     app.setApplicationDisplayName("Tastebuds")
+    app.setDesktopFileName("tastebuds")  # the desktop entry: its icon and name in docks and task lists
     app.setWindowIcon(app_icon())
     app.setAttribute(Qt.AA_DontShowIconsInMenus, False)
     apply_style(app)

@@ -19,6 +19,7 @@ APP_TITLE = "Tastebuds"
 
 class TransportController(Controller):
     titleChanged = Signal(str)  # the window title: the playing song, or the app's name
+    seeked = Signal(float)  # the position jumped to this (a key, the bar, the desktop)
 
     def __init__(self, ctx: WindowContext, bar: NowPlayingBar, view: LibraryView, actions: list, parent=None):
         super().__init__(ctx, parent)
@@ -29,7 +30,7 @@ class TransportController(Controller):
         bar.playPauseClicked.connect(self.toggle_play)
         bar.nextClicked.connect(self.next_track)
         bar.previousClicked.connect(self.previous_track)
-        bar.seekRequested.connect(playback.seek)
+        bar.seekRequested.connect(self.seek_to)
         playback.ready.connect(self._ready)
         playback.trackChanged.connect(self._track_changed)
         playback.stateChanged.connect(lambda st: bar.set_playing(st == "playing"))
@@ -107,7 +108,13 @@ class TransportController(Controller):
 
     def seek_relative(self, delta: float) -> None:
         if self.ctx.playback.current_track_id() is not None:
-            self.ctx.playback.seek(max(0.0, self.ctx.playback.position() + delta))
+            self.seek_to(self.ctx.playback.position() + delta)
+
+    def seek_to(self, seconds: float) -> None:
+        if self.ctx.playback.current_track_id() is not None:
+            target = max(0.0, float(seconds))
+            self.ctx.playback.seek(target)
+            self.seeked.emit(target)
 
     def change_volume(self, delta: float) -> None:
         v = self.bar.volume.value() / 100.0 + delta
