@@ -44,6 +44,8 @@ class LibraryMenus(Controller):
         super().__init__(ctx, parent)
         self.parts = parts
         self.last_menu: QMenu | None = None  # the open one (kept alive while it shows)
+        #: more entries for a song's menu, ``fn(menu, track_ids)`` (e.g. Add to playlist ▸)
+        self.song_entries: list = []
         parts.view.customContextMenuRequested.connect(self.library_menu)
         for lst, queue in ((parts.queue.up_next.list, True), (parts.queue.more_like.list, False)):
             lst.customContextMenuRequested.connect(lambda pos, lst=lst, queue=queue: self.entry_menu(lst, pos, queue))
@@ -70,6 +72,8 @@ class LibraryMenus(Controller):
         m.addAction("Play all from here", p.transport.play_all_from_selection).setEnabled(playable)
         m.addAction(p.play_next)
         m.addAction(p.enqueue)
+        for extra in self.song_entries:
+            extra(m, ids)
         m.addSeparator()
         m.addAction(p.more_like)
         rate = m.addMenu(star_icon(14), "Rate")
@@ -93,6 +97,8 @@ class LibraryMenus(Controller):
         m.addAction(std("MediaPlay"), "Play now", lambda: un.play_row(ix.row()) if queue else un.play_entry(e))
         if playable:
             m.addAction("Play next", lambda: un.play_next([e.track_id]))
+        for extra in self.song_entries:
+            extra(m, [e.track_id])
         if queue and playable:
             m.addAction(std("TrashIcon"), "Remove from Up next",
                         lambda: un.remove_rows(lst.selected_rows() or [ix.row()]))

@@ -39,6 +39,7 @@ from player.ui.notices import NoticeArea
 from player.ui.nowplaying import NowPlayingBar
 from player.ui.panels import ListPanel, MoodBox
 from player.ui.playback import PlaybackController
+from player.ui.playlists_panel import PlaylistsController, PlaylistView
 from player.ui.recommend_control import RecommendController
 from player.ui.settings import Settings
 from player.ui.status_parts import AnalysisStatus, ImportStatus
@@ -118,6 +119,8 @@ class MainWindow(QMainWindow):
         ml = _vbox(middle)
         ml.addWidget(self.view, 1)
         ml.addWidget(self.empty_hint, 1)
+        self.playlist_view = PlaylistView()
+        ml.addWidget(self.playlist_view, 1)
 
         right = QWidget()
         right.setObjectName("rightPanel")
@@ -172,9 +175,14 @@ class MainWindow(QMainWindow):
         parts = MenuParts(self.view, self.sidebar, a.play_next, a.enqueue, a.more_like, a.details, self.transport,
                           self.queue, self.listeners, self.details, self.browse)
         self.context_menus = LibraryMenus(ctx, parts, self)
+        self.playlists = PlaylistsController(ctx, self.sidebar, self.playlist_view, [self.view, self.empty_hint], self)
+        self.context_menus.song_entries.append(self.playlists.add_to_menu)
 
     def _build_menus(self) -> None:
         menus = Menus(self.menuBar(), self.actions)
+        file_menu = self.menuBar().actions()[0].menu()
+        file_menu.insertActions(self.actions.quit, self.playlists.file_actions(self))
+        file_menu.insertSeparator(self.actions.quit)
         menus.device.aboutToShow.connect(lambda: self.transport.fill_device_menu(menus.device))
         self.levelling_menus = LevellingMenus(menus.levelling, menus.crossfade, self.playback, self.settings)
         menus.listener.aboutToShow.connect(lambda: self.listeners.fill_menu(menus.listener, self.actions.add_listener))
@@ -242,6 +250,8 @@ class MainWindow(QMainWindow):
         ac = self.analysis_ctl
         ac.labelsChanged.connect(b.schedule_facets)
         ac.ended.connect(self.recs.library_changed)
+        for signal in (lc.ratingsChanged, ac.labelsChanged, ac.ended, self.imports.finished, m.loaded):
+            signal.connect(self.playlists.library_changed)
 
         for core in (self.playback, self.recs, self.mood):
             core.message.connect(self.notify)
@@ -270,6 +280,7 @@ class MainWindow(QMainWindow):
         if user is not None:
             self.notices.dismiss_matching("Choose who is listening")
         self.queue.set_user(user)
+        self.playlists.set_user(uid)
         self.browse.schedule_facets()
 
     def _imported(self, report) -> None:

@@ -1,4 +1,6 @@
-"""The browse sidebar: all music, rated, problems, and artists / albums / genres / tags with counts.
+"""The browse sidebar: all music, rated, problems, the playlists (saved and smart, with counts), and
+artists / albums / genres / tags with counts. Songs dragged from the library onto a playlist are added
+to it (``idsDroppedOnPlaylist``).
 
 The counts are computed in a worker from the model's snapshot (and SQL for tags); the tree fills a
 section's children only when it is expanded, so 20,000 artists cost nothing until looked at.
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem
 
 from player.ui.icons import dot_icon, star_icon, std, text_icon
@@ -63,6 +65,8 @@ def compute_facets(library, snap: Snapshot) -> dict:
 
 class Sidebar(QTreeWidget):
     facetChosen = Signal(object)  # None (all music) or (kind, value)
+    playlistChosen = Signal(object)  # a playlist's id, or None when something else is chosen
+    idsDroppedOnPlaylist = Signal(int, list)  # playlist id, track ids dragged from the library
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -83,6 +87,19 @@ class Sidebar(QTreeWidget):
         self.unanalysed_item = self._add_top(("unanalysed", True), "Not analysed yet", dot_icon(QColor(150, 160, 180), 10))
         self.problem_item = self._add_top(("status", "problem"), "Needs attention", std("MessageBoxWarning"))
         self.problem_item.setHidden(True)
+        self.playlists_item = QTreeWidgetItem(["Playlists"])
+        self.playlists_item.setData(0, FacetRole, ("section", "playlists"))
+        self.playlists_item.setIcon(0, std("FileDialogDetailedView"))
+        self.playlists_item.setFlags(Qt.ItemIsEnabled | Qt.ItemIsDropEnabled)
+        bold = self.playlists_item.font(0)
+        bold.setBold(True)
+        self.playlists_item.setFont(0, bold)
+        self.addTopLevelItem(self.playlists_item)
+        self.playlists_item.setExpanded(True)
+        self.setAcceptDrops(True)
+        self.setDropIndicatorShown(True)
+        self.setDragDropMode(QAbstractItemView.DropOnly)
+        self.setContextMenuPolicy(Qt.CustomContextMenu)
         icons = {"artist": text_icon("A", 16), "album": std("DriveCDIcon"), "genre": text_icon("G", 16), "tag": text_icon("#", 16)}
         for kind, title in SECTIONS:
             item = QTreeWidgetItem([title])
@@ -168,19 +185,112 @@ class Sidebar(QTreeWidget):
         finally:
             self.setUpdatesEnabled(True)
 
+    # -- playlists -------------------------------------------------------------------------------
+    def set_playlists(self, playlists: list) -> None:
+        """``playlists``: :class:`player.library.playlists.Playlist` rows, with a smart list's count
+        given as ``counts[id]`` when known (see :meth:`set_playlist_count`)."""
+        current = self._facet
+        self.blockSignals(True)
+        try:
+            self.playlists_item.takeChildren()
+            for p in playlists:
+                child = QTreeWidgetItem([p.name])
+                child.setData(0, FacetRole, ("playlist", p.id))
+                child.setFlags(Qt.ItemIsEnabled | Qt.ItemIsSelectable | Qt.ItemIsDropEnabled)
+                child.setIcon(0, text_icon("✦" if p.is_smart else "♪", 16))
+                self.playlists_item.addChild(child)
+                self._title_playlist(child, p.name, p.count, p.missing, p.is_smart)
+                if current == ("playlist", p.id):
+                    self.setCurrentItem(child)
+            self.playlists_item.setText(0, f"Playlists  ({len(playlists):,})" if playlists else "Playlists")
+        finally:
+            self.blockSignals(False)
+
+    def _title_playlist(self, item: QTreeWidgetItem, name: str, count, missing: int, smart: bool) -> None:
+        item.setText(0, f"{name}  ({count:,})" if count is not None else name)
+        kind = "smart playlist" if smart else "playlist"
+        tip = f"{name}: {kind}"
+        if count is not None:
+            tip += f", {count} song{'s' if count != 1 else ''}"
+        if missing:
+            tip += f", {missing} missing"
+        item.setToolTip(0, tip)
+        item.setForeground(0, QBrush(QColor(150, 150, 150)) if count == 0 or (count and missing >= count)
+                           else QBrush())
+
+    def set_playlist_count(self, playlist_id: int, count: int) -> None:
+        item = self.playlist_item(playlist_id)
+        if item is not None:
+            name = item.text(0).rsplit("  (", 1)[0]
+            self._title_playlist(item, name, count, 0, True)
+
+    def playlist_item(self, playlist_id: int) -> QTreeWidgetItem | None:
+        for i in range(self.playlists_item.childCount()):
+            child = self.playlists_item.child(i)
+            if child.data(0, FacetRole) == ("playlist", playlist_id):
+                return child
+        return None
+
+    def playlist_at(self, pos) -> int | None:
+        item = self.itemAt(pos)
+        facet = item.data(0, FacetRole) if item is not None else None
+        return facet[1] if facet and facet[0] == "playlist" else None
+
+    def dragEnterEvent(self, ev):  # noqa: N802
+        from player.ui.panels import MIME
+
+        if ev.mimeData().hasFormat(MIME):
+            ev.acceptProposedAction()
+        else:
+            super().dragEnterEvent(ev)
+
+    def dragMoveEvent(self, ev):  # noqa: N802
+        from player.ui.panels import MIME
+
+        if ev.mimeData().hasFormat(MIME) and self.playlist_at(ev.position().toPoint()) is not None:
+            ev.acceptProposedAction()
+        else:
+            ev.ignore()
+
+    def dropEvent(self, ev):  # noqa: N802
+        import json
+
+        from player.ui.panels import MIME
+
+        pid = self.playlist_at(ev.position().toPoint())
+        if pid is None or not ev.mimeData().hasFormat(MIME):
+            ev.ignore()
+            return
+        payload = json.loads(bytes(ev.mimeData().data(MIME)).decode())
+        ids = [int(i) for i in payload.get("ids", [])]
+        if ids:
+            self.idsDroppedOnPlaylist.emit(pid, ids)
+        ev.setDropAction(Qt.CopyAction)
+        ev.accept()
+
     def _changed(self, item: QTreeWidgetItem | None, _prev=None) -> None:
         if item is None:
             return
         facet = item.data(0, FacetRole)
         if facet and facet[0] == "section":
             return
+        if facet and facet[0] == "playlist":
+            self._facet = facet
+            self.playlistChosen.emit(facet[1])
+            return
         self._facet = facet
+        self.playlistChosen.emit(None)
         self.facetChosen.emit(facet)
 
     def choose(self, facet) -> None:
         """Select a facet programmatically (expands its section)."""
         if facet is None:
             self.setCurrentItem(self.all_item)
+            return
+        if facet[0] == "playlist":
+            item = self.playlist_item(facet[1])
+            if item is not None:
+                self.setCurrentItem(item)
             return
         for top in (self.rated_item, self.unanalysed_item, self.problem_item):
             if top.data(0, FacetRole) == facet:
