@@ -97,38 +97,37 @@ def colormap(x):
     return (magma[lo] * (1 - f) + magma[hi] * f).astype(np.uint8)
 
 
+FLOOR_DB = -80.0  # the spectrogram's darkest colour: absolute, so silence stays dark
+
+
 def mel_spectrogram_rgb(path: str, seconds: float = SPEC_SECONDS, n_mels: int = N_MELS):
     """The mel spectrogram (dB) of up to ``seconds`` from the middle of the track, as an RGB image.
 
-    Returns (image[n_mels, frames, 3] uint8, low frequencies at the bottom; info).
+    Power is in dB against a full-scale sine's (``ref=1.0``) from :data:`FLOOR_DB` to 0 dB, not against
+    the excerpt's own maximum: a quiet song looks quiet and a silent one dark. Returns (image[n_mels,
+    frames, 3] uint8, low frequencies at the bottom; info: ``start`` and ``seconds`` of what is shown,
+    in the file's time).
     """
     import numpy as np
-    import soundfile as sf
 
-    with sf.SoundFile(os.fsencode(path) if isinstance(path, str) else path) as f:
-        sr = f.samplerate
-        total = f.frames if f.frames and f.frames < 2**62 else 0
-        want = int(seconds * sr)
-        start = max(0, (total - want) // 2) if total > want else 0
-        if start and f.seekable():
-            f.seek(start)
-        audio = f.read(want, dtype="float32", always_2d=True)
-    if audio.shape[0] == 0:
+    from player.audio.reader import read_excerpt
+
+    sr = 22050
+    ex = read_excerpt(path, seconds, "centre", samplerate=sr, mono=True)
+    mono = np.asarray(ex.audio, dtype=np.float32)
+    if mono.size == 0:
         raise ValueError("the file holds no audio to draw")
-    mono = audio.mean(axis=1)
-    target = 22050
-    if sr != target:
-        import soxr
-
-        mono = soxr.resample(mono, sr, target)
-        sr = target
     import librosa  # heavy: only here, in a worker
 
-    mel = librosa.feature.melspectrogram(y=mono, sr=sr, n_fft=2048, hop_length=512, n_mels=n_mels, fmax=sr / 2)
-    db = librosa.power_to_db(mel, ref=np.max, top_db=80.0)
-    norm = (db + 80.0) / 80.0
+    n_fft = 2048
+    mel = librosa.feature.melspectrogram(y=mono, sr=sr, n_fft=n_fft, hop_length=512, n_mels=n_mels, fmax=sr / 2)
+    # A full-scale sine's power in one mel band is about (n_fft / 4)^2 with librosa's Hann window
+    # (slaney-normalised filters scale it down further): this is 0 dB.
+    full_scale = (n_fft / 4.0) ** 2 * float(np.max(librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)))
+    db = 10.0 * np.log10(np.maximum(mel / full_scale, 1e-12))
+    norm = (np.clip(db, FLOOR_DB, 0.0) - FLOOR_DB) / -FLOOR_DB
     img = colormap(norm[::-1])  # low frequencies at the bottom
-    return np.ascontiguousarray(img), {"start": start / sr if sr else 0.0, "seconds": len(mono) / sr, "sr": sr}
+    return np.ascontiguousarray(img), {"start": float(ex.start), "seconds": len(mono) / sr, "sr": sr}
 
 
 def rgb_to_qimage(img) -> QImage:
@@ -170,6 +169,8 @@ class SpectrogramView(QLabel):
 class TrackDetails(QDialog):
     """Non-modal details of one track."""
 
+    COVER = 160
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Track details")
@@ -183,7 +184,7 @@ class TrackDetails(QDialog):
         head = QHBoxLayout()
         head.setSpacing(14)
         self.cover = QLabel()
-        self.cover.setFixedSize(88, 88)
+        self.cover.setFixedSize(self.COVER, self.COVER)
         head.addWidget(self.cover, 0, Qt.AlignTop)
         info = QVBoxLayout()
         info.setSpacing(2)
@@ -253,11 +254,11 @@ class TrackDetails(QDialog):
         if row is None:
             self.title.setText(f"Track {track_id}")
             self.sub.setText("")
-            self.cover.setPixmap(cover_pixmap(str(track_id), 88))
+            self.cover.setPixmap(cover_pixmap(str(track_id), self.COVER))
         else:
             self.title.setText(row.title)
             self.sub.setText(" · ".join(x for x in (row.artist, row.album) if x) or "Unknown artist")
-            self.cover.setPixmap(cover_pixmap(row.album or row.title, 88))
+            self.cover.setPixmap(cover_pixmap(row.album or row.title, self.COVER))
             facts = [("Length", fmt_duration(row.duration) or "unknown")]
             if row.trackno:
                 facts.append(("Track", str(row.trackno)))
@@ -279,6 +280,47 @@ class TrackDetails(QDialog):
         self.spectrogram.set_image(None, "computing the spectrogram…")
         self.spec_note.setText("")
         self.setWindowTitle(f"Track details — {row.title if row else track_id}")
+
+    def add_fact(self, name: str, value: str, tip: str = "") -> QLabel:
+        lab = QLabel(value)
+        lab.setTextFormat(Qt.PlainText)
+        lab.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lab.setWordWrap(True)
+        lab.setToolTip(tip)
+        self.facts.addRow(QLabel(f"<span style='color:#7a808c'>{name}</span>"), lab)
+        return lab
+
+    def fact(self, name: str) -> str | None:
+        """The text shown for a fact (None when it is not shown)."""
+        for i in range(self.facts.rowCount()):
+            label = self.facts.itemAt(i, QFormLayout.LabelRole)
+            field = self.facts.itemAt(i, QFormLayout.FieldRole)
+            if label and field and f">{name}<" in label.widget().text():
+                return field.widget().text()
+        return None
+
+    def set_file_facts(self, facts: dict) -> None:
+        """From :func:`read_file_facts` (a worker): format and bit rate, loudness, the file's warning."""
+        if facts.get("format"):
+            self.add_fact("Format", facts["format"])
+        loud = facts.get("loudness") or {}
+        if loud.get("loudness_lufs") is not None:
+            text = f"{loud['loudness_lufs']:.1f} LUFS"
+            if loud.get("true_peak_dbtp") is not None:
+                text += f", true peak {loud['true_peak_dbtp']:+.1f} dBTP"
+            self.add_fact("Loudness", text)
+        else:
+            self.add_fact("Loudness", "not measured yet")
+        gains = [f"{name} {loud[key]:+.2f} dB" for name, key in (("track", "track_gain_db"), ("album", "album_gain_db"))
+                 if loud.get(key) is not None]
+        if gains:
+            self.add_fact("Gain", ", ".join(gains) + f" ({facts.get('gain_source', 'measured')})")
+        if facts.get("warning"):
+            self.add_fact("Warning", "⚠ " + facts["warning"], facts["warning"])
+
+    def set_cover(self, pixmap: QPixmap | None) -> None:
+        if pixmap is not None:
+            self.cover.setPixmap(pixmap)
 
     def set_analysis(self, a) -> None:
         """``a``: the stored :class:`player.analysis.store.TrackAnalysis`, or None (not analysed)."""
@@ -308,7 +350,7 @@ class TrackDetails(QDialog):
         self.spectrogram.set_image(rgb_to_qimage(img))
         self.spec_note.setText(
             f"{info['seconds']:.0f} s from {fmt_duration(info['start']) or '0:00'} · {N_MELS} mel bands · "
-            f"low frequencies at the bottom"
+            f"low frequencies at the bottom · dark is {FLOOR_DB:.0f} dB and below"
         )
 
     def set_spectrogram_error(self, message: str) -> None:
@@ -322,6 +364,31 @@ def read_track(library, track_id: int):
     return read(library, track_id)
 
 
+def _format_text(track) -> str:
+    parts = [(track.format or "").upper() or None]
+    if track.samplerate:
+        parts.append(f"{track.samplerate / 1000:g} kHz")
+    if track.channels:
+        parts.append({1: "mono", 2: "stereo"}.get(track.channels, f"{track.channels} channels"))
+    if track.size and track.duration:
+        parts.append(f"{track.size * 8 / track.duration / 1000:.0f} kbit/s")
+    return ", ".join(p for p in parts if p)
+
+
+def read_file_facts(library, track_id: int) -> dict:
+    """Worker: the track's format and bit rate, its loudness (and whether the gains come from the file's
+    tags or were measured) and its file's warning."""
+    from player.library.loudness import gains_for_track, loudness_json
+
+    track = library.track(track_id)
+    if track is None:
+        return {}
+    gains = gains_for_track(library, track_id)
+    return {"format": _format_text(track), "loudness": loudness_json(library, track_id),
+            "gain_source": "from the tags" if "track_gain" in gains or "album_gain" in gains else "measured",
+            "warning": track.warning}
+
+
 class DetailsController(Controller):
     """Opens the one details dialog for a song and fills it from workers; it follows the selection
     while it is open."""
@@ -330,6 +397,7 @@ class DetailsController(Controller):
         super().__init__(ctx, parent)
         self.view = view
         self.dialog: TrackDetails | None = None
+        self.covers = None  # the window's CoverLoader
         view.selectionModel().currentRowChanged.connect(lambda *_: self._selection_changed())
 
     def _selection_changed(self) -> None:
@@ -367,6 +435,10 @@ class DetailsController(Controller):
                 d.set_spectrogram_error(err.message)
 
         pools = self.ctx.pools
+        pools.query.submit(read_file_facts, self.ctx.library, track_id,
+                           on_result=lambda facts, tid=track_id: d.track_id == tid and d.set_file_facts(facts),
+                           on_error=lambda e: d.add_fact("File facts", e.message))
+        self._show_cover(track_id, row.album or row.title if row else str(track_id))
         pools.query.submit(read_track, self.ctx.library, track_id, on_result=ok_analysis,
                            on_error=lambda e: d.set_analysis_error(e.message))
         if row is None or row.status != "ok":
@@ -374,3 +446,20 @@ class DetailsController(Controller):
         else:
             pools.media.submit(mel_spectrogram_rgb, row.path, on_result=ok_spec, on_error=bad_spec)
         return d
+
+    def _show_cover(self, track_id: int, key: str) -> None:
+        if self.covers is None:
+            return
+        d, size = self.dialog, TrackDetails.COVER
+        pm = self.covers.cover(track_id, size, key)
+        if pm is not None:
+            d.set_cover(pm)
+            return
+
+        def ready(tid, got):
+            if tid == track_id and got == size:
+                self.covers.ready.disconnect(ready)
+                if d.track_id == track_id:
+                    d.set_cover(self.covers.cover(track_id, size, key))
+
+        self.covers.ready.connect(ready)

@@ -24,6 +24,7 @@ from player.ui.analysis_adapter import AnalysisControl
 from player.ui.analysis_status import AnalysisController
 from player.ui.browse import BrowseController, search_box
 from player.ui.context import Services, WindowContext
+from player.ui.cover_art import CoverLoader
 from player.ui.details import DetailsController
 from player.ui.dialogs import ShortcutsDialog
 from player.ui.icons import app_icon, sparkle_icon
@@ -92,6 +93,11 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_toolbar()
         self._wire()
+        self.covers = CoverLoader(library, parent=self)
+        self.now_playing.follow_covers(self.covers, self.playback.trackChanged)
+        self.up_next.set_covers(self.covers)
+        self.more_like.set_covers(self.covers)
+        self.details.covers = self.covers
         self._restore_settings()
         self.listeners.reload(select=self.settings[opt.LISTENER])
         self.model.reload(self.listeners.user_id)
@@ -354,6 +360,7 @@ class MainWindow(QMainWindow):
             pass
         self.imports.cancel()
         self.mood.shutdown()
+        self.covers.shutdown()
         self.playback.close()
         self.analysis_ctl.close()
         self.pools.shutdown(5000)

@@ -6,7 +6,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QSizePolicy, QSlider, QStyle, QStyleOptionSlider,
                                QToolButton, QVBoxLayout, QWidget)
 
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPainter, QPalette
 
 from player.ui.icons import cover_pixmap, speaker_icon, transport_icon
 from player.ui.library_rows import fmt_duration
@@ -39,6 +39,25 @@ class ClickSlider(QSlider):
             self.setSliderDown(False)  # emits sliderReleased
 
 
+class ElidedLabel(QLabel):
+    """A one-line label that ends in an ellipsis when its text is wider than it (``text()`` stays whole)."""
+
+    def elided_text(self) -> str:
+        width = max(0, self.contentsRect().width())
+        return self.fontMetrics().elidedText(self.text(), Qt.ElideRight, width)
+
+    def minimumSizeHint(self):  # noqa: N802 - the layout may make it as narrow as it likes
+        hint = super().minimumSizeHint()
+        hint.setWidth(0)
+        return hint
+
+    def paintEvent(self, _event):  # noqa: N802
+        p = QPainter(self)
+        self.style().drawItemText(p, self.contentsRect(), Qt.AlignLeft | Qt.AlignVCenter, self.palette(),
+                                  self.isEnabled(), self.elided_text(), QPalette.WindowText)
+        p.end()
+
+
 def _transport_button(icon, tip: str, size: int = 20) -> QToolButton:
     b = QToolButton()
     b.setIcon(icon)
@@ -69,6 +88,8 @@ class NowPlayingBar(QFrame):
         self.position = 0.0
         self._playing = False
         self._repeat = "off"
+        self._covers = None  # a CoverLoader, once follow_covers is called
+        self._cover_track = None
 
         root = QHBoxLayout(self)
         root.setContentsMargins(14, 8, 18, 8)
@@ -87,10 +108,10 @@ class NowPlayingBar(QFrame):
         txt = QVBoxLayout()
         txt.setSpacing(1)
         txt.addStretch(1)
-        self.title = QLabel("Nothing playing")
+        self.title = ElidedLabel("Nothing playing")
         self.title.setObjectName("npTitle")
         self.title.setTextFormat(Qt.PlainText)
-        self.artist = QLabel("Double-click a song to play it")
+        self.artist = ElidedLabel("Double-click a song to play it")
         self.artist.setObjectName("npArtist")
         self.artist.setTextFormat(Qt.PlainText)
         for lab in (self.title, self.artist):
@@ -232,10 +253,48 @@ class NowPlayingBar(QFrame):
             sub = " · ".join(x for x in (artist, album) if x)
             self.artist.setText(sub or "Unknown artist")
             self.title.setToolTip(f"{title}\n{sub}" if sub else title)
-            self.cover.setPixmap(cover_pixmap(album or title, 58))
+            if self._covers is None:
+                self.cover.setPixmap(cover_pixmap(album or title, 58))
             self.duration = float(duration or 0.0)
         self.slider.setRange(0, int(self.duration * 1000))
         self.set_position(0.0)
+
+    # -- the cover and the file's warning, from the playing track ---------------------------------
+    COVER = 58
+
+    def follow_covers(self, covers, track_changed) -> None:
+        """Show the playing track's cover from ``covers`` (a CoverLoader) and its file's warning as a
+        tooltip; ``track_changed`` emits the Track (or None). Connect after the bar's text is set."""
+        self._covers = covers
+        track_changed.connect(self.show_track_extras)
+        covers.ready.connect(self._cover_ready)
+
+    def show_track_extras(self, track) -> None:
+        self._cover_track = track
+        if track is None:
+            self.cover.setPixmap(cover_pixmap("", self.COVER))
+            self.cover.setToolTip("")
+            return
+        warning = getattr(track, "warning", None)
+        tip = self.title.toolTip()
+        if warning:
+            self.title.setToolTip(f"{tip}\n⚠ {warning}" if tip else f"⚠ {warning}")
+        self.cover.setToolTip(f"⚠ {warning}" if warning else "")
+        self._show_cover()
+
+    def _show_cover(self) -> None:
+        t = self._cover_track
+        if t is None or self._covers is None:
+            return
+        from player.ui.cover_art import blank_tile
+
+        pm = self._covers.cover(t.id, self.COVER, t.album or t.title or "")
+        self.cover.setPixmap(pm if pm is not None else blank_tile(self.COVER))
+
+    def _cover_ready(self, track_id: int, size: int) -> None:
+        t = self._cover_track
+        if t is not None and t.id == track_id and size == self.COVER:
+            self._show_cover()
 
     def set_duration(self, duration: float | None) -> None:
         if duration and abs(float(duration) - self.duration) > 0.01:

@@ -123,10 +123,19 @@ class EntryDelegate(QStyledItemDelegate):
     def __init__(self, numbered: bool = True, parent=None):
         super().__init__(parent)
         self.numbered = numbered
+        self.covers = None  # a CoverLoader (player/ui/cover_art.py); None: placeholders only
 
     def sizeHint(self, option, index):
         fm = QFontMetrics(option.font)
         return QSize(200, fm.height() * 2 + 14)
+
+    def _cover(self, e: Entry, size: int):
+        if self.covers is None:
+            return cover_pixmap(e.album or e.title, size)
+        from player.ui.cover_art import blank_tile
+
+        pm = self.covers.cover(e.track_id, size, e.album or e.title)
+        return pm if pm is not None else blank_tile(size)
 
     def paint(self, p, option, index):
         e: Entry = index.data(Qt.UserRole)
@@ -145,7 +154,7 @@ class EntryDelegate(QStyledItemDelegate):
             p.drawText(QRect(x, r.top(), num_w, fm.height()), Qt.AlignRight | Qt.AlignVCenter, str(index.row() + 1))
             x += num_w + 8
         cov = fm.height() * 2 + 2
-        p.drawPixmap(x, r.top(), cover_pixmap(e.album or e.title, cov))
+        p.drawPixmap(x, r.top(), self._cover(e, cov))
         x += cov + 8
         w = r.right() - x
         bold = QFont(option.font)
@@ -251,6 +260,11 @@ class ListPanel(QWidget):
 
     def set_entries(self, entries: list[Entry]) -> None:
         self.list.entries.set_entries(entries)
+
+    def set_covers(self, covers) -> None:
+        """Rows show the songs' covers from ``covers`` (a CoverLoader), repainted as they arrive."""
+        self.list.itemDelegate().covers = covers
+        covers.ready.connect(lambda *_: self.list.viewport().update())
 
 
 def ndarray_to_qimage(frame) -> QImage:
