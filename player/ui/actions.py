@@ -35,13 +35,21 @@ class Actions:
             return make_action(owner, *args, **kw)
 
         self.import_folder = A("&Import folder…", "Ctrl+O", std("DirOpenIcon"), tip="Add a folder of music to the library")
+        self.import_files = A("Import &files…", "Ctrl+Shift+O", tip="Add music files to the library")
+        self.rescan = A("&Rescan folders", tip="Look again for new, changed and deleted files in the imported folders")
         self.quit = A("&Quit", QKeySequence.Quit)
         self.find = A("&Find", QKeySequence.Find)
         self.play = A("&Play / pause", None, std("MediaPlay"))
+        self.play.setShortcut(QKeySequence(Qt.Key_Space))  # shown in the menu; the key itself is a QShortcut
+        self.play.setShortcutContext(Qt.WidgetShortcut)
+        self.stop = A("&Stop", None, std("MediaStop"), tip="Stop playing")
         self.next = A("&Next song", "Ctrl+Right", std("MediaSkipForward"))
         self.previous = A("P&revious song", "Ctrl+Left", std("MediaSkipBackward"))
         self.forward = A("Seek forward 5 s")
         self.back = A("Seek back 5 s")
+        for action, key in ((self.forward, Qt.Key_Right), (self.back, Qt.Key_Left)):
+            action.setShortcut(QKeySequence(key))  # shown in the menu; the keys are the song lists' own
+            action.setShortcutContext(Qt.WidgetShortcut)
         self.volume_up = A("Volume up", "Ctrl+Up")
         self.volume_down = A("Volume down", "Ctrl+Down")
         self.mute = A("&Mute", "M")
@@ -61,7 +69,7 @@ class Actions:
     @property
     def transport(self) -> list[QAction]:
         """The actions that need playback."""
-        return [self.play, self.next, self.previous, self.forward, self.back, self.play_next, self.enqueue]
+        return [self.play, self.stop, self.next, self.previous, self.forward, self.back, self.play_next, self.enqueue]
 
 
 class Menus:
@@ -71,13 +79,14 @@ class Menus:
     def __init__(self, bar: QMenuBar, a: Actions):
         m = self.file = bar.addMenu("&File")
         m.addAction(a.import_folder)
+        m.addAction(a.import_files)
         m.addSeparator()
         m.addAction(a.quit)
         m = bar.addMenu("&Library")
-        for action in (a.find, a.show_all, a.details, None, a.analyse):
+        for action in (a.find, a.show_all, a.details, None, a.rescan, a.analyse):
             m.addSeparator() if action is None else m.addAction(action)
         m = bar.addMenu("&Playback")
-        for action in (a.play, a.previous, a.next, a.back, a.forward, None, a.volume_up, a.volume_down, a.mute, None,
+        for action in (a.play, a.stop, a.previous, a.next, a.back, a.forward, None, a.volume_up, a.volume_down, a.mute, None,
                        a.play_next, a.enqueue, a.refresh_recs):
             m.addSeparator() if action is None else m.addAction(action)
         self.device: QMenu = m.addMenu("Output &device")
