@@ -91,3 +91,46 @@ def test_rating_updates_one_row_without_reset(qtbot, window, settle):
     settle(window)
     assert not resets
     assert (5, 5, STARS_COL, STARS_COL) in changed
+
+
+def test_rename_and_delete_a_listener_from_the_menu(qtbot, window, library, settle, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+    window.listeners.add("alice")
+    window.listeners.add("bob")
+    settle(window)
+    bob = library.user("bob")
+    tid = window.model.track_id_at(0)
+    window.listeners.rate([tid], 5)
+    settle(window)
+    menu = window.menus.listener
+    menu.aboutToShow.emit()
+    texts = [a.text() for a in menu.actions()]
+    assert "&Rename bob…" in texts and "&Delete bob…" in texts
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Robert", True))
+    next(a for a in menu.actions() if a.text() == "&Rename bob…").trigger()
+    settle(window)
+    assert library.user("Robert").id == bob.id
+    assert window.listeners.box.currentText() == "Robert"
+    assert window.settings[LISTENER] == "Robert"
+    assert library.rating(bob.id, tid) == 5  # the stars stay theirs
+
+    asked = []
+
+    def question(_parent, _title, text, *_a):
+        asked.append(text)
+        return QMessageBox.Cancel
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    menu.aboutToShow.emit()
+    next(a for a in menu.actions() if a.text() == "&Delete Robert…").trigger()
+    settle(window)
+    assert "1 rating and 0 plays" in asked[0]
+    assert library.user("Robert")  # cancelled: still there
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.Yes)
+    window.listeners.ask_delete("Robert")
+    settle(window)
+    assert [u.name for u in library.users()] == ["alice"]
+    assert window.listeners.user.name == "alice"
+    assert window.listeners.box.currentText() == "alice"

@@ -7,7 +7,7 @@ undone, with a message, when the write fails.
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QInputDialog, QMenu
+from PySide6.QtWidgets import QComboBox, QInputDialog, QMenu, QMessageBox
 
 from player.errors import LibraryError
 from player.options import LISTENER
@@ -116,6 +116,71 @@ class ListenerController(Controller):
             a.triggered.connect(lambda _c=False, n=u.name: self.switch(n))
         menu.addSeparator()
         menu.addAction(add_action)
+        if self.user is not None:
+            name = self.user.name
+            menu.addAction(f"&Rename {name}…").triggered.connect(lambda *_: self.ask_rename(name))
+            menu.addAction(f"&Delete {name}…").triggered.connect(lambda *_: self.ask_delete(name))
+
+    # -- renaming and deleting -------------------------------------------------------------------
+    def ask_rename(self, name: str) -> None:
+        new, ok = QInputDialog.getText(self.parent(), "Rename listener", f"New name for {name}:", text=name)
+        if ok and new.strip() and new.strip() != name:
+            self.rename(name, new)
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename a listener (a write in the DB pool); their stars and plays stay theirs."""
+
+        def done(user):
+            if self.user is not None and self.user.id == user.id:
+                self.user = user
+                self.ctx.settings[LISTENER] = user.name
+                self.changed.emit(user)
+            self.reload(select=self.user.name if self.user else None)
+            self.ctx.status(f"{old} is now called {user.name}", 4000)
+
+        self.ctx.pools.db_write.submit(self.ctx.library.rename_user, old, new, on_result=done,
+                                       on_error=lambda e: self.ctx.notify(e.message, "error"))
+
+    def delete_question(self, name: str) -> str:
+        """What the confirmation says: how many ratings and plays go with the listener."""
+        user = self.ctx.library.user(name)
+        db = self.ctx.library.db
+        ratings, plays = (int(db.query_one(f"SELECT COUNT(*) FROM {t} WHERE user_id = ?", (user.id,))[0])
+                          for t in ("ratings", "plays"))
+
+        def n(count, word):
+            return f"{count} {word}{'s' if count != 1 else ''}"
+
+        return (f"Delete the listener {user.name}? Their {n(ratings, 'rating')} and {n(plays, 'play')} go with "
+                "them; the songs stay in the library.")
+
+    def ask_delete(self, name: str) -> None:
+        try:
+            question = self.delete_question(name)
+        except LibraryError as exc:
+            self.ctx.notify(str(exc), "error")
+            return
+        answer = QMessageBox.question(self.parent(), "Delete listener", question,
+                                      QMessageBox.Yes | QMessageBox.Cancel, QMessageBox.Cancel)
+        if answer == QMessageBox.Yes:
+            self.delete(name)
+
+    def delete(self, name: str) -> None:
+        """Delete a listener with their ratings and plays (a write in the DB pool)."""
+        was_current = self.user is not None and self.user.name.casefold() == name.casefold()
+
+        def done(counts):
+            if was_current:
+                self.user = None
+                self.ctx.settings[LISTENER] = ""
+            self.reload()
+            if was_current and self.user is None:
+                self.changed.emit(None)
+            self.ctx.notify(f"{name} was deleted, with {counts.get('ratings', 0)} ratings and "
+                            f"{counts.get('plays', 0)} plays.", "info")
+
+        self.ctx.pools.db_write.submit(self.ctx.library.delete_user, name, on_result=done,
+                                       on_error=lambda e: self.ctx.notify(e.message, "error"))
 
     # -- ratings -------------------------------------------------------------------------------
     def rate(self, track_ids: list[int], stars: int) -> None:
