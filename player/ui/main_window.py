@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         self.context_menus = LibraryMenus(ctx, parts, self)
         self.playlists = PlaylistsController(ctx, self.sidebar, self.playlist_view, [self.view, self.empty_hint], self)
         self.context_menus.song_entries.append(self.playlists.add_to_menu)
+        self.playlists.watch_search(self.search)
 
     def _build_menus(self) -> None:
         menus = Menus(self.menuBar(), self.actions)

@@ -24,6 +24,20 @@ COLUMNS = ["#", "Title", "Artist", "Album", "Length"]
 FILE_FILTER = "Playlists (*.m3u *.m3u8 *.pls *.xspf);;All files (*)"
 
 
+def looks_like_query(text: str) -> bool:
+    """Search text that is written in the smart-playlist language: a known field with an operator
+    (``genre:rock``, ``stars>=4``, ``year:1990..1999``)."""
+    import re
+
+    from player.library.smart_parse import ALIASES, FIELDS
+
+    for m in re.finditer(r"(?<![\w\"])([A-Za-z_]+)(<=|>=|!=|<|>|=|:)", text or ""):
+        name = m.group(1).lower()
+        if name in FIELDS or name in ALIASES:
+            return True
+    return False
+
+
 def _length(seconds) -> str:
     if not seconds:
         return ""
@@ -221,10 +235,13 @@ class PlaylistsController(Controller):
         m.idsDropped.connect(lambda ids, row: self.add(self.current_id, ids, position=row))
         m.rowsMoved.connect(lambda rows, to: self.move(self.current_id, rows, to))
         panel.removeRequested.connect(lambda rows: self.remove(self.current_id, rows))
-        panel.playRequested.connect(lambda row: self.play(self.current_id, row))
-        panel.play.clicked.connect(lambda: self.play(self.current_id, 0))
+        panel.playRequested.connect(lambda row: self.play(self.current_id if self.search_text is None else -1, row))
+        panel.play.clicked.connect(lambda: self.play(self.current_id if self.search_text is None else -1, 0))
+        panel.edit.clicked.connect(lambda: self.edit_smart(self.current_id))
+        self.editor = None  # the open smart-playlist editor
         panel.table.customContextMenuRequested.connect(self.entry_menu)
         ctx.model.countsChanged.connect(lambda *_: self._keep_library_hidden())
+        self.search_text: str | None = None  # a search in the query language, shown in the playlist view
         self.reload()
 
     # -- reading ---------------------------------------------------------------------------------
@@ -255,12 +272,17 @@ class PlaylistsController(Controller):
         """Songs, ratings or analysis changed: the counts and the shown playlist follow (a smart one is
         evaluated again, in the query pool)."""
         self.reload()
+        if self.search_text is not None:
+            self._evaluate_search(self.search_text)
 
     def playlist(self, pid: int | None):
         return next((p for p in self.playlists if p.id == pid), None)
 
     def choose(self, pid: int | None) -> None:
         self.current_id = pid
+        if self.search_text is not None:
+            self._evaluate_search(self.search_text)
+            return
         showing = pid is not None
         self.panel.setVisible(showing)
         if showing:
@@ -272,15 +294,77 @@ class PlaylistsController(Controller):
             # the browse controller decides between the table and the empty-library hint
             self.ctx.model.countsChanged.emit(self.ctx.model.shown_count(), self.ctx.model.total_count())
 
+    # -- the search box in the query language ------------------------------------------------------
+    def search(self, text: str) -> None:
+        """Search text that looks like a query (:func:`looks_like_query`) lists what the query selects,
+        evaluated in the query pool; other text goes back to the library's own search."""
+        if looks_like_query(text):
+            self.search_text = text
+            self.panel.setVisible(True)
+            self._keep_library_hidden()
+            self._evaluate_search(text)
+        elif self.search_text is not None:
+            self.search_text = None
+            self.choose(self.current_id)
+
+    def watch_search(self, box) -> None:
+        """Follow the search box (debounced as the library's search is)."""
+        from PySide6.QtCore import QTimer
+
+        from player.ui.browse import SEARCH_DEBOUNCE_MS
+
+        timer = QTimer(self)
+        timer.setSingleShot(True)
+        timer.setInterval(SEARCH_DEBOUNCE_MS)
+        timer.timeout.connect(lambda: self.search(box.text()))
+        box.textChanged.connect(lambda _t: self.search(box.text()) if self.ctx.pools.synchronous else timer.start())
+        self._search_timer = timer
+
+    def _evaluate_search(self, text: str) -> None:
+        from player.library.playlists import Entry, tracks_by_ids
+        from player.library.smart import evaluate
+
+        user_id = self.user_id
+        self._gen += 1
+        gen = self._gen
+
+        def job():
+            res = evaluate(self.ctx.library, text, user_id=user_id)
+            return [Entry(i, None, t) for i, t in enumerate(tracks_by_ids(self.ctx.library, res.track_ids))], \
+                res.warnings
+
+        def done(res, gen=gen):
+            if gen == self._gen and self.search_text == text:
+                entries, warnings = res
+                self._show_search(text, entries, "; ".join(str(x) for x in warnings))
+
+        def failed(err, gen=gen):
+            if gen == self._gen and self.search_text == text:
+                self._show_search(text, [], err.message)
+
+        self.ctx.pools.query.submit(job, on_result=done, on_error=failed)
+
+    def _show_search(self, text: str, entries: list, note: str) -> None:
+        p = self.panel
+        p.model.set_entries(entries, False)
+        p.title.setText("Search")
+        n = len(entries)
+        p.info.setText(f"   {n} song{'s' if n != 1 else ''} match {text}")
+        p.edit.setVisible(False)
+        p.play.setEnabled(bool(n) and self.ctx.playback.available)
+        p.hint.setText(note)
+        p.hint.setVisible(bool(note))
+        self.shown.emit()
+
     def _keep_library_hidden(self) -> None:
-        if self.current_id is not None:
+        if self.current_id is not None or self.search_text is not None:
             for w in self.library_parts:
                 w.setVisible(False)
 
     def refresh_shown(self) -> None:
         """Read the shown playlist's entries (a smart one is evaluated) in the query pool."""
         pid, user_id = self.current_id, self.user_id
-        if pid is None:
+        if pid is None or self.search_text is not None:
             return
         self._gen += 1
         gen = self._gen
@@ -386,6 +470,10 @@ class PlaylistsController(Controller):
         """Up next becomes the playlist (from ``row``)."""
         if pid is None or not self.ctx.playback.available:
             return
+        if self.search_text is not None and pid == -1:
+            if self.panel.model.entries:
+                self._play_ids(self.panel.model.track_ids(), row)
+            return
         if pid == self.current_id and self.panel.model.entries:
             self._play_ids(self.panel.model.track_ids(), row)
             return
@@ -409,6 +497,32 @@ class PlaylistsController(Controller):
         name, ok = QInputDialog.getText(self.panel.window(), "New playlist", "Name:")
         if ok and name.strip():
             self.create(name, track_ids)
+
+    def new_smart(self, query: str = ""):
+        """The rule editor for a new smart playlist (shown, not modal)."""
+        from player.ui.smart_editor import SmartEditor
+
+        self.editor = SmartEditor(self.ctx, lambda name, q: self.create(name, query=q), query=query,
+                                  parent=self.panel.window())
+        self.editor.show()
+        return self.editor
+
+    def edit_smart(self, pid: int | None):
+        from player.ui.smart_editor import SmartEditor
+
+        p = self.playlist(pid)
+        if p is None or not p.is_smart:
+            return None
+
+        def save(name: str, query: str) -> None:
+            if name != p.name:
+                self.rename(pid, name)
+            if query != p.query:
+                self.set_query(pid, query)
+
+        self.editor = SmartEditor(self.ctx, save, name=p.name, query=p.query or "", parent=self.panel.window())
+        self.editor.show()
+        return self.editor
 
     def ask_rename(self, pid: int) -> None:
         p = self.playlist(pid)
@@ -444,11 +558,14 @@ class PlaylistsController(Controller):
             m.addAction(std("MediaPlay"), "Play", lambda: self.play(pid)).setEnabled(playable)
             m.addSeparator()
             m.addAction("Rename…", lambda: self.ask_rename(pid))
+            if (p := self.playlist(pid)) is not None and p.is_smart:
+                m.addAction("Edit rules…", lambda: self.edit_smart(pid))
             m.addAction("Duplicate", lambda: self.duplicate(pid))
             m.addAction("Export…", lambda: self.ask_export(pid))
             m.addAction(std("TrashIcon"), "Delete…", lambda: self.ask_delete(pid))
             m.addSeparator()
         m.addAction("New playlist…", lambda: self.ask_create())
+        m.addAction("New smart playlist…", lambda: self.new_smart())
         m.addAction("Import playlist…", self.ask_import)
         return m
 
