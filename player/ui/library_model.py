@@ -325,6 +325,23 @@ class LibraryModel(QAbstractTableModel):
 
         self.pools.query.submit(job, on_result=lambda res: self._apply(res, gen), on_error=self._fail)
 
+    def drop_tracks(self, track_ids) -> None:
+        """Take tracks removed from the library out of the table."""
+        gone = {int(t) for t in track_ids}
+        self._gen += 1
+        gen, spec = self._gen, self._spec
+
+        def job():
+            old = self._wsnap
+            if old is None:
+                return None
+            rows = [r for r in old.rows if r[ID] not in gone]
+            snap = replace(old, rows=rows, pos={row[ID]: i for i, row in enumerate(rows)})
+            self._wsnap = snap
+            return snap, compute_order(snap, spec, facet_ids(self.library, spec.facet), self.library)
+
+        self.pools.query.submit(job, on_result=lambda res: self._apply(res, gen), on_error=self._fail)
+
     def refresh_labels(self, delta: bool = True) -> None:
         """Pick up analysis results (top tags, analysed genre)."""
 
