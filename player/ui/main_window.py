@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QSizePolicy, QSplitter, QTabW
 
 from player import options as opt
 from player.ui.actions import Actions, Menus, install_keys
+from player.ui.album_grid import AlbumGrid, AlbumGridController
 from player.ui.analysis_adapter import AnalysisControl
 from player.ui.analysis_status import AnalysisController
 from player.ui.browse import BrowseController, search_box
@@ -98,6 +99,10 @@ class MainWindow(QMainWindow):
         self.up_next.set_covers(self.covers)
         self.more_like.set_covers(self.covers)
         self.details.covers = self.covers
+        self.album_grid = AlbumGrid(self.covers)
+        self.view.parentWidget().layout().insertWidget(1, self.album_grid, 1)
+        self.albums = AlbumGridController(self.ctx, self.view, self.album_grid, self)
+        self.albums.install(self.menuBar(), self.menus.listener, self.toolbar)
         self._restore_settings()
         self.listeners.reload(select=self.settings[opt.LISTENER])
         self.model.reload(self.listeners.user_id)

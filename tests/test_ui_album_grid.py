@@ -1,0 +1,82 @@
+"""The album grid (player/ui/album_grid.py): albums grouped as the library groups them, the switch
+between the song list and the grid (kept in the settings), playing an album in order, and covers
+loaded only for the tiles on screen."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from player.options import VIEW
+from uimusic import ARTISTS
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PLAYER_DATA_DIR", str(tmp_path / "data"))
+
+
+def test_switch_to_the_grid_and_play_an_album_in_order(qtbot, playing_window, library, tmp_path, settle):
+    w = playing_window
+    assert not w.album_grid.isVisible() and w.view.isVisible()
+    w.albums.action.trigger()
+    settle(w)
+    assert w.album_grid.isVisible() and not w.view.isVisible()
+    assert w.settings[VIEW] == "albums"
+    albums = w.album_grid.albums.albums
+    assert sorted((a.name, a.artist, len(a.track_ids)) for a in albums) == sorted(
+        (album, artist, len(titles)) for artist, album, titles in ARTISTS)
+    row = next(i for i, a in enumerate(albums) if a.name == "Heavy Weather")
+    w.album_grid.doubleClicked.emit(w.album_grid.albums.index(row))
+    qtbot.waitUntil(lambda: w.playback.state() == "playing", timeout=5000)
+    settle(w)  # the recommendations' refresh has landed: it keeps the album's songs
+    titles = [library.track(t).title for t in [w.playback.current_track_id()] + [t.id for t in w.playback.upcoming()]]
+    assert titles[:4] == ["Thunderhead", "Iron Sky", "Breakwater", "Gale"]
+    # back to the list
+    w.albums.action.trigger()
+    assert w.view.isVisible() and not w.album_grid.isVisible() and w.settings[VIEW] == "list"
+
+
+def test_the_grid_is_restored_from_the_settings(open_window, import_music, tagged_music, settle):
+    w = open_window()
+    import_music(w, tagged_music(broken=False))
+    w.albums.action.setChecked(True)
+    settle(w)
+    w.close()
+    w2 = open_window()
+    settle(w2)
+    assert w2.albums.action.isChecked() and w2.album_grid.isVisible()
+    assert len(w2.album_grid.albums.albums) == len(ARTISTS)
+
+
+def test_two_thousand_albums_load_covers_only_for_visible_tiles(qtbot, library, monkeypatch):
+    from player.ui import cover_art
+    from player.ui.album_grid import Album, AlbumGrid
+    from player.ui.cover_art import CoverLoader
+
+    asked, threads = [], []
+
+    def load(lib, track_id, size):
+        asked.append(track_id)
+        threads.append(threading.get_ident())
+        return cover_art.NONE, None
+
+    monkeypatch.setattr(cover_art, "load_thumbnail", load)
+    covers = CoverLoader(library, threads=1)
+    grid = AlbumGrid(covers)
+    qtbot.addWidget(grid)
+    grid.resize(900, 600)
+    grid.albums.set_albums([Album(f"k{i}", f"Album {i}", f"Artist {i}", (i,)) for i in range(2000)])
+    grid.show()
+    qtbot.waitExposed(grid)
+    qtbot.waitUntil(lambda: covers.pending == 0 and bool(asked), timeout=10000)
+    first = set(asked)
+    assert 0 in first and len(first) < 60  # a screenful, not 2,000
+    grid.scrollToBottom()
+    qtbot.waitUntil(lambda: 1999 in asked and covers.pending == 0, timeout=10000)
+    assert len(set(asked)) < 150
+    assert threading.get_ident() not in threads
+    covers.shutdown()
