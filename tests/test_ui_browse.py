@@ -74,3 +74,27 @@ def test_browse_by_tag_and_search_finds_tags(window, library, fake_models, settl
     window.browse.set_search(label)
     settle(window)
     assert want <= set(window.model.track_ids())
+
+
+def test_untagged_songs_are_named_after_their_folders_and_albums_group_across_case(open_window, import_music,
+                                                                                   tmp_path, settle):
+    from audiogen import write_audio
+
+    root = tmp_path / "music"
+    write_audio(root / "Nexuiz" / "a.wav", seconds=0.3, tags={"title": "One", "artist": "Band", "album": "Nexuiz"})
+    write_audio(root / "Nexuiz" / "b.wav", seconds=0.3, tags={"title": "Two", "artist": "Band", "album": "nexuiz"})
+    write_audio(root / "Nexuiz" / "c.wav", seconds=0.3, tags={"title": "Three", "artist": "Band", "album": "Nexuiz"})
+    write_audio(root / "Game Composer" / "Pingus Soundtrack" / "track1.wav", seconds=0.3)
+    w = open_window()
+    import_music(w, root)
+    m = w.model
+    rows = {m.data(m.index(r, COL["title"])): (m.data(m.index(r, COL["artist"])), m.data(m.index(r, COL["album"])))
+            for r in range(m.rowCount())}
+    assert rows["track1"] == ("Game Composer", "Pingus Soundtrack")
+    w.browse.refresh_facets()
+    settle(w)
+    albums = dict(w.sidebar._data["album"])
+    assert albums["Nexuiz"] == 3 and "nexuiz" not in albums  # one album, its most common spelling
+    w.sidebar.choose(("album", "Nexuiz"))
+    settle(w)
+    assert set(_titles(w)) == {"One", "Two", "Three"}

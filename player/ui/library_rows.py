@@ -89,11 +89,30 @@ def fmt_duration(seconds) -> str:
     return f"{s // 60}:{s % 60:02d}"
 
 
+def album_fold(name: str) -> str:
+    """An album name, case and spacing aside ("Nexuiz" and "nexuiz " are one album)."""
+    return " ".join(name.casefold().split())
+
+
+def merge_spellings(counts) -> dict[str, int]:
+    """Album counts merged across spellings, each named by its most common one (ties: the first sorted)."""
+    groups: dict[str, dict[str, int]] = {}
+    for name, n in counts.items():
+        groups.setdefault(album_fold(name), {})[name] = n
+    return {min(g.items(), key=lambda kv: (-kv[1], kv[0]))[0]: sum(g.values()) for g in groups.values()}
+
+
 def _row_from_db(r) -> TrackRow:
     path = r[8]
     title = r[1] or Path(path).stem
-    artist = r[2] or ""
+    artist = r[2] or r[10] or ""
     album = r[3] or ""
+    if not artist or not album:  # untagged: named after its folders, as everywhere else
+        from player.library.store import display_album, display_artist
+
+        shown = {"title": r[1], "artist": r[2], "album": r[3], "albumartist": r[10], "path": path}
+        artist = artist or display_artist(shown)
+        album = album or display_album(shown)
     genre = r[5] or ""
     text = " ".join((title, artist, album, genre, r[10] or "")).casefold()
     return _new_row(TrackRow, (r[0], title, artist, album, r[4], genre, r[6], r[7], path, r[9], r[10] or "", r[11],
@@ -216,7 +235,8 @@ def compute_order(snap: Snapshot, spec: OrderSpec, tag_ids: frozenset[int] | Non
         if kind == "artist":
             idx = [i for i in idx if rows[i][ARTIST] == value]
         elif kind == "album":
-            idx = [i for i in idx if rows[i][ALBUM] == value]
+            folded = album_fold(value)
+            idx = [i for i in idx if album_fold(rows[i][ALBUM]) == folded]
         elif kind == "genre":
             idx = [i for i in idx if snap.genre_of(rows[i]) == value]
         elif kind == "tag":

@@ -15,7 +15,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem
 
 from player.ui.icons import dot_icon, star_icon, std, text_icon
-from player.ui.library_rows import ALBUM, ARTIST, ID, STATUS, Snapshot
+from player.ui.library_rows import ALBUM, ARTIST, ID, STATUS, Snapshot, merge_spellings
 
 FacetRole = Qt.UserRole + 10
 SECTIONS = [("artist", "Artists"), ("album", "Albums"), ("genre", "Genres"), ("tag", "Tags")]
@@ -57,7 +57,7 @@ def compute_facets(library, snap: Snapshot) -> dict:
         "problems": problems,
         "unanalysed": unanalysed,
         "artist": sorted(artists.items(), key=lambda kv: kv[0].casefold()),
-        "album": sorted(albums.items(), key=lambda kv: kv[0].casefold()),
+        "album": sorted(merge_spellings(albums).items(), key=lambda kv: kv[0].casefold()),
         "genre": sorted(genres.items(), key=lambda kv: (-kv[1], kv[0].casefold())),
         "tag": sorted(tags.items(), key=lambda kv: (-kv[1], kv[0].casefold())),
     }
