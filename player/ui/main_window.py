@@ -26,10 +26,12 @@ from player.ui.analysis_status import AnalysisController
 from player.ui.browse import BrowseController, search_box
 from player.ui.context import Services, WindowContext
 from player.ui.cover_art import CoverLoader
+from player.ui.desktop import DesktopController
 from player.ui.details import DetailsController
 from player.ui.dialogs import ShortcutsDialog
 from player.ui.icons import app_icon, sparkle_icon
 from player.ui.import_status import ImportController
+from player.ui.library_manage import RemoveFromLibrary
 from player.ui.library_menu import LibraryMenus, MenuParts
 from player.ui.levelling_menu import LevellingMenus
 from player.ui.library_model import LibraryModel
@@ -48,6 +50,7 @@ from player.ui.status_parts import AnalysisStatus, ImportStatus
 from player.ui.sidebar import Sidebar
 from player.ui.transport import APP_TITLE, TransportController
 from player.ui.up_next import UpNextController
+from player.ui.watch_control import WatchController
 from player.ui.workers import Pools
 
 
@@ -183,9 +186,13 @@ class MainWindow(QMainWindow):
         self.analysis_ctl = AnalysisController(ctx, self.analysis_status, self)
         self.mood_panel = MoodPanelController(ctx, self.mood_box, a.mood, self.camera_label, self)
         self.details = DetailsController(ctx, self.view, self)
+        self.desktop = DesktopController(ctx, self.transport, self, parent=self)
+        self.watching = WatchController(ctx, self.imports, self)
+        self.removal = RemoveFromLibrary(ctx, self.view, self)
         parts = MenuParts(self.view, self.sidebar, a.play_next, a.enqueue, a.more_like, a.details, self.transport,
                           self.queue, self.listeners, self.details, self.browse)
         self.context_menus = LibraryMenus(ctx, parts, self)
+        self.context_menus.song_entries.append(self.removal.add_to_menu)
         self.playlists = PlaylistsController(ctx, self.sidebar, self.playlist_view, [self.view, self.empty_hint], self)
         self.context_menus.song_entries.append(self.playlists.add_to_menu)
         self.playlists.watch_search(self.search)
@@ -201,6 +208,7 @@ class MainWindow(QMainWindow):
         self.act_policy = self.mood_panel.add_policy_actions(menus.mood)
         camera = menus.add_camera_menu()
         camera.aboutToShow.connect(lambda: self.mood_panel.fill_camera_menu(camera))
+        menus.add_desktop_actions(self.desktop.notify_action, self.desktop.tray_action)
         self.menus = menus
 
     def _build_toolbar(self) -> None:
@@ -212,6 +220,7 @@ class MainWindow(QMainWindow):
         tb.setToolButtonStyle(Qt.ToolButtonTextBesideIcon)
         self.addToolBar(Qt.TopToolBarArea, tb)
         tb.addAction(self.actions.import_folder)
+        tb.addAction(self.actions.stop)
         spacer = QWidget()
         spacer.setFixedWidth(12)
         tb.addWidget(spacer)
@@ -230,7 +239,8 @@ class MainWindow(QMainWindow):
     def _wire(self) -> None:
         a, t, q, b = self.actions, self.transport, self.queue, self.browse
         for action, fn in (
-            (a.import_folder, self.imports.choose_folder), (a.quit, self.close), (a.find, b.focus_search),
+            (a.import_folder, self.imports.choose_folder), (a.quit, self.desktop.close_to_tray.quit),
+            (a.import_files, self.imports.choose_files), (a.rescan, self.watching.rescan_all), (a.stop, t.stop), (a.find, b.focus_search),
             (a.play, t.toggle_play), (a.next, t.next_track), (a.previous, t.previous_track),
             (a.forward, lambda: t.seek_relative(5.0)), (a.back, lambda: t.seek_relative(-5.0)),
             (a.volume_up, lambda: t.change_volume(0.05)), (a.volume_down, lambda: t.change_volume(-0.05)),
@@ -261,6 +271,7 @@ class MainWindow(QMainWindow):
         self.imports.finished.connect(self._imported)
         ac = self.analysis_ctl
         ac.labelsChanged.connect(b.schedule_facets)
+        self.removal.removed.connect(lambda _n: b.schedule_facets())
         ac.ended.connect(self.recs.library_changed)
         for signal in (lc.ratingsChanged, ac.labelsChanged, ac.ended, self.imports.finished, m.loaded):
             signal.connect(self.playlists.library_changed)
@@ -271,6 +282,8 @@ class MainWindow(QMainWindow):
         if not self.recs.available:
             self._recommender_unavailable(self.recs.reason)
         q.show()
+        self.desktop.start()
+        self.watching.start()
 
     def _recommender_unavailable(self, reason: str) -> None:
         for action in (self.actions.more_like, self.actions.refresh_recs):
@@ -345,8 +358,9 @@ class MainWindow(QMainWindow):
 
     @staticmethod
     def _folders(ev) -> list[str]:
+        """The dropped folders and files (a file is imported on its own)."""
         md = ev.mimeData()
-        return [u.toLocalFile() for u in md.urls() if u.isLocalFile() and os.path.isdir(u.toLocalFile())] \
+        return [u.toLocalFile() for u in md.urls() if u.isLocalFile() and os.path.exists(u.toLocalFile())] \
             if md.hasUrls() else []
 
     def dragEnterEvent(self, ev):  # noqa: N802
@@ -356,7 +370,7 @@ class MainWindow(QMainWindow):
     def dropEvent(self, ev):  # noqa: N802
         folders = self._folders(ev)
         if folders:
-            self.imports.import_folders(folders)
+            self.imports.import_paths(folders)
             ev.acceptProposedAction()
 
     def closeEvent(self, ev):  # noqa: N802
@@ -365,6 +379,8 @@ class MainWindow(QMainWindow):
         except Exception:  # noqa: BLE001 - never block closing on settings
             pass
         self.imports.cancel()
+        self.desktop.stop()
+        self.watching.stop()
         self.mood.shutdown()
         self.covers.shutdown()
         self.playback.close()
