@@ -108,3 +108,50 @@ def test_more_like_this(qtbot, playing_window, settle):
     w.more_like.list.playRequested.emit(0)
     settle(w)
     assert w.playback.current_track_id() == entries[0].track_id
+
+
+def test_the_queue_survives_closing_the_window(qtbot, playing_window, library, tmp_path, settle):
+    from conftest import make_window
+
+    w = playing_window
+    m = w.model
+    ids = {m.track_row(t).title: t for t in m.track_ids()}
+    w.transport.play_track(ids["Harbour"])
+    settle(w)
+    w.queue.play_next([ids["Gale"]])
+    settle(w)
+    p = w.playback.player
+    p.backend.advance(1.25)
+    p.sync()
+    qtbot.wait(30)
+    w.playback._sync()
+    queue = [t.id for t in w.playback.upcoming()]
+    assert queue[0] == ids["Gale"]
+    rec_reason = {e.track_id: e.reason for e in w.up_next.list.entries.entries}
+    w.close()
+
+    w2 = make_window(library, tmp_path, audio_backend="null-manual")
+    qtbot.addWidget(w2)
+    w2.show()
+    settle(w2)
+    try:
+        assert w2.playback.current_track_id() == ids["Harbour"]
+        assert w2.playback.state() == "stopped"
+        assert abs(w2.playback.position() - 1.25) < 0.1
+        # your pick comes first as before; the recommender's songs after it (it may refresh them)
+        up = [t.id for t in w2.playback.upcoming()]
+        assert up[0] == ids["Gale"] and len(up) >= len(queue) - 1
+        entries = w2.up_next.list.entries.entries
+        assert entries[0].track_id == ids["Gale"] and entries[0].user_queued
+        mine = [e.track_id for e in entries if e.user_queued]
+        assert mine == [e for e in mine if e == ids["Gale"]] and mine
+        assert all(e.reason for e in entries if not e.user_queued)
+        assert set(rec_reason) & {e.track_id for e in entries[1:]}
+        assert w2.now_playing.title.text() == "Harbour"
+        w2.view.setFocus()
+        qtbot.keyClick(w2.view, Qt.Key_Space)  # resumes that song where it was, not Up next's first
+        qtbot.waitUntil(lambda: w2.playback.state() == "playing", timeout=3000)
+        assert w2.playback.current_track_id() == ids["Harbour"]
+        assert w2.playback.position() >= 1.2
+    finally:
+        w2.close()

@@ -378,6 +378,7 @@ class MainWindow(QMainWindow):
             self.save_settings()
         except Exception:  # noqa: BLE001 - never block closing on settings
             pass
+        self.queue.save_queue(now=True)
         self.imports.cancel()
         self.desktop.stop()
         self.watching.stop()

@@ -359,6 +359,36 @@ class PlaybackController(QObject):
             q.append(tracks)
         self.queueChanged.emit()
 
+    def queue_items(self) -> tuple[list[int], int | None]:
+        """The queue's track ids in play order and the playing song's place among them."""
+        q = self.queue
+        if q is None:
+            return [], None
+        playing = self.player.current_track
+        up = self.upcoming()
+        if playing is None:
+            return [t.id for t in up], None
+        return [playing.id] + [t.id for t in up], 0
+
+    def restore(self, ids: list[int], index: int, position: float) -> bool:
+        """Put back a kept queue, stopped at ``position`` in song ``index``: play (Space) resumes it there."""
+        q = self.queue
+        if q is None or self.state() != "stopped":
+            return False
+        tracks = self._tracks(ids)
+        if not tracks:
+            return False
+        try:
+            q.set_tracks(tracks, max(0, min(index, len(tracks) - 1)))
+        except Exception as exc:  # noqa: BLE001
+            self.message.emit(f"Up next could not be restored: {describe_exception(exc)}", "warning")
+            return False
+        if position > 0:
+            self._call("seek", float(position))
+        self._sync()
+        self.queueChanged.emit()
+        return True
+
     def _refill(self, queue) -> list:
         """The queue runs low (player thread): ask the recommender for more."""
         if self.refill is None:

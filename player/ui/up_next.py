@@ -4,16 +4,23 @@ and More like this (the nearest songs by embedding).
 Up next shows the playback queue when there is one, else the recommender's latest list. Songs the
 listener placed (play next, add to queue, dragged in, moved) are theirs: a refresh of
 recommendations replaces only the recommender's songs.
+
+The queue survives a restart (:mod:`player.library.queue_state`, per listener): it is kept a moment
+after every change and when the window closes, and put back when the window opens, stopped where it
+was (Space resumes that song).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QTabWidget
 
 from player.ui.context import Controller, WindowContext
 from player.ui.library_view import LibraryView
 from player.ui.panels import Entry, ListPanel
+
+
+SAVE_DEBOUNCE_MS = 1500
 
 
 class UpNextController(Controller):
@@ -43,10 +50,75 @@ class UpNextController(Controller):
         for signal in (playback.ready, playback.trackChanged, playback.queueChanged, recs.upNextReady):
             signal.connect(self.show)
         recs.moreLikeReady.connect(self._show_more_like)
+        self._restored = False  # nothing is kept before the kept queue was put back
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(SAVE_DEBOUNCE_MS)
+        self._save_timer.timeout.connect(self.save_queue)
+        for signal in (playback.queueChanged, playback.trackChanged, playback.stateChanged):
+            signal.connect(self._queue_changed)
+        playback.ready.connect(lambda ok: self._restore() if ok else None)
 
     def set_user(self, user) -> None:
+        if self._restored and user is not self.user:
+            self.save_queue(now=True)  # the queue so far is the previous listener's
         self.user = user
         self.up_next.title.setText(f"Up next for {user.name}" if user else "Up next")
+        self._restore()
+
+    # -- the kept queue ------------------------------------------------------------------------------
+    def _queue_changed(self, *_args) -> None:
+        if self._restored:
+            self._save_timer.start()
+
+    def queue_state(self):
+        from player.library.queue_state import QueueState
+
+        pb, recs = self.ctx.playback, self.ctx.recs
+        ids, index = pb.queue_items()
+        if index is None:
+            return None
+        rec = [i for i in ids[1:] if i in recs.recommended]
+        return QueueState(ids, index, pb.position(), rec, {i: recs.reasons.get(i, "") for i in rec})
+
+    def save_queue(self, now: bool = False) -> None:
+        """Keep the queue for the listener (the write pool; ``now``: at once, as the window closes)."""
+        from player.library import queue_state
+
+        if not self._restored or self.ctx.playback.player is None:
+            return
+        self._save_timer.stop()
+        state = self.queue_state()
+        uid = self.user.id if self.user else None
+        if now:
+            try:
+                queue_state.save(self.ctx.library, uid, state)
+            except Exception:  # noqa: BLE001 - closing never fails on this
+                pass
+            return
+        self.ctx.pools.db_write.submit(queue_state.save, self.ctx.library, uid, state, on_error=lambda e: None)
+
+    def _restore(self) -> None:
+        """Once, when both the player and the listener are known: put the kept queue back."""
+        from player.library import queue_state
+
+        pb = self.ctx.playback
+        if self._restored or pb.player is None or (self.user is None and self.ctx.library.db.query_one(
+                "SELECT 1 FROM users LIMIT 1") is not None):
+            return
+        self._restored = True
+        uid = self.user.id if self.user else None
+        try:
+            state = queue_state.load(self.ctx.library, uid)
+        except Exception:  # noqa: BLE001 - a queue not kept is no reason to fail opening
+            state = None
+        if state is None:
+            return
+        recs = self.ctx.recs
+        recs.recommended = set(state.recommended)  # the others are the listener's, as they were
+        recs.reasons.update(state.reasons)
+        if pb.restore(state.track_ids, state.index, state.position):
+            self.show()
 
     # -- Up next ---------------------------------------------------------------------------------
     def entries(self) -> list[Entry]:
