@@ -90,6 +90,36 @@ def test_up_next_reorder_remove_and_play_next(qtbot, playing_window, settle):
     lst.entries.dropMimeData(md, Qt.CopyAction, 0, 0, QModelIndex())
     settle(w)
     assert lst.entries.entry(0).track_id == dragged and lst.entries.entry(0).user_queued
+    # dropped further down, they go exactly there
+    before = [e.track_id for e in lst.entries.entries]
+    other = ids["Low Tide"]
+    md = m.mimeData([m.index(m.row_of(other), 0)])
+    lst.entries.dropMimeData(md, Qt.CopyAction, 2, 0, QModelIndex())
+    settle(w)
+    now = [e.track_id for e in lst.entries.entries]
+    assert now[:3] == before[:2] + [other] and lst.entries.entry(2).user_queued
+    assert [t.id for t in w.playback.upcoming()][2] == other
+
+
+def test_queued_by_you_only_on_songs_you_queued(qtbot, playing_window, settle):
+    w = playing_window
+    m = w.model
+    ids = {m.track_row(t).title: t for t in m.track_ids()}
+    w.transport.play_track(ids["Harbour"])
+    settle(w)
+    assert not any(e.user_queued for e in w.up_next.list.entries.entries)
+    w.transport.next_track()
+    settle(w)
+    w.transport.previous_track()
+    settle(w)
+    qtbot.waitUntil(lambda: w.playback.current_track_id() == ids["Harbour"], timeout=3000)
+    settle(w)
+    entries = w.up_next.list.entries.entries
+    assert entries and not any(e.user_queued for e in entries)  # the song back after Previous is not "yours"
+    pick = next(t for t in ids.values() if t not in {e.track_id for e in entries} and t != ids["Harbour"])
+    w.queue.play_next([pick])
+    settle(w)
+    assert [e.track_id for e in w.up_next.list.entries.entries if e.user_queued] == [pick]
 
 
 def test_more_like_this(qtbot, playing_window, settle):

@@ -319,6 +319,28 @@ class PlaybackController(QObject):
             self._call("play", 0)
         self.queueChanged.emit()
 
+    def insert_at(self, ids: list[int], row: int, recommended: set[int]) -> None:
+        """Before Up next's ``row`` (at its end past the last row), in the given order."""
+        q = self.queue
+        if q is None:
+            return
+        up = self.upcoming()
+        if row >= len(up) or q.shuffle:
+            for t in self._tracks(ids):
+                q.append([t])
+                recommended.discard(t.id)
+            self.queueChanged.emit()
+            return
+        target = up[max(0, row)]
+        for t in self._tracks(ids):
+            q.append([t])
+            recommended.discard(t.id)
+            items = q.items
+            dst = next((i for i, x in enumerate(items) if x is target), None)
+            if dst is not None and dst < len(items) - 1:
+                q.move(len(items) - 1, dst)
+        self.queueChanged.emit()
+
     def enqueue(self, ids: list[int], recommended: set[int]) -> None:
         """After the listener's own picks, before the recommended songs."""
         q = self.queue

@@ -36,6 +36,9 @@ class UpNextController(Controller):
         self.tabs = tabs
         self.view = view
         self.user = None
+        #: the songs the listener put in Up next themselves (play next, add, dragged in, moved): only
+        #: these say "Queued by you" (a song back in Up next after Previous is not one of them)
+        self.queued_by_you: set[int] = set()
         playback, recs = ctx.playback, ctx.recs
         un = up_next
         un.refreshClicked.connect(lambda: recs.refresh(force=True))
@@ -116,6 +119,7 @@ class UpNextController(Controller):
             return
         recs = self.ctx.recs
         recs.recommended = set(state.recommended)  # the others are the listener's, as they were
+        self.queued_by_you.update(i for i in state.track_ids[state.index + 1:] if i not in recs.recommended)
         recs.reasons.update(state.reasons)
         if pb.restore(state.track_ids, state.index, state.position):
             self.show()
@@ -128,7 +132,7 @@ class UpNextController(Controller):
         recs = self.ctx.recs
         out = []
         for t in self.ctx.playback.upcoming():
-            mine = t.id not in recs.recommended
+            mine = t.id in self.queued_by_you and t.id not in recs.recommended
             out.append(Entry(t.id, t.title or str(t.id), t.artist or "", t.album or "",
                              "" if mine else recs.reasons.get(t.id, ""), None, recs.analysed.get(t.id, True), mine))
         return out
@@ -168,17 +172,21 @@ class UpNextController(Controller):
 
     def _move(self, src: int, dst: int) -> None:
         if self.ctx.playback.available:
+            up = self.ctx.playback.upcoming()
+            if 0 <= src < len(up):
+                self.queued_by_you.add(up[src].id)
             self.ctx.playback.move_up_next(src, dst, self.ctx.recs.recommended)
         self.show()
 
     def _dropped(self, ids: list[int], row: int) -> None:
-        """Songs dragged from the library: at the top they play next, elsewhere after your picks."""
+        """Songs dragged from the library go where they are dropped (at the top they play next)."""
         if not self.ctx.playback.available or self.ctx.playback.player is None:
             return
+        self.queued_by_you.update(ids)
         if row <= 0:
             self.ctx.playback.insert_next(ids, self.ctx.recs.recommended)
         else:
-            self.ctx.playback.enqueue(ids, self.ctx.recs.recommended)
+            self.ctx.playback.insert_at(ids, row, self.ctx.recs.recommended)
         self.show()
 
     def play_entry(self, e: Entry | None) -> None:
@@ -187,6 +195,7 @@ class UpNextController(Controller):
 
     def play_next(self, ids: list[int]) -> None:
         if self.ctx.playback.available:
+            self.queued_by_you.update(ids)
             self.ctx.playback.insert_next(ids, self.ctx.recs.recommended)
 
     def play_selection_next(self) -> None:
@@ -198,6 +207,7 @@ class UpNextController(Controller):
     def enqueue_selection(self) -> None:
         ids = self.view.selected_track_ids()
         if ids and self.ctx.playback.available:
+            self.queued_by_you.update(ids)
             self.ctx.playback.enqueue(ids, self.ctx.recs.recommended)
 
     # -- More like this ----------------------------------------------------------------------------
