@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from player.library.smart import _model_labels
+from player.analysis.store import _model_labels
 from player.library.smart_parse import And, Cond, Not, Or, Words, parse
 
 NOW = 1_800_000_000.0
@@ -66,7 +66,7 @@ def add_song(lib, title, *, artist=None, album=None, albumartist=None, year=None
 # the reference: every song read into a dict, the tree walked per song
 # ---------------------------------------------------------------------------------------------
 def _songs(lib, user_id):
-    from player.library.smart import _model_labels as labels_of
+    from player.analysis.store import _model_labels as labels_of
 
     rows = lib.db.query("SELECT * FROM tracks ORDER BY id")
     songs = []

@@ -9,7 +9,10 @@ which return frozen dataclasses:
 * :func:`read_library_labels` -> :class:`LibraryLabels`: every track's top labels and genre (the
   library view), optionally only those analysed since a time;
 * :func:`read_label_rows`, :func:`read_embeddings`, :func:`read_analysed_ids`: the whole library as
-  arrays (the recommender, exports).
+  arrays (the recommender, exports);
+* :func:`read_analysis_arrays` -> :class:`AnalysisArrays`: the current model's tag and genre
+  probabilities and unit embeddings of every analysed track, cached per library until the analysis
+  table changes (smart playlists).
 
 Names come from the model registry (:func:`player.analysis.registry.labels_for_version`): the models
 that the stored ``model_version`` names. A vector whose models are not installed gets generic names
@@ -25,6 +28,8 @@ transaction); a result of a file that changed meanwhile is dropped and the track
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Mapping, NamedTuple
 
@@ -384,3 +389,103 @@ def save_results(library: Library, model_version: str, results: list[AnalysisRes
             )
             c.execute("DELETE FROM track_labels WHERE track_id = ?", (int(track_id),))
     return stale
+
+
+# ------------------------------------------------------- whole-library arrays for queries (cached)
+@dataclass
+class AnalysisArrays:
+    version: str | None
+    ids: np.ndarray  # int64, ascending: tracks with an 'ok' analysis of ``version``
+    tag_names: list | None  # None: the model folder is not installed (names unknown)
+    tag_probs: np.ndarray | None  # float32 (n, tags)
+    genre_names: list | None
+    genre_probs: np.ndarray | None  # float32 (n, genres)
+    embeddings: np.ndarray | None  # float32 (n, d), unit rows (zero where the blob was empty)
+    labels: dict  # casefolded label -> stored spelling, over track_labels
+    fingerprint: tuple = ()
+    has_emb: np.ndarray | None = None  # bool (n,): a usable embedding
+
+    def index_of(self, track_id: int) -> int:
+        i = int(np.searchsorted(self.ids, track_id))
+        return i if i < len(self.ids) and self.ids[i] == track_id else -1
+
+
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_CACHE_LOCK = threading.Lock()
+
+
+def _default_version() -> str | None:
+    try:
+        from player.analysis.engine import model_version
+
+        return model_version()
+    except Exception:  # no models installed, or a broken folder: fall back to what is stored
+        return None
+
+
+def _model_labels(version: str | None) -> tuple[list | None, list | None]:
+    """(tag names, genre names) of the models named in a version string ``tagger@1+cnn_lstm@2``."""
+    if not version:
+        return None, None
+    from player.analysis.registry import labels_for_version
+
+    names = labels_for_version(version)
+    return (list(names.tags) if names.tags else None), (list(names.genres) if names.genres else None)
+
+
+def _matrix(blobs: list, width: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of float32 blobs of the expected (else the most common) length; a mask of usable rows."""
+    lengths = np.fromiter((len(b) if b is not None else 0 for b in blobs), np.int64, len(blobs))
+    if width is None:
+        vals, counts = np.unique(lengths[lengths > 0], return_counts=True)
+        if not len(vals):
+            return np.zeros((len(blobs), 0), np.float32), np.zeros(len(blobs), bool)
+        size = int(vals[np.argmax(counts)])
+    else:
+        size = 4 * width
+    keep = lengths == size
+    out = np.zeros((len(blobs), size // 4), np.float32)
+    if keep.any():
+        out[keep] = np.frombuffer(b"".join(b for b, k in zip(blobs, keep) if k), np.float32).reshape(-1, size // 4)
+    return out, keep
+
+
+def read_analysis_arrays(library) -> AnalysisArrays:
+    """The current model's analysis as arrays; cached per library until the analysis table changes."""
+    # two queries, each answered from an index: the row count and the newest analysis time
+    fp = (_tuples(library, "SELECT COUNT(*) FROM analysis").fetchone()[0],
+          _tuples(library, "SELECT MAX(analysed_at) FROM analysis").fetchone()[0])
+    with _CACHE_LOCK:
+        cached = _CACHE.get(library)
+    if cached is not None and cached.fingerprint == fp:
+        return cached
+    stored = dict(_tuples(library, "SELECT model_version, COUNT(*) FROM analysis WHERE status = 'ok' "
+                                 "GROUP BY model_version"))
+    version = _default_version()
+    if version not in stored:
+        version = max(stored, key=stored.get) if stored else version
+    tag_names, genre_names = _model_labels(version)
+    rows = _tuples(library, "SELECT track_id, tag_probs, genre_probs, embedding FROM analysis "
+                          "WHERE status = 'ok' AND model_version = ? ORDER BY track_id", (version,)).fetchall()
+    ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+    tags, tag_ok = _matrix([r[1] for r in rows], len(tag_names) if tag_names else None)
+    genres, genre_ok = _matrix([r[2] for r in rows], len(genre_names) if genre_names else None)
+    emb, emb_ok = _matrix([r[3] for r in rows], None)
+    del rows
+    if emb.size:
+        norms = np.linalg.norm(emb, axis=1)
+        good = emb_ok & (norms > 0) & np.isfinite(norms)
+        emb[good] /= norms[good, None]
+        emb[~good] = 0
+    # a row whose tag (genre) blob has another length than the model's is no use for tag (genre) queries
+    tags[~tag_ok] = np.nan
+    genres[~genre_ok] = np.nan
+    labels = {}
+    for (label,) in _tuples(library, "SELECT DISTINCT label FROM track_labels"):
+        labels.setdefault(str(label).casefold(), label)
+    arrays = AnalysisArrays(version, ids, tag_names, tags if tag_names else None, genre_names,
+                            genres if genre_names else None, emb if emb.size else None, labels, fp,
+                            emb.any(axis=1) if emb.size else None)
+    with _CACHE_LOCK:
+        _CACHE[library] = arrays
+    return arrays

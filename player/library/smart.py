@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from player.analysis.store import AnalysisArrays, _tuples as _rows, read_analysis_arrays as analysis_arrays
 from player.library.smart_parse import And, Cond, Not, Or, Query, SmartQueryError, Words, parse, _suggest
 
 #: A mask ANDed at the top level with more matches than this filters the SQL result instead of
@@ -33,112 +34,6 @@ class SmartResult:
     track_ids: list
     warnings: list = field(default_factory=list)
     query: Query | None = None
-
-
-# -- the analysis arrays, cached per library ----------------------------------------------------
-@dataclass
-class AnalysisArrays:
-    version: str | None
-    ids: np.ndarray  # int64, ascending: tracks with an 'ok' analysis of ``version``
-    tag_names: list | None  # None: the model folder is not installed (names unknown)
-    tag_probs: np.ndarray | None  # float32 (n, tags)
-    genre_names: list | None
-    genre_probs: np.ndarray | None  # float32 (n, genres)
-    embeddings: np.ndarray | None  # float32 (n, d), unit rows (zero where the blob was empty)
-    labels: dict  # casefolded label -> stored spelling, over track_labels
-    fingerprint: tuple = ()
-    has_emb: np.ndarray | None = None  # bool (n,): a usable embedding
-
-    def index_of(self, track_id: int) -> int:
-        i = int(np.searchsorted(self.ids, track_id))
-        return i if i < len(self.ids) and self.ids[i] == track_id else -1
-
-
-_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_CACHE_LOCK = threading.Lock()
-
-
-def _rows(library, sql: str, params=()):
-    cur = library.db.conn.cursor()
-    cur.row_factory = None
-    return cur.execute(sql, params)
-
-
-def _default_version() -> str | None:
-    try:
-        from player.analysis.engine import model_version
-
-        return model_version()
-    except Exception:  # no models installed, or a broken folder: fall back to what is stored
-        return None
-
-
-def _model_labels(version: str | None) -> tuple[list | None, list | None]:
-    """(tag names, genre names) of the models named in a version string ``tagger@1+cnn_lstm@2``."""
-    if not version:
-        return None, None
-    from player.analysis.registry import labels_for_version
-
-    names = labels_for_version(version)
-    return (list(names.tags) if names.tags else None), (list(names.genres) if names.genres else None)
-
-
-def _matrix(blobs: list, width: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Rows of float32 blobs of the expected (else the most common) length; a mask of usable rows."""
-    lengths = np.fromiter((len(b) if b is not None else 0 for b in blobs), np.int64, len(blobs))
-    if width is None:
-        vals, counts = np.unique(lengths[lengths > 0], return_counts=True)
-        if not len(vals):
-            return np.zeros((len(blobs), 0), np.float32), np.zeros(len(blobs), bool)
-        size = int(vals[np.argmax(counts)])
-    else:
-        size = 4 * width
-    keep = lengths == size
-    out = np.zeros((len(blobs), size // 4), np.float32)
-    if keep.any():
-        out[keep] = np.frombuffer(b"".join(b for b, k in zip(blobs, keep) if k), np.float32).reshape(-1, size // 4)
-    return out, keep
-
-
-def analysis_arrays(library) -> AnalysisArrays:
-    """The current model's analysis as arrays; cached per library until the analysis table changes."""
-    # two queries, each answered from an index: the row count and the newest analysis time
-    fp = (_rows(library, "SELECT COUNT(*) FROM analysis").fetchone()[0],
-          _rows(library, "SELECT MAX(analysed_at) FROM analysis").fetchone()[0])
-    with _CACHE_LOCK:
-        cached = _CACHE.get(library)
-    if cached is not None and cached.fingerprint == fp:
-        return cached
-    stored = dict(_rows(library, "SELECT model_version, COUNT(*) FROM analysis WHERE status = 'ok' "
-                                 "GROUP BY model_version"))
-    version = _default_version()
-    if version not in stored:
-        version = max(stored, key=stored.get) if stored else version
-    tag_names, genre_names = _model_labels(version)
-    rows = _rows(library, "SELECT track_id, tag_probs, genre_probs, embedding FROM analysis "
-                          "WHERE status = 'ok' AND model_version = ? ORDER BY track_id", (version,)).fetchall()
-    ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-    tags, tag_ok = _matrix([r[1] for r in rows], len(tag_names) if tag_names else None)
-    genres, genre_ok = _matrix([r[2] for r in rows], len(genre_names) if genre_names else None)
-    emb, emb_ok = _matrix([r[3] for r in rows], None)
-    del rows
-    if emb.size:
-        norms = np.linalg.norm(emb, axis=1)
-        good = emb_ok & (norms > 0) & np.isfinite(norms)
-        emb[good] /= norms[good, None]
-        emb[~good] = 0
-    # a row whose tag (genre) blob has another length than the model's is no use for tag (genre) queries
-    tags[~tag_ok] = np.nan
-    genres[~genre_ok] = np.nan
-    labels = {}
-    for (label,) in _rows(library, "SELECT DISTINCT label FROM track_labels"):
-        labels.setdefault(str(label).casefold(), label)
-    arrays = AnalysisArrays(version, ids, tag_names, tags if tag_names else None, genre_names,
-                            genres if genre_names else None, emb if emb.size else None, labels, fp,
-                            emb.any(axis=1) if emb.size else None)
-    with _CACHE_LOCK:
-        _CACHE[library] = arrays
-    return arrays
 
 
 # -- SQL pieces ---------------------------------------------------------------------------------
@@ -177,6 +72,7 @@ DEFAULT_ORDER = ("t.artist COLLATE NOCASE NULLS LAST, t.album COLLATE NOCASE NUL
 
 _ROW = np.dtype([("id", "i8"), ("d", "f8")])
 _ORDER: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_ORDER_LOCK = threading.Lock()
 #: results up to this size are put in library order by SQLite; bigger ones by a cached rank of every song
 RANK_MIN = 2000
 
@@ -193,7 +89,7 @@ def in_library_order(library, ids: np.ndarray) -> np.ndarray:
         where = {tid: i for i, tid in enumerate(ids.tolist())}
         return np.fromiter((where[t] for t in got), np.int64, len(got))
     fp = tuple(_rows(library, "SELECT COUNT(*), MAX(id), MAX(updated_at) FROM tracks").fetchone())
-    with _CACHE_LOCK:
+    with _ORDER_LOCK:
         cached = _ORDER.get(library)
     if cached is None or cached[0] != fp:
         ordered = np.fromiter((r[0] for r in _rows(library, f"SELECT t.id FROM tracks t NOT INDEXED ORDER BY {DEFAULT_ORDER}")),
@@ -202,7 +98,7 @@ def in_library_order(library, ids: np.ndarray) -> np.ndarray:
         rank = np.empty(len(ordered), np.int64)
         rank[np.searchsorted(sorted_ids, ordered)] = np.arange(len(ordered))
         cached = (fp, sorted_ids, rank)
-        with _CACHE_LOCK:
+        with _ORDER_LOCK:
             _ORDER[library] = cached
     _, sorted_ids, rank = cached
     pos = np.minimum(np.searchsorted(sorted_ids, ids), max(len(sorted_ids) - 1, 0))
