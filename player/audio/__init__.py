@@ -13,7 +13,8 @@ from player.audio.backends import AudioUnavailable, Backend, NullBackend, SoundD
 from player.audio.decoder import DecodeError
 from player.audio.errors import AudioError, fmt_time
 from player.audio.gain import GAIN_MODES, GainSettings
-from player.audio.player import EVENT_KINDS, SKIP_SECONDS, FileTrack, Player, PlayerEvent, is_skip
+from player.audio.events import EVENT_KINDS, SKIP_SECONDS, FileTrack, PlayerEvent, is_skip
+from player.audio.player import Player
 from player.audio.queue import REPEAT_MODES, Queue
 
 __all__ = [
