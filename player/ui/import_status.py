@@ -13,7 +13,6 @@ import time
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog
 
-from player.library.probe import AUDIO_EXTENSIONS
 from player.options import IMPORT_FOLDER
 from player.ui.context import Controller, WindowContext
 from player.ui.dialogs import FailureDialog
@@ -65,6 +64,8 @@ class ImportController(Controller):
             self.import_folders([folder])
 
     def choose_files(self) -> None:
+        from player.library.probe import AUDIO_EXTENSIONS
+
         start = self.ctx.settings[IMPORT_FOLDER] or os.path.expanduser("~")
         files, _filter = QFileDialog.getOpenFileNames(self.parent(), "Import music files", start,
                                                       f"Music ({' '.join('*' + e for e in sorted(AUDIO_EXTENSIONS))});;"

@@ -29,6 +29,7 @@ from player.ui.cover_art import CoverLoader
 from player.ui.desktop import DesktopController
 from player.ui.details import DetailsController
 from player.ui.dialogs import ShortcutsDialog
+from player.ui.first_run import FirstRun
 from player.ui.icons import app_icon, sparkle_icon
 from player.ui.import_status import ImportController
 from player.ui.library_manage import RemoveFromLibrary
@@ -116,7 +117,6 @@ class MainWindow(QMainWindow):
         central = QWidget()
         cl = _vbox(central)
         self.notices = NoticeArea(central)
-        cl.addWidget(self.notices)
         self.splitter = QSplitter(Qt.Horizontal)
         self.splitter.setObjectName("mainSplitter")
         self.splitter.setHandleWidth(1)
@@ -159,6 +159,7 @@ class MainWindow(QMainWindow):
         self.now_playing = NowPlayingBar()
         cl.addWidget(self.now_playing)
         self.setCentralWidget(central)
+        self.notices.float_over(self.splitter)
 
         sb = self.statusBar()
         sb.setSizeGripEnabled(True)
@@ -192,6 +193,7 @@ class MainWindow(QMainWindow):
         parts = MenuParts(self.view, self.sidebar, a.play_next, a.enqueue, a.more_like, a.details, self.transport,
                           self.queue, self.listeners, self.details, self.browse)
         self.context_menus = LibraryMenus(ctx, parts, self)
+        self.first_run = FirstRun(ctx, self.imports, self)
         self.context_menus.song_entries.append(self.removal.add_to_menu)
         self.playlists = PlaylistsController(ctx, self.sidebar, self.playlist_view, [self.view, self.empty_hint], self)
         self.context_menus.song_entries.append(self.playlists.add_to_menu)

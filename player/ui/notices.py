@@ -1,10 +1,12 @@
-"""Non-modal notices: a message strip above the library (errors stay until closed, others fade away)."""
+"""Non-modal notices: messages floating over the bottom of the library (errors stay until closed, others
+fade away). They float over the window's middle (:meth:`NoticeArea.float_over`) rather than taking a
+place in its layout, so the table never jumps when one appears or goes."""
 
 from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
 
 from player.ui.icons import std
@@ -76,6 +78,32 @@ class NoticeArea(QWidget):
         self._items: list[Notice] = []
         self.setVisible(False)
         self.history: list[tuple[str, str]] = []  # (level, text): what was shown, for tests and the log
+        self._over: QWidget | None = None
+
+    # -- floating over a widget ----------------------------------------------------------------
+    def float_over(self, widget: QWidget) -> None:
+        """Float at the bottom of ``widget`` (a sibling in the same parent), above it, at most 900 px
+        wide; follows its size."""
+        self._over = widget
+        widget.installEventFilter(self)
+        self.setAttribute(Qt.WA_StyledBackground, False)
+        self._place()
+
+    def eventFilter(self, obj: QObject, event) -> bool:  # noqa: N802 - Qt's name
+        if obj is self._over and event.type() in (QEvent.Type.Resize, QEvent.Type.Move, QEvent.Type.Show):
+            self._place()
+        return False
+
+    def _place(self) -> None:
+        w = self._over
+        if w is None:
+            return
+        g = w.geometry()
+        width = min(900, max(200, g.width() - 24))
+        self.setFixedWidth(width)
+        height = self.sizeHint().height() if self._items else 0
+        self.setGeometry(g.x() + (g.width() - width) // 2, g.y() + g.height() - height - 8, width, height)
+        self.raise_()
 
     def show_notice(self, text: str, level: str = "info", actions=None, timeout_ms: int | None = None) -> Notice:
         for n in self._items:
@@ -90,6 +118,7 @@ class NoticeArea(QWidget):
         while len(self._items) > self.limit:
             self._remove(self._items[0])
         self.setVisible(True)
+        self._place()
         return n
 
     def _remove(self, n: Notice) -> None:
@@ -104,6 +133,7 @@ class NoticeArea(QWidget):
         self._lay.invalidate()
         self.adjustSize()
         self.updateGeometry()
+        self._place()
 
     def dismiss_matching(self, text: str) -> None:
         for n in list(self._items):
