@@ -45,6 +45,7 @@ from player.ui.nowplaying import NowPlayingBar
 from player.ui.panels import ListPanel, MoodBox
 from player.ui.playback import PlaybackController
 from player.ui.playlists_panel import PlaylistsController, PlaylistView
+from player.ui.radio_control import RadioBar, RadioController
 from player.ui.recommend_control import RecommendController
 from player.ui.settings import Settings
 from player.ui.status_parts import AnalysisStatus, ImportStatus
@@ -146,6 +147,8 @@ class MainWindow(QMainWindow):
         self.more_like.refresh.setToolTip("Songs like the playing one")
         self.right_tabs.addTab(self.up_next, "Up next")
         self.right_tabs.addTab(self.more_like, sparkle_icon(14), "More like this")
+        self.radio_bar = RadioBar()
+        rl.addWidget(self.radio_bar)
         rl.addWidget(self.right_tabs, 1)
         self.mood_box = MoodBox()
         rl.addWidget(self.mood_box)
@@ -198,6 +201,11 @@ class MainWindow(QMainWindow):
         self.playlists = PlaylistsController(ctx, self.sidebar, self.playlist_view, [self.view, self.empty_hint], self)
         self.context_menus.song_entries.append(self.playlists.add_to_menu)
         self.playlists.watch_search(self.search)
+        self.radio = RadioController(ctx, self.radio_bar, self)
+        self.context_menus.song_entries.append(self.radio.song_menu)
+        self.playlists.playlist_entries.append(self.radio.facet_menu)
+        self.sidebar.customContextMenuRequested.connect(lambda pos: self.radio.sidebar_menu(self.sidebar, pos))
+        self.listeners.ratingSaved.connect(self.radio.rated)
 
     def _build_menus(self) -> None:
         menus = Menus(self.menuBar(), self.actions)
@@ -210,6 +218,10 @@ class MainWindow(QMainWindow):
         self.act_policy = self.mood_panel.add_policy_actions(menus.mood)
         camera = menus.add_camera_menu()
         camera.aboutToShow.connect(lambda: self.mood_panel.fill_camera_menu(camera))
+        playback_menu = self.menuBar().actions()[2].menu()
+        together = playback_menu.addMenu("Listen &together")
+        together.aboutToShow.connect(lambda: self.radio.fill_together_menu(together))
+        self.together_menu = together
         menus.add_desktop_actions(self.desktop.notify_action, self.desktop.tray_action)
         self.menus = menus
 

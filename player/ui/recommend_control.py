@@ -51,6 +51,10 @@ class RecommendController(QObject):
         self.dismissed: set[int] = set()  # removed from Up next by this listener: not proposed again
         self.last: list = []  # the latest up-next Recommendations (also without playback)
         self.recommended_before: set[int] = set()
+        #: another source of Up next while it runs (a radio, listening together):
+        #: ``source(engine, after_track_id, exclude_ids, n)`` -> picks with track_id, reason, score,
+        #: analysed; called in the recommend pool and on the player's thread (refills)
+        self.source = None
         self._dirty_engine = True
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -167,8 +171,12 @@ class RecommendController(QObject):
         if current is not None:
             exclude.add(current)
 
+        source = self.source
+
         def job():
             eng = self._ensure_engine()
+            if source is not None:
+                return source(eng, current, tuple(exclude), N_UP_NEXT)
             return eng.up_next(user_id, after_track_id=current, mood_labels=mood, n=N_UP_NEXT,
                                exclude_ids=tuple(exclude))
 
@@ -210,8 +218,12 @@ class RecommendController(QObject):
             return []
         try:
             eng = self._ensure_engine()
-            recs = eng.up_next(self.user_id, after_track_id=self.current_id, mood_labels=self.mood_labels,
-                               n=N_UP_NEXT, exclude_ids=tuple(set(exclude_ids) | self.dismissed))
+            source = self.source
+            if source is not None:
+                recs = source(eng, self.current_id, tuple(set(exclude_ids) | self.dismissed), N_UP_NEXT)
+            else:
+                recs = eng.up_next(self.user_id, after_track_id=self.current_id, mood_labels=self.mood_labels,
+                                   n=N_UP_NEXT, exclude_ids=tuple(set(exclude_ids) | self.dismissed))
         except Exception:  # noqa: BLE001 - the queue just stays short; the GUI refresh reports errors
             return []
         for r in recs:
