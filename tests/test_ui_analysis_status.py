@@ -81,3 +81,31 @@ def test_import_then_analysis_feeds_the_window(qtbot, open_window, tmp_path, mod
     w.right_tabs.setCurrentWidget(w.up_next)
     w.view.select_track(ids["Harbour"])
     shoot(w, "library-analysed")
+
+
+def test_songs_whose_analysis_failed_need_attention_and_are_not_waiting(open_window, import_music, tagged_music,
+                                                                         library, settle):
+    from player.analysis.store import Failure, read_counts, save_results
+    from uimusic import fake_analysis
+
+    w = open_window()
+    import_music(w, tagged_music(broken=False))
+    fake_analysis(library)
+    failed_id = w.model.track_id_at(0)
+    with library.db.transaction() as c:
+        c.execute("DELETE FROM track_labels WHERE track_id = ?", (failed_id,))
+    save_results(library, "tagger@1+genre@1", [], failures=[Failure(failed_id, "the audio stops after 0.1 s")])
+    w.model.refresh_labels(delta=False)
+    w.browse.refresh_facets()
+    settle(w)
+    sb = w.sidebar
+    assert not sb.unanalysed_item.text(0).startswith("Not analysed yet  (1")
+    assert sb.problem_item.text(0) == "Needs attention  (1)" and not sb.problem_item.isHidden()
+    assert "analysis failed: the audio stops after 0.1 s" in sb.problem_item.toolTip(0)
+    sb.choose(("status", "problem"))
+    settle(w)
+    assert w.model.track_ids() == [failed_id]
+    # "Analyse now" with nothing waiting does not claim that every song is analysed
+    w.analysis_ctl._say_done(read_counts(library))
+    level, text = w.notices.history[-1]
+    assert "1 song could not be analysed" in text and "Needs attention" in text

@@ -62,7 +62,8 @@ class AnalysisController(Controller):
         def started(p: aa.AnalysisProgress):
             if p.state == "idle":
                 if not quiet:
-                    self.ctx.status("Every song is analysed already.", 4000)
+                    self.ctx.pools.analysis.submit(read_counts, self.ctx.library, on_result=self._say_done,
+                                                   on_error=lambda e: None)
                 return
             self._set_live(True)
             s = self.status
@@ -79,6 +80,16 @@ class AnalysisController(Controller):
             self.ctx.notify(text, "warning" if quiet else "error")
 
         self.ctx.pools.analysis.submit(self.control.start, on_result=started, on_error=failed)
+
+    def _say_done(self, c) -> None:
+        """“Analyse now” with nothing waiting: done, or done except the songs that failed."""
+        if c.failed:
+            reason = c.reasons[0][0] if c.reasons else "unknown reason"
+            self.ctx.notify(f"Nothing waits for analysis, but {c.failed:,} song{'s' if c.failed != 1 else ''} could not "
+                            f"be analysed (for example: {reason}); they are under “Needs attention” in the sidebar.",
+                            "warning")
+        else:
+            self.ctx.status("Every song is analysed already.", 4000)
 
     def poll(self) -> None:
         """Show the stored counts (not while a run reports its own progress)."""

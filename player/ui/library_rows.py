@@ -211,7 +211,21 @@ def load_labels(library, snap: Snapshot, delta: bool) -> Snapshot:
                    ranks=kept)
 
 
+ANALYSIS_FAILED_SQL = ("SELECT a.track_id FROM analysis a JOIN tracks t ON t.id = a.track_id "
+                       "WHERE a.status = 'error' AND t.status = 'ok'")
+
+
+def analysis_failed_ids(library) -> frozenset[int]:
+    """Playable tracks whose analysis failed: they need attention, they do not wait for analysis."""
+    try:
+        return frozenset(r[0] for r in library.db.query(ANALYSIS_FAILED_SQL))
+    except Exception:  # noqa: BLE001 - a library without the analysis table yet
+        return frozenset()
+
+
 def facet_ids(library, facet: tuple | None) -> frozenset[int] | None:
+    if facet and facet[0] in ("status", "unanalysed") and library is not None:
+        return analysis_failed_ids(library)
     if not facet or facet[0] != "tag":
         return None
     return frozenset(r[0] for r in library.db.query("SELECT track_id FROM track_labels WHERE label = ?", (facet[1],)))
@@ -243,12 +257,15 @@ def compute_order(snap: Snapshot, spec: OrderSpec, tag_ids: frozenset[int] | Non
             ids = tag_ids or frozenset()
             idx = [i for i in idx if rows[i][ID] in ids]
         elif kind == "status":
-            idx = [i for i in idx if rows[i][STATUS] != "ok"]
+            failed = tag_ids or frozenset()
+            idx = [i for i in idx if rows[i][STATUS] != "ok" or rows[i][ID] in failed]
         elif kind == "rated":
             stars = snap.stars
             idx = [i for i in idx if stars.get(rows[i][ID], 0) > 0]
         elif kind == "unanalysed":
-            idx = [i for i in idx if rows[i][STATUS] == "ok" and rows[i][ID] not in snap.agenre and rows[i][ID] not in snap.tags]
+            failed = tag_ids or frozenset()
+            idx = [i for i in idx if rows[i][STATUS] == "ok" and rows[i][ID] not in snap.agenre
+                   and rows[i][ID] not in snap.tags and rows[i][ID] not in failed]
     terms = spec.query.casefold().split()
     if terms:
         tags, agenre = snap.tags, snap.agenre

@@ -15,7 +15,7 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem
 
 from player.ui.icons import dot_icon, star_icon, std, text_icon
-from player.ui.library_rows import ALBUM, ARTIST, ID, STATUS, Snapshot, merge_spellings
+from player.ui.library_rows import ALBUM, ARTIST, ERROR, ID, STATUS, Snapshot, analysis_failed_ids, merge_spellings
 
 FacetRole = Qt.UserRole + 10
 SECTIONS = [("artist", "Artists"), ("album", "Albums"), ("genre", "Genres"), ("tag", "Tags")]
@@ -30,6 +30,7 @@ def compute_facets(library, snap: Snapshot) -> dict:
     rated = 0
     unanalysed = 0
     stars = snap.stars
+    failed = analysis_failed_ids(library)  # analysis failed: they need attention, they do not wait
     for row in snap.rows:
         if row[STATUS] != "ok":
             problems += 1
@@ -43,7 +44,9 @@ def compute_facets(library, snap: Snapshot) -> dict:
             genres[g] += 1
         if stars.get(row[ID], 0) > 0:
             rated += 1
-        if row[ID] not in snap.tags and row[ID] not in snap.agenre:
+        if row[ID] in failed:
+            problems += 1
+        elif row[ID] not in snap.tags and row[ID] not in snap.agenre:
             unanalysed += 1
     tags = Counter()
     try:
@@ -55,12 +58,28 @@ def compute_facets(library, snap: Snapshot) -> dict:
         "total": len(snap.rows),
         "rated": rated,
         "problems": problems,
+        "attention": attention_reasons(library, snap),
         "unanalysed": unanalysed,
         "artist": sorted(artists.items(), key=lambda kv: kv[0].casefold()),
         "album": sorted(merge_spellings(albums).items(), key=lambda kv: kv[0].casefold()),
         "genre": sorted(genres.items(), key=lambda kv: (-kv[1], kv[0].casefold())),
         "tag": sorted(tags.items(), key=lambda kv: (-kv[1], kv[0].casefold())),
     }
+
+
+def attention_reasons(library, snap: Snapshot) -> list[tuple[str, int]]:
+    """Why songs need attention, most common first: files that are missing or cannot be read, and
+    analyses that failed (their reasons from :func:`player.analysis.store.read_counts`)."""
+    reasons = Counter(row[ERROR] or ("the file is missing" if row[STATUS] == "missing" else "the file cannot be read")
+                      for row in snap.rows if row[STATUS] != "ok")
+    try:
+        from player.analysis.store import read_counts
+
+        for reason, n in read_counts(library).reasons:
+            reasons[f"analysis failed: {reason}"] += n
+    except Exception:  # noqa: BLE001 - a reason is not worth an error
+        pass
+    return reasons.most_common()
 
 
 class Sidebar(QTreeWidget):
@@ -153,6 +172,7 @@ class Sidebar(QTreeWidget):
         p = d.get("problems", 0)
         self.problem_item.setText(0, f"Needs attention  ({p:,})")
         self.problem_item.setHidden(not p)
+        self.problem_item.setToolTip(0, "\n".join(f"{n:,} × {reason}" for reason, n in d.get("attention", [])))
         for kind, title in SECTIONS:
             k = len(d.get(kind, []))
             self._top[kind].setText(0, f"{title}  ({k:,})" if k else title)
