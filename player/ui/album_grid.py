@@ -177,7 +177,7 @@ class AlbumGrid(QListView):
 
     def _forget_hidden(self) -> None:
         if self.covers is not None:
-            self.covers.forget(set(self.tiles.painted))
+            self.covers.forget(set(self.tiles.painted), TILE)
 
     def _play(self, row: int) -> None:
         a = self.albums.album(row)

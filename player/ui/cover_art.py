@@ -107,10 +107,11 @@ class CoverLoader(QObject):
             on_result=lambda result, k=key: self._loaded(k, result),
             on_error=lambda _err, k=key: self._loaded(k, (NONE, None)))
 
-    def forget(self, keep: set[int]) -> None:
-        """Cancel the requests not started yet of tracks outside ``keep`` (rows scrolled away)."""
+    def forget(self, keep: set[int], size: int) -> None:
+        """Cancel the requests at ``size`` not started yet of tracks outside ``keep`` (tiles scrolled
+        away); other sizes (the now-playing bar's, the details') are left alone."""
         for key, worker in list(self._pending.items()):
-            if key[0] not in keep and self.pool._pool.tryTake(worker):
+            if key[1] == size and key[0] not in keep and self.pool._pool.tryTake(worker):
                 del self._pending[key]
                 self.pool._active.discard(worker)
 
