@@ -6,6 +6,7 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 ACCENT = "#4f6bed"
+HEADER_ARROW_ROOM = 22  # a header's right padding: the sort arrow sits there, never over the title
 
 STYLESHEET = f"""
 QMainWindow, QDialog {{ background: #f6f7f9; }}
@@ -26,8 +27,8 @@ QTreeWidget#sidebar::item:hover:!selected {{ background: #e4e7ee; }}
 QTableView#libraryView {{ outline: 0; background: #ffffff; alternate-background-color: #f8f9fb; border: none;
     selection-background-color: #dde3fb; selection-color: #111827; }}
 
-QHeaderView::section {{ background: #ffffff; border: none; border-bottom: 1px solid #e1e4ea; padding: 6px 6px;
-    color: #5b6170; font-weight: 600; }}
+QHeaderView::section {{ background: #ffffff; border: none; border-bottom: 1px solid #e1e4ea;
+    padding: 6px {HEADER_ARROW_ROOM}px 6px 6px; color: #5b6170; font-weight: 600; }}
 
 QWidget#rightPanel {{ background: #fbfbfd; border-left: 1px solid #e1e4ea; }}
 QLabel.panelTitle {{ font-weight: 700; color: #30343f; font-size: 11pt; }}
@@ -49,7 +50,7 @@ QToolButton#playButton:hover {{ background: #3f59d6; }}
 QToolButton#playButton:disabled {{ background: #c9cfe0; }}
 QToolButton.transport {{ border: none; border-radius: 16px; padding: 4px; }}
 QToolButton.transport:hover {{ background: #eef1fb; }}
-QToolButton.transport:checked {{ background: #e3e8fd; }}
+QToolButton.transport:checked {{ background: #d3dcfd; border: 1px solid {ACCENT}; }}
 QSlider::groove:horizontal {{ height: 4px; background: #dfe3ea; border-radius: 2px; }}
 QSlider::sub-page:horizontal {{ background: {ACCENT}; border-radius: 2px; }}
 QSlider::sub-page:horizontal:disabled {{ background: #c9cfe0; }}
