@@ -39,11 +39,13 @@ def embed(path, data: bytes) -> None:
 
 def make_covered_music(root):
     """Album "Lit" (two songs, one picture), "Broken" (a damaged picture: a JPEG header, then noise),
-    "Bare" (none)."""
+    "Bare" (none), "Vast" (a 20 MB picture)."""
     good = picture(1)
     header_end = good.index(b"\xff\xda")  # keep the header (size, tables), damage the picture itself
     corrupt = good[:header_end] + np.random.default_rng(2).integers(0, 256, 20_000, dtype=np.uint8).tobytes()
-    songs = [("Lit", "One", good), ("Lit", "Two", good), ("Broken", "Crack", corrupt), ("Bare", "Plain", None)]
+    huge = good + bytes(20 * 2**20)  # a real picture, padded past 20 MB
+    songs = [("Lit", "One", good), ("Lit", "Two", good), ("Broken", "Crack", corrupt), ("Bare", "Plain", None),
+             ("Vast", "Heavy", huge)]
     for n, (album, title, data) in enumerate(songs, start=1):
         p = write_audio(root / album / f"{n:02d} {title}.wav", seconds=3.0, freq=200 + 50 * n,
                         tags={"title": title, "artist": "Painter", "album": album, "tracknumber": str(n)})
@@ -99,6 +101,8 @@ def test_covers_load_off_the_gui_thread_and_only_missing_ones_are_placeholders(q
     assert loaded(qtbot, w, crack, 64, "Broken").cacheKey() == w.covers.placeholder("Broken", 64).cacheKey()
     assert w.covers.has_picture(crack) is False
     assert loaded(qtbot, w, plain, 64, "Bare").cacheKey() == w.covers.placeholder("Bare", 64).cacheKey()
+    heavy = track_id(w, "Heavy")
+    assert loaded(qtbot, w, heavy, 64, "Vast").cacheKey() == w.covers.placeholder("Vast", 64).cacheKey()
     assert w.thumbnail_threads and gui not in w.thumbnail_threads  # decoded elsewhere, never here
 
 
