@@ -200,12 +200,19 @@ class LibraryView(QTableView):
         m = self.model()
         top_ix = self.indexAt(self.viewport().rect().topLeft())
         top = m.track_id_at(top_ix.row()) if top_ix.isValid() else None
-        self._saved = (self.selected_track_ids(), self.current_track_id(), top)
+        current = self.current_track_id()
+        # the row the listener is on keeps its place on screen when it was in sight
+        anchor_y = None
+        if current is not None and m.row_of(current) is not None:
+            rect = self.visualRect(m.index(m.row_of(current), 0))
+            if rect.isValid() and self.viewport().rect().intersects(rect):
+                anchor_y = rect.y()
+        self._saved = (self.selected_track_ids(), current, top, anchor_y)
 
     def _restore_selection(self) -> None:
         if not self._saved:
             return
-        selected, current, top = self._saved
+        selected, current, top, anchor_y = self._saved
         self._saved = None
         m = self.model()
         sm = self.selectionModel()
@@ -227,6 +234,19 @@ class LibraryView(QTableView):
                 sm.setCurrentIndex(m.index(r, 0), QItemSelectionModel.NoUpdate)
         if not sel.isEmpty():
             sm.select(sel, QItemSelectionModel.ClearAndSelect)
+        r = m.row_of(current) if current is not None else None
+        if r is not None:
+            if anchor_y is None:
+                self.scrollTo(m.index(r, 0), QAbstractItemView.PositionAtCenter)
+                return
+            height = max(1, self.rowHeight(r))
+            first = max(0, r - anchor_y // height)
+            m.ensure_fetched(first)
+            self.scrollTo(m.index(first, 0), QAbstractItemView.PositionAtTop)
+            if self.verticalScrollMode() == QAbstractItemView.ScrollPerPixel:
+                bar = self.verticalScrollBar()
+                bar.setValue(bar.value() + self.visualRect(m.index(r, 0)).y() - anchor_y)
+            return
         if top is not None:
             r = m.row_of(top)
             if r is not None:

@@ -1,0 +1,43 @@
+"""The library table (player/ui/library_view.py): sorting keeps the row the listener is on in place."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from audiogen import write_audio
+from player.ui.library_rows import COL
+
+pytestmark = pytest.mark.gui
+
+
+@pytest.fixture
+def many(tmp_path):
+    root = tmp_path / "many"
+    for k in range(90):
+        write_audio(root / f"{k:03d}.wav", seconds=0.05, sr=8000,
+                    tags={"title": f"Song {(k * 37) % 90:03d}", "artist": f"Artist {k % 7}", "album": "Big"})
+    return root
+
+
+def test_sorting_keeps_the_current_row_where_it_was_on_screen(qtbot, open_window, import_music, many, settle):
+    w = open_window()
+    import_music(w, many)
+    view, m = w.view, w.model
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
+    settle(w)
+    row = view.indexAt(view.viewport().rect().center()).row()
+    tid = m.track_id_at(row)
+    view.selectRow(row)
+    view.setCurrentIndex(m.index(row, 0))
+
+    def y_of(track_id) -> int:
+        return view.visualRect(m.index(m.row_of(track_id), 0)).y()
+
+    before = y_of(tid)
+    for col, order in ((COL["title"], Qt.DescendingOrder), (COL["artist"], Qt.AscendingOrder)):
+        view.sortByColumn(col, order)
+        settle(w)
+        assert m.row_of(tid) != row or col != COL["title"]  # it did move in the list
+        assert abs(y_of(tid) - before) < view.rowHeight(m.row_of(tid))
+        assert view.selected_track_ids() == [tid]
