@@ -104,6 +104,9 @@ def test_covers_load_off_the_gui_thread_and_only_missing_ones_are_placeholders(q
     heavy = track_id(w, "Heavy")
     assert loaded(qtbot, w, heavy, 64, "Vast").cacheKey() == w.covers.placeholder("Vast", 64).cacheKey()
     assert w.thumbnail_threads and gui not in w.thumbnail_threads  # decoded elsewhere, never here
+    # after an import, songs without a picture are looked at again; found ones stay
+    w.covers.forget_missing()
+    assert w.covers.has_picture(plain) is None and w.covers.has_picture(one) is True
 
 
 def test_now_playing_shows_the_cover_the_warning_and_an_elided_album(qtbot, covered_window, library):

@@ -241,6 +241,8 @@ class AlbumGridController(Controller):
     def _counts(self, _shown: int, total: int) -> None:
         if total != self._total:  # songs came or went (a search changes only the shown count)
             self._total = total
+            if self.grid.covers is not None:
+                self.grid.covers.forget_missing()
             self.library_changed()
 
     def library_changed(self) -> None:

@@ -136,6 +136,11 @@ class CoverLoader(QObject):
         for t in track_ids:
             self._hash.pop(int(t), None)
 
+    def forget_missing(self) -> None:
+        """Songs found without a picture are looked at again when next asked (after an import: a
+        rescan may have found theirs)."""
+        self._hash = {t: h for t, h in self._hash.items() if h != NONE}
+
     def shutdown(self, msecs: int = 3000) -> None:
         self.pool.cancel_all()
         self.pool._pool.clear()
