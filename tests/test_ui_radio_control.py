@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from test_ui_playlists_panel import _menu_action as _action
+
 pytestmark = pytest.mark.gui
-
-
-def _action(menu, text):
-    for a in menu.actions():
-        if a.text() == text:
-            return a
-        if a.menu() is not None:
-            found = _action(a.menu(), text)
-            if found is not None:
-                return found
-    return None
 
 
 @pytest.fixture

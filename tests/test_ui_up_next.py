@@ -9,12 +9,18 @@ from PySide6.QtCore import QModelIndex, Qt
 pytestmark = pytest.mark.gui
 
 
-def test_up_next_follows_ratings_and_shows_reasons(qtbot, playing_window, settle, shoot):
-    w = playing_window
+def _play_harbour(w, settle) -> dict[str, int]:
+    """Play "Harbour"; the library's track ids by title."""
     m = w.model
     ids = {m.track_row(t).title: t for t in m.track_ids()}
     w.transport.play_track(ids["Harbour"])
     settle(w)
+    return ids
+
+
+def test_up_next_follows_ratings_and_shows_reasons(qtbot, playing_window, settle, shoot):
+    w = playing_window
+    ids = _play_harbour(w, settle)
     before = [e.track_id for e in w.up_next.list.entries.entries]
     assert before and all(e.reason for e in w.up_next.list.entries.entries)
     # rate three songs: two by Mira Solé up, the first recommendation down
@@ -45,9 +51,7 @@ def test_up_next_follows_ratings_and_shows_reasons(qtbot, playing_window, settle
 def test_up_next_reorder_remove_and_play_next(qtbot, playing_window, settle):
     w = playing_window
     m = w.model
-    ids = {m.track_row(t).title: t for t in m.track_ids()}
-    w.transport.play_track(ids["Harbour"])
-    settle(w)
+    ids = _play_harbour(w, settle)
     lst = w.up_next.list
     order = [e.track_id for e in lst.entries.entries]
     assert len(order) >= 4
@@ -103,10 +107,7 @@ def test_up_next_reorder_remove_and_play_next(qtbot, playing_window, settle):
 
 def test_queued_by_you_only_on_songs_you_queued(qtbot, playing_window, settle):
     w = playing_window
-    m = w.model
-    ids = {m.track_row(t).title: t for t in m.track_ids()}
-    w.transport.play_track(ids["Harbour"])
-    settle(w)
+    ids = _play_harbour(w, settle)
     assert not any(e.user_queued for e in w.up_next.list.entries.entries)
     w.transport.next_track()
     settle(w)
@@ -144,10 +145,7 @@ def test_the_queue_survives_closing_the_window(qtbot, playing_window, library, t
     from conftest import make_window
 
     w = playing_window
-    m = w.model
-    ids = {m.track_row(t).title: t for t in m.track_ids()}
-    w.transport.play_track(ids["Harbour"])
-    settle(w)
+    ids = _play_harbour(w, settle)
     w.queue.play_next([ids["Gale"]])
     settle(w)
     p = w.playback.player
