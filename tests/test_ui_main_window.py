@@ -12,7 +12,11 @@ pytestmark = pytest.mark.gui
 
 def test_features_that_cannot_start_are_disabled_with_reasons(open_window, import_music, tagged_music, library,
                                                                tmp_path, monkeypatch, settle):
-    # a broken install: the audio core and the recommender cannot load, the expression model is missing
+    # a broken install: the playback engine and the recommender cannot load, the expression model is
+    # missing (the audio reader the import uses is already loaded)
+    import player.audio.errors  # noqa: F401
+    import player.audio.reader  # noqa: F401
+
     monkeypatch.setitem(sys.modules, "player.audio", None)
     monkeypatch.setitem(sys.modules, "player.recommend", None)
     monkeypatch.setenv("PLAYER_MODELS_DIR", str(tmp_path / "no models here"))
