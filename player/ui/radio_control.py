@@ -154,7 +154,7 @@ class RadioController(Controller):
         now = self.ctx.playback.current_track_id()
         self._last = (now, 0.0, 0.0)
         if now is not None:
-            self._heard.add(now)
+            self._heard = self._heard | {now}  # a new set: the player thread's refill reads it
         if self.radio is None or tid is None:
             return
         if not duration:
