@@ -98,3 +98,34 @@ def test_untagged_songs_are_named_after_their_folders_and_albums_group_across_ca
     w.sidebar.choose(("album", "Nexuiz"))
     settle(w)
     assert set(_titles(w)) == {"One", "Two", "Three"}
+
+
+def test_columns_added_from_the_header_menu_show_their_data_and_are_remembered(window, library, settle, tmp_path):
+    from player.options import COLUMNS
+    from player.ui.library_rows import EXTRA_COL
+
+    m, view = window.model, window.view
+    assert all(view.isColumnHidden(c) for c in EXTRA_COL.values())  # the usual columns at first
+    menu = window.browse.column_menu()
+    titles = [a.text() for a in menu.actions()]
+    assert titles == ["File name", "Folder", "Track", "Year", "Plays", "Last played", "Date added", "Format",
+                      "Loudness"]
+    next(a for a in menu.actions() if a.text() == "File name").setChecked(True)
+    next(a for a in window.browse.column_menu().actions() if a.text() == "Format").setChecked(True)
+    settle(window)
+    assert not view.isColumnHidden(EXTRA_COL["file"]) and not view.isColumnHidden(EXTRA_COL["format"])
+    assert view.isColumnHidden(EXTRA_COL["year"])
+    assert window.settings[COLUMNS] == "file,format"
+    tid = m.track_id_at(0)
+    row = m.row_of(tid)
+    assert m.data(m.index(row, EXTRA_COL["file"])) == library.track(tid).path.rsplit("/", 1)[-1]
+    assert m.data(m.index(row, EXTRA_COL["format"])).startswith("WAV")
+    assert m.headerData(EXTRA_COL["format"], Qt.Horizontal) == "Format"
+    # a new window shows the same columns
+    window.close()
+    from conftest import make_window
+
+    again = make_window(library, tmp_path)
+    settle(again)
+    assert not again.view.isColumnHidden(EXTRA_COL["file"]) and again.view.isColumnHidden(EXTRA_COL["year"])
+    again.close()

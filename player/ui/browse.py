@@ -1,13 +1,17 @@
 """Finding songs: the search box (debounced; Esc clears, Down goes to the results), the sidebar's
-facets and their counts, and the song count / empty-library hint under the table."""
+facets and their counts, the song count / empty-library hint under the table, and the columns the
+listener adds from the header's menu (file name, folder, track, year, plays, last played, date added,
+format, loudness; remembered in the settings)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtWidgets import QLabel, QLineEdit, QSizePolicy
+from PySide6.QtWidgets import QLabel, QLineEdit, QMenu, QSizePolicy
 
+from player.options import COLUMNS as COLUMNS_OPTION
 from player.ui.context import Controller, WindowContext
 from player.ui.icons import std
+from player.ui.library_rows import EXTRA_COL, EXTRA_COLUMNS
 from player.ui.library_view import LibraryView
 from player.ui.sidebar import Sidebar, compute_facets
 
@@ -45,6 +49,38 @@ class BrowseController(Controller):
         sidebar.facetChosen.connect(model.set_facet)
         model.countsChanged.connect(self._update_counts)
         model.orderApplied.connect(lambda: self.schedule_facets() if not sidebar.has_data() else None)
+        header = view.horizontalHeader()
+        header.setContextMenuPolicy(Qt.CustomContextMenu)
+        header.customContextMenuRequested.connect(self.column_menu)
+        self.show_columns(self.chosen_columns())
+
+    # -- the added columns (the header's menu) ---------------------------------------------------
+    def chosen_columns(self) -> list[str]:
+        text = self.ctx.settings[COLUMNS_OPTION]
+        return [k for k in (p.strip() for p in text.split(",")) if k in EXTRA_COL]
+
+    def show_columns(self, keys: list[str]) -> None:
+        """Show the added columns ``keys`` (the others hidden), remember them, read their data."""
+        for key, col in EXTRA_COL.items():
+            self.view.setColumnHidden(col, key not in keys)
+        self.ctx.settings[COLUMNS_OPTION] = ",".join(k for k, _h in EXTRA_COLUMNS if k in keys)
+        if keys:
+            self.ctx.model.load_extras()
+
+    def column_menu(self, pos=None) -> QMenu:
+        menu = QMenu(self.view)
+        menu.setTitle("Columns")
+        chosen = self.chosen_columns()
+        for key, title in EXTRA_COLUMNS:
+            a = menu.addAction(title)
+            a.setCheckable(True)
+            a.setChecked(key in chosen)
+            a.toggled.connect(lambda on, k=key: self.show_columns(
+                [*(c for c in self.chosen_columns() if c != k), *([k] if on else [])]))
+        if pos is not None:
+            menu.popup(self.view.horizontalHeader().mapToGlobal(pos))
+        self.last_column_menu = menu
+        return menu
 
     def _debounce(self, ms: int, fn) -> QTimer:
         t = QTimer(self)
@@ -102,6 +138,7 @@ class BrowseController(Controller):
     # -- counts and the empty hint ---------------------------------------------------------------
     def loaded(self) -> None:
         model = self.ctx.model
+        self.show_columns(self.chosen_columns())  # after a restored header state, and with fresh data
         self._update_counts(model.shown_count(), model.total_count())
         self.refresh_facets()
 

@@ -13,11 +13,13 @@ from dataclasses import replace
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 
-from player.ui.library_rows import (COLUMNS, COL, DURATION, ERROR, GENRE, GENRE_COL, ID, PATH, STARS_COL, STATUS,
+from player.ui.library_rows import (ALL_COLUMNS, COLUMNS, COL, DURATION, ERROR, GENRE, GENRE_COL, ID, PATH, STARS_COL, STATUS,
                                     TAGS_COL, TITLE, Order, OrderSpec, Snapshot, TrackRow, compute_order, facet_ids,
-                                    fmt_duration, load_first_rows, load_labels, load_rows, load_stars)
+                                    fmt_duration, load_extras, load_first_rows, load_labels, load_rows,
+                                    load_stars)
 from player.ui.workers import Pools, WorkerError
 
+_FIRST_EXTRA = len(COLUMNS)
 TrackIdRole = int(Qt.UserRole) + 1
 StarsRole = int(Qt.UserRole) + 2
 StatusRole = int(Qt.UserRole) + 3
@@ -52,6 +54,7 @@ class LibraryModel(QAbstractTableModel):
         self.library = library
         self.pools = pools
         self._snap = Snapshot()
+        self._extras: dict[int, tuple] = {}  # the added columns, while one is shown (load_extras)
         self._wsnap = Snapshot()  # the workers' latest (touched only by jobs in pools.query)
         self._order = Order([], {}, OrderSpec())
         self._fetched = 0
@@ -91,7 +94,7 @@ class LibraryModel(QAbstractTableModel):
         return 0 if parent.isValid() else self._fetched
 
     def columnCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
+        return 0 if parent.isValid() else len(ALL_COLUMNS)
 
     def canFetchMore(self, parent=QModelIndex()) -> bool:
         return not parent.isValid() and self._fetched < len(self._order.rows)
@@ -119,9 +122,9 @@ class LibraryModel(QAbstractTableModel):
         self.endInsertRows()
 
     def headerData(self, section, orientation, role=Qt.DisplayRole):
-        if orientation == Qt.Horizontal and 0 <= section < len(COLUMNS):
+        if orientation == Qt.Horizontal and 0 <= section < len(ALL_COLUMNS):
             if role == Qt.DisplayRole:
-                return COLUMNS[section][1]
+                return ALL_COLUMNS[section][1]
             if role == Qt.TextAlignmentRole and section == COL["duration"]:
                 return int(Qt.AlignRight | Qt.AlignVCenter)
         return None
@@ -169,6 +172,9 @@ class LibraryModel(QAbstractTableModel):
                 return self._snap.tags.get(row[ID], "")
             if col == 6:
                 return self._snap.agenre.get(row[ID]) or row[GENRE]
+            if col >= _FIRST_EXTRA:
+                extra = self._extras.get(row[ID])
+                return extra[col - _FIRST_EXTRA] if extra else ""
             return None
         if role == _FOREGROUND:
             if row[STATUS] != "ok":
@@ -233,6 +239,8 @@ class LibraryModel(QAbstractTableModel):
         return Qt.CopyAction
 
     def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+        if column >= _FIRST_EXTRA:
+            return  # the added columns are for reading; the table keeps its order
         self.set_spec(replace(self._spec, sort_col=column, descending=order == Qt.DescendingOrder))
 
     # -- lookups -------------------------------------------------------------------------------
@@ -324,6 +332,17 @@ class LibraryModel(QAbstractTableModel):
             return snap, compute_order(snap, spec, facet_ids(self.library, spec.facet), self.library)
 
         self.pools.query.submit(job, on_result=lambda res: self._apply(res, gen), on_error=self._fail)
+
+    def load_extras(self) -> None:
+        """Read the added columns (a worker); the table shows them when they come."""
+        user_id = self._snap.user_id
+
+        def done(extras) -> None:
+            self._extras = extras
+            if self._fetched:
+                self.dataChanged.emit(self.index(0, _FIRST_EXTRA), self.index(self._fetched - 1, len(ALL_COLUMNS) - 1))
+
+        self.pools.query.submit(load_extras, self.library, user_id, on_result=done, on_error=self._fail)
 
     def drop_tracks(self, track_ids) -> None:
         """Take tracks removed from the library out of the table."""

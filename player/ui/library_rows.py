@@ -417,3 +417,63 @@ def text_rank(columns: list[list], ids: list[int]) -> list[int]:
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
     return rank.tolist()
+
+
+# -- the columns the listener may add (header menu): read in a worker, only while one is shown ------
+EXTRA_COLUMNS = [
+    ("file", "File name"),
+    ("folder", "Folder"),
+    ("trackno", "Track"),
+    ("year", "Year"),
+    ("plays", "Plays"),
+    ("last_played", "Last played"),
+    ("added", "Date added"),
+    ("format", "Format"),
+    ("loudness", "Loudness"),
+]
+EXTRA_COL = {key: len(COLUMNS) + i for i, (key, _h) in enumerate(EXTRA_COLUMNS)}
+ALL_COLUMNS = COLUMNS + EXTRA_COLUMNS
+
+
+def _day(ts) -> str:
+    import time as _time
+
+    return _time.strftime("%Y-%m-%d", _time.localtime(ts)) if ts else ""
+
+
+def _format(fmt, rate, channels, size, duration) -> str:
+    parts = [str(fmt).upper()] if fmt else []
+    if size and duration and duration > 0:
+        parts.append(f"{size * 8 / duration / 1000:.0f} kb/s")
+    if rate:
+        parts.append(f"{rate / 1000:g} kHz")
+    return " · ".join(parts)
+
+
+def load_extras(library, user_id: int | None) -> dict[int, tuple]:
+    """Worker: per track the added columns' texts, in :data:`EXTRA_COLUMNS` order (plays and last
+    played are the listener's)."""
+    import os
+
+    plays: dict[int, tuple[int, float]] = {}
+    if user_id is not None:
+        for tid, n, last in library.db.query("SELECT track_id, COUNT(*), MAX(started_at) FROM plays WHERE user_id = ? "
+                                             "GROUP BY track_id", (user_id,)):
+            plays[int(tid)] = (int(n), last)
+    loud: dict[int, float] = {}
+    try:
+        for tid, lufs in library.db.query("SELECT track_id, integrated FROM loudness WHERE status = 'ok'"):
+            if lufs is not None:
+                loud[int(tid)] = float(lufs)
+    except Exception:  # noqa: BLE001 - a library from before loudness
+        pass
+    out: dict[int, tuple] = {}
+    for r in library.db.query("SELECT id, path, tracknumber, year, added_at, format, samplerate, channels, size, "
+                              "duration FROM tracks"):
+        tid = int(r[0])
+        n, last = plays.get(tid, (0, None))
+        lufs = loud.get(tid)
+        out[tid] = (os.path.basename(r[1]), os.path.dirname(r[1]), str(r[2]) if r[2] else "",
+                    str(r[3]) if r[3] else "", str(n) if n else "", _day(last), _day(r[4]),
+                    _format(r[5], r[6], r[7], r[8], r[9]), f"{lufs:.1f} LUFS" if lufs is not None else "")
+    return out
