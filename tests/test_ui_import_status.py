@@ -74,3 +74,16 @@ def test_bad_folder_and_cancelled_import(qtbot, open_window, library, tmp_path):
     level, text = next(n for n in reversed(w.notices.history) if n[1].startswith("Import"))
     assert "cancelled" in text
     qtbot.waitUntil(lambda: w.model.total_count() == library.track_count(), timeout=10000)
+
+
+def test_a_reimport_says_which_files_still_cannot_be_read(open_window, import_music, tagged_music):
+    w = open_window()
+    folder = tagged_music(broken=True)
+    import_music(w, folder)
+    report = import_music(w, folder)
+    assert report.still_failing
+    level, text = w.notices.history[-1]
+    assert level == "warning" and f"{len(report.still_failing)} still cannot be read" in text
+    dialog = w.imports.show_failures()
+    assert dialog is not None
+    dialog.close()
