@@ -16,15 +16,20 @@ def titles(library) -> set[str]:
     return {t.path.rsplit("/", 1)[-1] for t in library.tracks()}
 
 
-def test_files_copied_into_an_imported_folder_join_the_library(qtbot, open_window, import_music, library,
-                                                                tmp_path, settle):
+@pytest.fixture
+def imported(open_window, import_music, tmp_path):
+    """A window whose library imported a folder with one song: (window, folder)."""
     root = tmp_path / "music"
     write_audio(root / "first.wav", seconds=0.3, freq=300)
-    src = tmp_path / "downloads"
-    write_audio(src / "second.flac", seconds=0.3, freq=400)
-    write_audio(src / "broken.ogg", seconds=0.3, freq=500)
     w = open_window()
     import_music(w, root)
+    return w, root
+
+
+def test_files_copied_into_an_imported_folder_join_the_library(qtbot, imported, library, tmp_path, settle):
+    w, root = imported
+    src = tmp_path / "downloads"
+    write_audio(src / "second.flac", seconds=0.3, freq=400)
     shown_before = len(w.notices.history)
     w.watching.watcher.quiet_s = 0.3
     w.watching.watcher._debounce.quiet = 0.3
@@ -44,12 +49,8 @@ def test_files_copied_into_an_imported_folder_join_the_library(qtbot, open_windo
                     timeout=30000)
 
 
-def test_changes_made_while_closed_are_found_at_start(qtbot, open_window, import_music, library, tmp_path,
-                                                       settle):
-    root = tmp_path / "music"
-    write_audio(root / "first.wav", seconds=0.3, freq=300)
-    w = open_window()
-    import_music(w, root)
+def test_changes_made_while_closed_are_found_at_start(qtbot, imported, open_window, library, settle):
+    w, root = imported
     w.close()
     write_audio(root / "while_closed.wav", seconds=0.3, freq=600)
     w2 = open_window()
@@ -58,12 +59,8 @@ def test_changes_made_while_closed_are_found_at_start(qtbot, open_window, import
     assert w2.watching.rescans == 1
 
 
-def test_rescan_action_looks_through_the_imported_folders(qtbot, open_window, import_music, library, tmp_path,
-                                                          settle):
-    root = tmp_path / "music"
-    write_audio(root / "first.wav", seconds=0.3, freq=300)
-    w = open_window()
-    import_music(w, root)
+def test_rescan_action_looks_through_the_imported_folders(qtbot, imported, library):
+    w, root = imported
     w.watching.stop()  # only the action, no watcher
     write_audio(root / "later.wav", seconds=0.3, freq=700)
     with qtbot.waitSignal(w.imports.finished, timeout=30000):
