@@ -84,6 +84,14 @@ def test_sonic_path_and_radio_from_the_sidebar(radio_window, settle):
     settle(w)
     assert w.radio_bar.label.text() == "Radio from Ada Lumen"
 
+    w.playlists.create("Evening", [ids["Harbour"], ids["Low Tide"]], show=False)
+    settle(w)
+    pid = next(p.id for p in w.playlists.playlists if p.name == "Evening")
+    _action(w.playlists.playlist_menu(pid), "Start radio").trigger()
+    settle(w)
+    assert w.radio_bar.label.text() == "Radio from “Evening”"
+    assert all(e.reason for e in w.up_next.list.entries.entries)
+
 
 def test_listen_together(radio_window, settle):
     w = radio_window

@@ -239,7 +239,7 @@ class PlaylistsController(Controller):
         panel.play.clicked.connect(lambda: self.play(self.current_id if self.search_text is None else -1, 0))
         panel.edit.clicked.connect(lambda: self.edit_smart(self.current_id))
         self.editor = None  # the open smart-playlist editor
-        #: more entries for a playlist's menu, ``fn(menu, ("playlist", id))`` (e.g. Start radio)
+        #: more entries for a playlist's menu, ``fn(menu, ("playlist", name))`` (e.g. Start radio)
         self.playlist_entries: list = []
         panel.table.customContextMenuRequested.connect(self.entry_menu)
         ctx.model.countsChanged.connect(lambda *_: self._keep_library_hidden())
@@ -565,8 +565,9 @@ class PlaylistsController(Controller):
             m.addAction("Duplicate", lambda: self.duplicate(pid))
             m.addAction("Export…", lambda: self.ask_export(pid))
             m.addAction(std("TrashIcon"), "Delete…", lambda: self.ask_delete(pid))
+            p = self.playlist(pid)
             for extra in self.playlist_entries:
-                extra(m, ("playlist", pid))
+                extra(m, ("playlist", p.name if p is not None else str(pid)))
             m.addSeparator()
         m.addAction("New playlist…", lambda: self.ask_create())
         m.addAction("New smart playlist…", lambda: self.new_smart())

@@ -288,12 +288,8 @@ class RadioController(Controller):
         kind, value = facet
         if kind in ("artist", "album", "tag"):
             menu.addAction(f"Start radio from {value}", lambda: self.start(f"{kind}:{value}"))
-        elif kind == "playlist":
-            from player.library.playlists import Playlists
-
-            p = next((p for p in Playlists(self.ctx.library).list() if p.id == value), None)
-            if p is not None:
-                menu.addAction("Start radio", lambda: self.start(f"playlist:{p.name}"))
+        elif kind == "playlist":  # by name
+            menu.addAction("Start radio", lambda: self.start(f"playlist:{value}"))
 
     def sidebar_menu(self, sidebar, pos) -> None:
         from player.ui.sidebar import FacetRole
