@@ -249,17 +249,34 @@ class PlaylistsController(Controller):
     # -- reading ---------------------------------------------------------------------------------
     def set_user(self, user_id: int | None) -> None:
         self.user_id = user_id
-        if self.current_id is not None:
-            self.refresh_shown()
+        self.reload()  # smart playlists count (and show) the listener's stars and plays
 
     def reload(self) -> None:
         """Read the list of playlists again (worker) and refresh the one shown."""
-        self.ctx.pools.query.submit(self.store.list, on_result=self._listed,
+        user_id = self.user_id
+
+        def job():
+            from player.library.smart import evaluate
+
+            playlists = self.store.list()
+            counts = {}
+            for p in playlists:
+                if p.is_smart:
+                    try:
+                        counts[p.id] = len(evaluate(self.ctx.library, p.query, user_id=user_id).track_ids)
+                    except Exception:  # noqa: BLE001 - a query that cannot run now is shown without a count
+                        pass
+            return playlists, counts
+
+        self.ctx.pools.query.submit(job, on_result=self._listed,
                                     on_error=lambda e: self.ctx.notify(f"Playlists: {e.message}", "warning"))
 
-    def _listed(self, playlists: list) -> None:
+    def _listed(self, result) -> None:
+        playlists, counts = result
         self.playlists = playlists
         self.sidebar.set_playlists(playlists)
+        for pid, n in counts.items():
+            self.sidebar.set_playlist_count(pid, n)
         self.changed.emit()
         chosen, self._select_after = self._select_after, None
         if chosen is not None and any(p.id == chosen for p in playlists):
