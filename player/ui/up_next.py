@@ -64,7 +64,7 @@ class UpNextController(Controller):
 
     def set_user(self, user) -> None:
         if self._restored and user is not self.user:
-            self.save_queue(now=True)  # the queue so far is the previous listener's
+            self.save_queue()  # the queue so far is the previous listener's (read now, written in the pool)
         self.user = user
         self.up_next.title.setText(f"Up next for {user.name}" if user else "Up next")
         self._restore()
