@@ -25,7 +25,8 @@ class WatchController(QObject):
         super().__init__(parent)
         self.ctx = ctx
         self.imports = imports
-        self.watcher = FolderWatcher(self, quiet_s=quiet_s, max_wait_s=max_wait_s)
+        # the window's media pool: its walks end with the window (and run at once in synchronous tests)
+        self.watcher = FolderWatcher(self, quiet_s=quiet_s, max_wait_s=max_wait_s, pool=ctx.pools.media)
         self.watcher.rescan_requested.connect(self.rescan)
         self.watcher.problem.connect(lambda text: ctx.notify(text, "warning"))
         self.pending: list[str] = []
