@@ -103,3 +103,12 @@ def test_unplayable_and_vanished_files_are_messages(qtbot, open_window, import_m
     text = next(t for lvl, t in w.notices.history if "Gale" in t)
     assert "Skipped" in text and "Traceback" not in text
     assert w.isVisible()
+
+
+def test_the_playback_menu_shows_space_and_the_arrows(open_window):
+    w = open_window()
+    playback = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Playback")
+    texts = {a.text().split("\t")[0]: a.text().split("\t")[1] for a in playback.actions() if "\t" in a.text()}
+    assert texts["&Play / pause"] == "Space"
+    assert texts["Seek forward 5 s"] == "→" and texts["Seek back 5 s"] == "←"
+    assert "\t" not in w.actions.play.toolTip() and "Play / pause" in w.actions.play.toolTip()

@@ -39,17 +39,15 @@ class Actions:
         self.rescan = A("&Rescan folders", tip="Look again for new, changed and deleted files in the imported folders")
         self.quit = A("&Quit", QKeySequence.Quit)
         self.find = A("&Find", QKeySequence.Find)
-        self.play = A("&Play / pause", None, std("MediaPlay"))
-        self.play.setShortcut(QKeySequence(Qt.Key_Space))  # shown in the menu; the key itself is a QShortcut
-        self.play.setShortcutContext(Qt.WidgetShortcut)
+        # "\t" + a key: shown in the menu, not bound (Space and the arrows are QShortcuts: install_keys)
+        self.play = A("&Play / pause\tSpace", None, std("MediaPlay"))
         self.stop = A("&Stop", None, std("MediaStop"), tip="Stop playing")
         self.next = A("&Next song", "Ctrl+Right", std("MediaSkipForward"))
         self.previous = A("P&revious song", "Ctrl+Left", std("MediaSkipBackward"))
-        self.forward = A("Seek forward 5 s")
-        self.back = A("Seek back 5 s")
-        for action, key in ((self.forward, Qt.Key_Right), (self.back, Qt.Key_Left)):
-            action.setShortcut(QKeySequence(key))  # shown in the menu; the keys are the song lists' own
-            action.setShortcutContext(Qt.WidgetShortcut)
+        self.forward = A("Seek forward 5 s\t→")
+        self.back = A("Seek back 5 s\t←")
+        for action in (self.play, self.forward, self.back):
+            action.setToolTip(action.text().replace("&", "").replace("\t", " (") + ")")
         self.volume_up = A("Volume up", "Ctrl+Up")
         self.volume_down = A("Volume down", "Ctrl+Down")
         self.mute = A("&Mute", "M")

@@ -137,7 +137,7 @@ class TransportController(Controller):
         self.bar.set_enabled_reason(reason)
         for a in self.actions:
             a.setEnabled(ok)
-            a.setToolTip(a.text().replace("&", "") if ok else reason)
+            a.setToolTip(a.text().split("\t")[0].replace("&", "") if ok else reason)
         if not ok and reason:
             self.ctx.notify(reason, "warning")
 
