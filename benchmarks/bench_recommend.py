@@ -15,7 +15,7 @@ A synthetic library (player.recommend.synthetic): 100,000 songs with labels from
   mode must be identical (max |difference| <= 1e-9);
 * memory: bytes held by the recommender's arrays, and the tracemalloc peak of building it.
 
-Goals (issue 8): up-next < 30 ms, similar < 10 ms, rebuild < 50 ms, >= 1000x the seed per song,
+Goals: up-next < 30 ms, similar < 10 ms, rebuild < 50 ms, >= 1000x the seed per song,
 memory < 200 MB.
 """
 
