@@ -95,6 +95,7 @@ def test_analyse_with_nothing_to_analyse_measures_the_loudness_only(tmp_path):
     assert len(pending_loudness(lib)) == 2
     out = analyse()
     assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr and "Error" not in out.stderr, out.stderr
     assert out.stdout.splitlines() == ["analyse: 0 analysed, 0 failed", "loudness: 2 measured, 0 failed"]
     assert pending_loudness(lib) == []
     by_name = {os.path.basename(tr.path): tr.id for tr in tracks}

@@ -56,6 +56,7 @@ def cmd_analyse(args) -> int:
     bar = tqdm(total=0, unit="track", disable=not show_bar, file=sys.stderr, dynamic_ncols=True)
     failures: list[tuple[int, str]] = []
     loudness_failures: list[tuple[int, str]] = []
+    phase = ["models"]
 
     def on_event(p):
         if p.state == "waiting":
@@ -63,7 +64,8 @@ def cmd_analyse(args) -> int:
         failures.extend(p.failures)
         loudness_failures.extend(p.loudness_failures)
         total, done = (p.loudness_total, p.loudness_done) if p.phase == "loudness" else (p.total, p.done)
-        if p.phase == "loudness" and bar.desc != "loudness":
+        if p.phase == "loudness" and phase[0] != "loudness":
+            phase[0] = "loudness"
             bar.set_description_str("loudness")
         if bar.total != total:
             bar.total = total
