@@ -63,7 +63,7 @@ def test_import_then_analysis_feeds_the_window(qtbot, open_window, tmp_path, mod
     assert len(d.genres.items) == 8 and d.genres.items[0][0] != "genre 1"
     assert len(d.tags.items) == 12
     qtbot.waitUntil(lambda: d.spectrogram.has_image(), timeout=20000)
-    shoot(d, "track-details")
+    shoot(d, "details-analysed")
     d.close()
     # up next and more like this now have something to go on
     w.listeners.add("ann")

@@ -38,7 +38,7 @@ def test_up_next_follows_ratings_and_shows_reasons(qtbot, playing_window, settle
     assert len(mira & {e.track_id for e in after[:4]}) > len(mira & set(before[:4]))
     liked = next(e for e in after if e.track_id in mira)
     assert "Mira" in liked.reason or "5" in liked.reason, liked.reason
-    shoot(w, "up-next")
+    shoot(w, "up-next-rated")
     # another listener: Up next becomes theirs (alice's picks are replaced, nothing looks hand-queued)
     w.listeners.add("bob")
     settle(w)
