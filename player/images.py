@@ -9,6 +9,7 @@ reader for ``--image`` and by cover art. No heavy imports.
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 from dataclasses import dataclass
@@ -177,18 +178,28 @@ def _reader(head: bytes):
     return None
 
 
+def _info(f) -> ImageInfo | None:
+    head = f.read(512)
+    reader = _reader(head)
+    if reader is None:
+        return None
+    try:
+        info = reader(f, head)
+    except (struct.error, IndexError, ValueError, OSError):
+        return None
+    return info if info is not None and info.width > 0 and info.height > 0 else None
+
+
 def image_info(path: str | os.PathLike) -> ImageInfo | None:
     """Format and size from the file's header, or None when it is not an image this module knows (or
     its header is cut short). Raises OSError when the file cannot be read."""
     with open(path, "rb") as f:
-        head = f.read(512)
-        reader = _reader(head)
-        if reader is None:
-            return None
-        try:
-            return reader(f, head)
-        except (struct.error, IndexError, ValueError, OSError):
-            return None
+        return _info(f)
+
+
+def image_info_of(data: bytes) -> ImageInfo | None:
+    """:func:`image_info` of an image held in memory (a picture embedded in a music file's tags)."""
+    return _info(io.BytesIO(data))
 
 
 def check_image(path: str | os.PathLike, *, max_pixels: int = MAX_PIXELS) -> tuple[ImageInfo, int]:

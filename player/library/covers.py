@@ -76,77 +76,19 @@ def _shown(path) -> str:
 
 
 # -- image headers ------------------------------------------------------------------------------------
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    i, n = 2, len(data)
-    while i + 4 <= n:
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
-            i += 2
-            continue
-        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
-            return None
-        length = int.from_bytes(data[i + 2:i + 4], "big")
-        if length < 2:
-            return None
-        if marker in _JPEG_SOF:
-            if i + 9 > n:
-                return None
-            return int.from_bytes(data[i + 7:i + 9], "big"), int.from_bytes(data[i + 5:i + 7], "big")
-        i += 2 + length
-    return None
-
-
-def _webp_size(data: bytes) -> tuple[int, int] | None:
-    kind = data[12:16]
-    if kind == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
-        return (int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF)
-    if kind == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
-        bits = int.from_bytes(data[21:25], "little")
-        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-    if kind == b"VP8X" and len(data) >= 30:
-        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
-    return None
-
-
-def _bmp_size(data: bytes) -> tuple[int, int] | None:
-    if len(data) < 26:
-        return None
-    if int.from_bytes(data[14:18], "little") == 12:  # OS/2 BITMAPCOREHEADER
-        return int.from_bytes(data[18:20], "little"), int.from_bytes(data[20:22], "little")
-    return (abs(int.from_bytes(data[18:22], "little", signed=True)),
-            abs(int.from_bytes(data[22:26], "little", signed=True)))
+_MIME = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp", "bmp": "image/bmp"}
 
 
 def image_header(data: bytes) -> ImageHeader | None:
-    """The type and size a picture's header claims (JPEG, PNG, GIF, WebP, BMP), without decoding it;
-    None when the bytes are none of these or the header is damaged."""
-    head = bytes(data[:32])
-    size = None
-    if head.startswith(b"\xff\xd8\xff"):
-        mime, size = "image/jpeg", _jpeg_size(data)
-    elif head.startswith(b"\x89PNG\r\n\x1a\n"):
-        mime = "image/png"
-        if len(head) >= 24 and head[12:16] == b"IHDR":
-            size = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    elif head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
-        mime, size = "image/gif", (int.from_bytes(head[6:8], "little"), int.from_bytes(head[8:10], "little"))
-    elif head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        mime, size = "image/webp", _webp_size(head)
-    elif head[:2] == b"BM":
-        mime, size = "image/bmp", _bmp_size(head)
-    else:
+    """The type and size a picture's header claims (JPEG, PNG, GIF, WebP, BMP), without decoding it
+    (:mod:`player.images` reads the header); None when the bytes are none of these or the header is
+    damaged."""
+    from player.images import image_info_of
+
+    info = image_info_of(bytes(data))
+    if info is None or info.format not in _MIME:
         return None
-    if size is None or size[0] <= 0 or size[1] <= 0:
-        return None
-    return ImageHeader(mime, size[0], size[1])
+    return ImageHeader(_MIME[info.format], info.width, info.height)
 
 
 def _too_big(size: int, what: str) -> bool:
