@@ -31,7 +31,7 @@ class AnalysisOptions:
     tagger_model: str | None = None
     models_dir: str | None = None
     batch_tracks: int = 8
-    ahead_batches: int = 3  # batches decoded ahead (while TensorFlow loads, then while a batch is on the models)
+    ahead_batches: int = 1  # batches decoding while one is on the models (more gained nothing, measured)
     threads_per_worker: int | None = None  # None: cores / workers
     niceness: int = 0  # > 0: the workers yield the CPU to the caller (the GUI uses 10)
     precision: str = "auto"  # float32 | bfloat16 | auto (bfloat16 where the CPU computes it natively)
@@ -183,9 +183,9 @@ def _worker_main(parent_pid: int, db_path: str, shard: int, n_shards: int, optio
         analyser = Analyser.open(genre_model=options.genre_model, tagger_model=options.tagger_model,
                                  threads=threads)
         library = Library(db_path)
-        # The first batches decode while TensorFlow is imported and the models load (seconds).
-        first = pending_track_ids(library, analyser.version, limit=options.batch_tracks * (1 + options.ahead_batches),
-                                  shard=(shard, n_shards))
+        # The first batch decodes while TensorFlow is imported and the models load (seconds). Only one:
+        # decoding holds the interpreter lock much of the time, and more of it slows the import down.
+        first = pending_track_ids(library, analyser.version, limit=options.batch_tracks, shard=(shard, n_shards))
         if first:  # nothing to analyse (only loudness to measure): no TensorFlow at all
             analyser.prefetch([t for t in (library.track(i) for i in first) if t is not None])
             analyser.load_models(options.precision)
