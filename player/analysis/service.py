@@ -148,7 +148,8 @@ def analyse_pending(library, analyser, shard: int, n_shards: int, batch_tracks: 
 
 def _worker_main(parent_pid: int, db_path: str, shard: int, n_shards: int, options: AnalysisOptions, events,
                  pause_ev, cancel_ev):
-    """One worker process: load the models once, then analyse batches until nothing is pending."""
+    """One worker process: load the models once, analyse batches until nothing is pending, then measure
+    the loudness of its tracks not measured yet. With nothing to analyse, no model is loaded."""
     from player.procs import die_with_parent
 
     die_with_parent(parent_pid)  # a killed `analyse` or window takes its workers with it
