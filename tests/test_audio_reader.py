@@ -174,6 +174,21 @@ def test_bad_input_is_one_line_in_words(tmp_path):
         assert str(err.value) == message, path
 
 
+def test_a_signature_then_garbage_is_damaged_whatever_the_garbage(tmp_path):
+    """libsndfile answers garbage behind a FLAC or WAV signature in several ways ("unimplemented
+    format", "malformed", "unknown error"); the listener reads the same words every time."""
+    rng = np.random.default_rng(7)
+    allowed = {"damaged: no decodable audio", "not an audio file FFmpeg or libsndfile can read"}
+    for i in range(40):
+        head = (b"fLaC", b"RIFF\x00\x10\x00\x00WAVEfmt ", b"OggS")[i % 3]
+        path = tmp_path / f"junk{i}.{('flac', 'wav', 'ogg')[i % 3]}"
+        path.write_bytes(head + rng.integers(0, 256, 3000, dtype=np.uint8).tobytes())
+        try:
+            probe_audio(path)
+        except AudioError as exc:
+            assert str(exc) in allowed or str(exc).startswith("damaged"), (path.name, str(exc))
+
+
 def test_library_exceptions_are_translated_in_one_place():
     import av
     import soundfile as sf

@@ -73,32 +73,55 @@ def _first_line(text: str) -> str:
     return text.splitlines()[0].strip() if text else ""
 
 
-def _ffmpeg_reason(exc: BaseException, opening: bool) -> str:
-    """An av.error.FFmpegError in words: its strerror without the errno or the quoted file name."""
-    text = getattr(exc, "strerror", None) or _first_line(str(exc))
-    text = str(text).split(": '", 1)[0]  # PyAV appends ": '<file name>'"
-    if text.startswith("[Errno"):
-        text = text.split("]", 1)[-1]
-    text = text.strip().rstrip(".")
+# What the two libraries say (lower-case fragments of their messages), in the player's words. Their own text
+# never reaches the listener: a message not listed here gets the fallback for where it happened.
+MEMORY = "not enough memory to decode it"
+UNSUPPORTED = "it uses an encoding this player cannot decode"
+_FFMPEG_WORDS = (
+    ("invalid data", (NOT_AUDIO, "damaged data")),
+    ("end of file", (NOT_AUDIO, "the file ends early")),
+    ("not found", (NOT_AUDIO, UNSUPPORTED)),          # "decoder not found", "demuxer not found"
+    ("not yet implemented", (UNSUPPORTED, UNSUPPORTED)),
+    ("patch welcome", (UNSUPPORTED, UNSUPPORTED)),
+    ("cannot allocate memory", (MEMORY, MEMORY)),
+    ("input/output error", ("the file cannot be read (input/output error)",) * 2),
+    ("permission denied", ("the file cannot be read (permission denied)",) * 2),
+    ("operation not permitted", ("the file cannot be read (permission denied)",) * 2),
+)
+_SNDFILE_WORDS = (
+    ("not recognised", (NOT_AUDIO, "damaged data")),
+    ("not recognized", (NOT_AUDIO, "damaged data")),
+    ("unknown format", (NOT_AUDIO, "damaged data")),
+    ("not a regular file", (NOT_AUDIO, NOT_AUDIO)),
+    ("unsupported", (NOT_AUDIO, UNSUPPORTED)),
+    ("unimplemented", (NO_AUDIO, "damaged data")),    # a known signature, then data it cannot parse
+    ("malformed", (NO_AUDIO, "damaged data")),
+    ("no data", (NO_AUDIO, "damaged data")),
+    ("memory", (MEMORY, MEMORY)),
+    ("permission denied", ("the file cannot be read (permission denied)",) * 2),
+)
+
+
+def _in_words(text: str, table, opening: bool, fallback: tuple[str, str]) -> str:
     low = text.lower()
-    if opening and ("invalid data" in low or "end of file" in low or "not found" in low):
-        return NOT_AUDIO
-    if "invalid data" in low:
-        return "damaged data"
-    return low or "unknown FFmpeg error"
+    for fragment, words in table:
+        if fragment in low:
+            return words[0 if opening else 1]
+    return fallback[0 if opening else 1]
+
+
+def _ffmpeg_reason(exc: BaseException, opening: bool) -> str:
+    """An av.error.FFmpegError in words (FFmpeg's strerror matched against a table)."""
+    text = str(getattr(exc, "strerror", None) or _first_line(str(exc)))
+    return _in_words(text, _FFMPEG_WORDS, opening, (NOT_AUDIO, "damaged data"))
 
 
 def _soundfile_reason(exc: BaseException, opening: bool) -> str:
+    """A soundfile.LibsndfileError in words (libsndfile's message matched against a table)."""
     text = _first_line(str(exc))
     if text.startswith("Error opening") and ": " in text:
-        text = text.rsplit(": ", 1)[-1]
-    low = text.lower()
-    if opening and ("not recognised" in low or "not recognized" in low or "unknown format" in low
-                    or "does not exist or is not a regular file" in low or "unsupported" in low):
-        return NOT_AUDIO
-    if "unknown error" in low or "internal error" in low:
-        return NO_AUDIO if opening else "damaged data"
-    return low.strip().rstrip(".") or "unreadable data"
+        text = text.rsplit(": ", 1)[-1]  # "Error opening '<file name>': <what>"
+    return _in_words(text, _SNDFILE_WORDS, opening, (NO_AUDIO, "damaged data"))
 
 
 def reason(exc: BaseException, path=None, *, opening: bool = False) -> str:
@@ -115,7 +138,7 @@ def reason(exc: BaseException, path=None, *, opening: bool = False) -> str:
     if module.startswith("soundfile") or type(exc).__name__ == "LibsndfileError":
         return _soundfile_reason(exc, opening)
     if isinstance(exc, MemoryError):
-        return "not enough memory to decode it"
+        return MEMORY
     if isinstance(exc, UnicodeError):
         return "its name cannot be passed to the decoder"
     if isinstance(exc, OSError):
@@ -142,4 +165,4 @@ def translate_errors(path=None, *, opening: bool = False, during: float | None =
 
 
 __all__ = ["AudioError", "translate_errors", "check_regular_file", "path_problem", "reason", "fmt_time",
-           "NOT_AUDIO", "NO_AUDIO"]
+           "NOT_AUDIO", "NO_AUDIO", "MEMORY", "UNSUPPORTED"]
