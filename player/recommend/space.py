@@ -1,0 +1,76 @@
+"""The one similarity space: a song vector built from both models' outputs (numpy only).
+
+Every "sounds like" question the player asks -- More like this, radio, sonic paths, the up-next blend,
+smart-playlist ``like:`` / ``near:``, duplicates -- compares songs with the vectors made here:
+
+* ``joint`` (the player's): the genre model's embedding and the tagger's tag log-probabilities, each
+  dimension standardised over the library it is built for (so that no dimension dominates by its
+  offset or scale alone), each block weighted, the rows scaled to unit length;
+* ``raw``: seed 000's unit 32-d embedding as it is (kept for the evaluation scripts);
+* ``tags``: the standardised tag log-probabilities alone.
+
+    ids, vectors = song_vectors(track_ids, embeddings, tag_probs, mode="joint")
+
+Rows without a usable input are zero (and are reported as such by ``vectors.any(axis=1)``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MODES = ("joint", "raw", "tags")
+DEFAULT_MODE = "joint"
+# the weight of each block in the joint vector (squared: its share of a unit row's energy)
+EMBEDDING_WEIGHT = 1.0
+TAG_WEIGHT = 1.0
+LOG_FLOOR = 1e-4  # tag probabilities below this are read as this before the log
+
+
+def _usable(block: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if block is None or block.size == 0:
+        return np.zeros((n, 0), np.float64), np.zeros(n, bool)
+    block = np.asarray(block, np.float64)
+    ok = np.isfinite(block).all(axis=1) & (np.abs(block).sum(axis=1) > 0)
+    return np.where(ok[:, None], block, 0.0), ok
+
+
+def standardise(block: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``block`` with each column centred and scaled to unit standard deviation over ``rows`` (a mask);
+    a constant column becomes 0. Rows outside ``rows`` are zero."""
+    out = np.zeros_like(block, dtype=np.float64)
+    if not rows.any():
+        return out
+    sel = block[rows]
+    mean = sel.mean(axis=0)
+    std = sel.std(axis=0)
+    scale = np.divide(1.0, std, out=np.zeros_like(std), where=std > 1e-9)
+    out[rows] = (sel - mean) * scale
+    return out
+
+
+def unit_rows(block: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(block, axis=1)
+    return np.divide(block, norms[:, None], out=np.zeros_like(block), where=norms[:, None] > 0)
+
+
+def song_vectors(embeddings: np.ndarray | None, tag_probs: np.ndarray | None, mode: str = DEFAULT_MODE,
+                 *, embedding_weight: float = EMBEDDING_WEIGHT, tag_weight: float = TAG_WEIGHT) -> np.ndarray:
+    """float32 ``(n, d)`` unit rows in the chosen space; ``embeddings`` and ``tag_probs`` are row-aligned
+    (either may be None). A row with neither input is zero."""
+    if mode not in MODES:
+        raise ValueError(f"unknown similarity space {mode!r} (one of {', '.join(MODES)})")
+    n = len(embeddings) if embeddings is not None else len(tag_probs) if tag_probs is not None else 0
+    emb, emb_ok = _usable(embeddings, n)
+    tags, tag_ok = _usable(tag_probs, n)
+    if mode == "raw":
+        return unit_rows(emb).astype(np.float32)
+    logs = np.log(np.clip(tags, LOG_FLOOR, 1.0)) if tags.size else tags
+    tag_block = unit_rows(standardise(logs, tag_ok))
+    if mode == "tags":
+        return tag_block.astype(np.float32)
+    emb_block = unit_rows(standardise(unit_rows(emb), emb_ok)) if emb.size else emb
+    both = np.hstack([emb_block * embedding_weight, tag_block * tag_weight])
+    return unit_rows(both).astype(np.float32)
+
+
+__all__ = ["MODES", "DEFAULT_MODE", "song_vectors", "standardise", "unit_rows"]
