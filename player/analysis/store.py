@@ -12,7 +12,8 @@ which return frozen dataclasses:
   arrays (the recommender, exports);
 * :func:`read_analysis_arrays` -> :class:`AnalysisArrays`: the current model's tag and genre
   probabilities and unit embeddings of every analysed track, cached per library until the analysis
-  table changes (smart playlists).
+  table changes (smart playlists, and the song vectors of the recommender's similarity space, which
+  are cached with them in ``derived``).
 
 Names come from the model registry (:func:`player.analysis.registry.labels_for_version`): the models
 that the stored ``model_version`` names. A vector whose models are not installed gets generic names
@@ -404,6 +405,12 @@ class AnalysisArrays:
     labels: dict  # casefolded label -> stored spelling, over track_labels
     fingerprint: tuple = ()
     has_emb: np.ndarray | None = None  # bool (n,): a usable embedding
+    # float32 (n, tags): the stored tag probabilities whatever their names (NaN rows: another length);
+    # the similarity space reads these, so that a tagger whose folder is not installed still counts
+    tag_values: np.ndarray | None = None
+    # what consumers derive from these arrays (the song vectors of player.recommend.space), dropped
+    # with them when the analysis changes
+    derived: dict = field(default_factory=dict, repr=False, compare=False)
 
     def index_of(self, track_id: int) -> int:
         i = int(np.searchsorted(self.ids, track_id))
@@ -485,7 +492,7 @@ def read_analysis_arrays(library) -> AnalysisArrays:
         labels.setdefault(str(label).casefold(), label)
     arrays = AnalysisArrays(version, ids, tag_names, tags if tag_names else None, genre_names,
                             genres if genre_names else None, emb if emb.size else None, labels, fp,
-                            emb.any(axis=1) if emb.size else None)
+                            emb.any(axis=1) if emb.size else None, tags if tags.size else None)
     with _CACHE_LOCK:
         _CACHE[library] = arrays
     return arrays

@@ -424,14 +424,18 @@ class _Compiler:
         a = self.arrays
         track = self.resolve_track(c)
         i = a.index_of(track.id)
-        if a.embeddings is None or i < 0 or not a.has_emb[i]:
-            self.warn(f"“{track.title}” is not analysed yet, so '{c.text}' matches nothing")
-            return a.ids[:0]
+        # the recommender's similarity space (both models' outputs, standardised over this library)
+        from player.recommend.data import vectors_of
         from player.recommend.engine import _one_blas_thread  # a small product: one BLAS thread
 
+        vectors = vectors_of(a) if len(a.ids) else None
+        has = vectors.any(axis=1) if vectors is not None else None
+        if vectors is None or i < 0 or not has[i]:
+            self.warn(f"“{track.title}” is not analysed yet, so '{c.text}' matches nothing")
+            return a.ids[:0]
         with _one_blas_thread():
-            sims = a.embeddings @ a.embeddings[i]
-        sims[~a.has_emb] = np.nan
+            sims = (vectors @ vectors[i]).astype(np.float64)
+        sims[~has] = np.nan
         self.similarity[id(c)] = sims
         if c.field == "like":
             return a.ids[self._compare(sims, c)]

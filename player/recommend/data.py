@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from player.recommend.space import DEFAULT_MODE, MODES, song_vectors
+
 PLAY_DTYPE = np.dtype(
     [("id", "i8"), ("user", "i8"), ("track", "i8"), ("started_at", "f8"), ("seconds", "f8"), ("skipped", "i1")]
 )
@@ -42,6 +44,9 @@ class LibraryArrays:
     lab_count: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float64))  # TF
     emb_track: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # track id per row
     embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.float32))
+    # the tagger's tag probabilities, one row per emb_track entry (None: not known; zero/NaN row: none)
+    tag_probs: np.ndarray | None = None
+    space: str = DEFAULT_MODE  # the similarity space of the index's E (player.recommend.space)
     analysed_ids: np.ndarray | None = None  # track ids with an 'ok' analysis row (None: labels|emb)
     users: dict = field(default_factory=dict)  # id -> name
     rating_user: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
@@ -74,6 +79,12 @@ class LibraryArrays:
         self.embeddings = np.asarray(self.embeddings, dtype=np.float32)
         if self.embeddings.ndim != 2 or len(self.embeddings) != len(self.emb_track):
             raise ValueError("embeddings must be a 2-d array with one row per emb_track entry")
+        if self.tag_probs is not None:
+            self.tag_probs = np.asarray(self.tag_probs, dtype=np.float32)
+            if self.tag_probs.ndim != 2 or len(self.tag_probs) != len(self.emb_track):
+                raise ValueError("tag_probs must be a 2-d array with one row per emb_track entry")
+        if self.space not in MODES:
+            raise ValueError(f"unknown similarity space '{self.space}' (one of {', '.join(MODES)})")
         self.rating_user = np.asarray(self.rating_user, dtype=np.int64)
         self.rating_track = np.asarray(self.rating_track, dtype=np.int64)
         self.rating_stars = np.asarray(self.rating_stars, dtype=np.int64)
@@ -84,18 +95,20 @@ class LibraryArrays:
 
     @classmethod
     def assemble(cls, tracks: "TrackTable", labels=None, embeddings=None, analysed_ids=None,
-                 people: "People | None" = None) -> "LibraryArrays":
+                 people: "People | None" = None, space: str = DEFAULT_MODE) -> "LibraryArrays":
         """The one place the arrays are put together: from the tracks, the analysis (``labels``: a
-        :class:`player.analysis.store.LabelRows`, ``embeddings``: a :class:`~player.analysis.store.Embeddings`,
-        or anything with the same fields) and the listeners (:class:`People`)."""
+        :class:`player.analysis.store.LabelRows`, ``embeddings``: a :class:`SongInputs`, a
+        :class:`~player.analysis.store.Embeddings`, or anything with the same fields) and the listeners
+        (:class:`People`)."""
         people = people or People()
         parts = {}
         if labels is not None:
             parts.update(label_names=list(labels.names), lab_track=labels.track_ids, lab_label=labels.codes,
                          lab_count=labels.counts)
         if embeddings is not None:
-            parts.update(emb_track=embeddings.track_ids, embeddings=embeddings.vectors)
-        return cls(**vars(tracks), **parts, analysed_ids=analysed_ids, **vars(people))
+            parts.update(emb_track=embeddings.track_ids, embeddings=embeddings.vectors,
+                         tag_probs=getattr(embeddings, "tag_probs", None))
+        return cls(**vars(tracks), **parts, analysed_ids=analysed_ids, **vars(people), space=space)
 
 
 @dataclass
@@ -122,6 +135,48 @@ class People:
     plays: np.ndarray = field(default_factory=empty_plays)
 
 
+@dataclass
+class SongInputs:
+    """What the similarity space is built from, one row per analysed track: the genre model's
+    embedding and the tagger's tag probabilities (zero / NaN rows where a track lacks one)."""
+
+    track_ids: np.ndarray
+    vectors: np.ndarray  # float32 (n, d) embeddings
+    tag_probs: np.ndarray | None = None  # float32 (n, tags)
+
+
+def song_inputs(library) -> SongInputs:
+    """The library's analysis as :class:`SongInputs` (read through the cached reader)."""
+    from player.analysis.store import read_analysis_arrays
+
+    a = read_analysis_arrays(library)
+    emb = a.embeddings if a.embeddings is not None else np.zeros((len(a.ids), 0), np.float32)
+    return SongInputs(a.ids, emb, a.tag_values)
+
+
+def vectors_of(arrays, mode: str = DEFAULT_MODE) -> np.ndarray:
+    """The song vectors of :class:`player.analysis.store.AnalysisArrays` ``arrays`` in ``mode``, rows as
+    ``arrays.ids``; computed once per load of the analysis (cached in ``arrays.derived``, which is
+    dropped when the analysis changes). Standardised over those tracks: the listener's library."""
+    key = ("song_vectors", mode)
+    vectors = arrays.derived.get(key)
+    if vectors is None:
+        vectors = song_vectors(arrays.embeddings, arrays.tag_values, mode)
+        vectors.setflags(write=False)
+        arrays.derived[key] = vectors
+    return vectors
+
+
+def read_song_vectors(library, mode: str = DEFAULT_MODE) -> tuple[np.ndarray, np.ndarray]:
+    """``(track_ids, vectors)``: every analysed track of ``library`` (ascending id) and its song vector,
+    the one every "sounds like" question uses (float32 unit rows; a zero row for a track with neither
+    an embedding nor tag probabilities). Fresh after every change of the analysis, cheap otherwise."""
+    from player.analysis.store import read_analysis_arrays
+
+    a = read_analysis_arrays(library)
+    return a.ids, vectors_of(a, mode)
+
+
 class _TupleRows:
     """``execute`` returning plain tuples (the library's connection makes ``sqlite3.Row`` objects,
     which numpy cannot read and which cost more to build)."""
@@ -135,10 +190,10 @@ class _TupleRows:
         return cur.execute(sql, params)
 
 
-def load_arrays(library) -> LibraryArrays:
+def load_arrays(library, space: str = DEFAULT_MODE) -> LibraryArrays:
     """Everything the recommender needs from ``library``, in a few set-based queries (the analysis
-    through its reader, :mod:`player.analysis.store`)."""
-    from player.analysis.store import read_analysed_ids, read_embeddings, read_label_rows
+    through its reader, :mod:`player.analysis.store`); ``space``: the similarity space of the index."""
+    from player.analysis.store import read_analysed_ids, read_label_rows
 
     conn = _TupleRows(library.db.conn)
     rows = conn.execute(
@@ -164,18 +219,19 @@ def load_arrays(library) -> LibraryArrays:
             "SELECT id, user_id, track_id, started_at, seconds_played, skipped FROM plays ORDER BY id"),
             dtype=PLAY_DTYPE),
     )
-    return LibraryArrays.assemble(tracks, read_label_rows(library), read_embeddings(library),
-                                  read_analysed_ids(library), people)
+    return LibraryArrays.assemble(tracks, read_label_rows(library), song_inputs(library),
+                                  read_analysed_ids(library), people, space=space)
 
 
 class LibrarySource:
     """Answers the recommender's questions from the library database (always fresh)."""
 
-    def __init__(self, library):
+    def __init__(self, library, space: str = DEFAULT_MODE):
         self.library = library
+        self.space = space
 
     def load(self) -> LibraryArrays:
-        return load_arrays(self.library)
+        return load_arrays(self.library, self.space)
 
     def ratings_for(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
         a = np.fromiter(
@@ -280,5 +336,5 @@ class MemorySource:
         return self.arrays.users.get(int(user_id))
 
 
-__all__ = ["LibraryArrays", "TrackTable", "People", "LibrarySource", "MemorySource", "load_arrays", "PLAY_DTYPE",
-           "empty_plays"]
+__all__ = ["LibraryArrays", "TrackTable", "People", "SongInputs", "LibrarySource", "MemorySource", "load_arrays",
+           "read_song_vectors", "song_inputs", "vectors_of", "PLAY_DTYPE", "empty_plays"]

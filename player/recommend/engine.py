@@ -95,8 +95,9 @@ class Recommender:
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
-    def from_library(cls, library, settings: RecommendSettings | None = None) -> "Recommender":
-        return cls(LibrarySource(library), settings)
+    def from_library(cls, library, settings: RecommendSettings | None = None, space: str = "joint") -> "Recommender":
+        """``space``: the similarity space (:mod:`player.recommend.space`; 'raw' is for the evaluation)."""
+        return cls(LibrarySource(library, space), settings)
 
     @classmethod
     def from_arrays(cls, arrays: LibraryArrays, settings: RecommendSettings | None = None) -> "Recommender":
@@ -146,7 +147,7 @@ class Recommender:
     label_names = property(lambda self: self._state.index.label_names)
     idf = property(lambda self: self._state.index.idf)
     X = property(lambda self: self._state.index.X, doc="unit TF-IDF label vectors (CSR, T x L)")
-    E = property(lambda self: self._state.index.E, doc="unit embeddings (T x D), zero rows where none")
+    E = property(lambda self: self._state.index.E, doc="unit song vectors (T x D), zero rows where none")
 
     def position(self, track_id: int) -> int:
         """The position of a track id, or :class:`RecommendError`."""

@@ -3,7 +3,9 @@
 Everything is indexed by a track's *position* (its rank in ascending id order):
 
 * ``X``  float64 CSR ``T x L``: unit TF-IDF label vectors (seed 002), zero rows for unlabelled songs;
-* ``E``  float32 ``T x D``: unit embeddings (seed 000), zero rows for songs without one;
+* ``E``  float32 ``T x D``: unit song vectors in the one similarity space (:mod:`player.recommend.space`:
+  the genre model's embedding and the tagger's tag log-probabilities, standardised over this library),
+  zero rows for songs without either;
 * artist / album codes (-1: no tag) and the 'ok' status.
 
 :class:`LibraryIndex` is a frozen dataclass: a reload builds a new one and swaps it in whole. Its
@@ -20,7 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from player.recommend.data import LibraryArrays
-from player.recommend.vectors import normalise_rows, tfidf_matrix, unit
+from player.recommend.space import song_vectors
+from player.recommend.vectors import tfidf_matrix, unit
 
 
 class RecommendError(LookupError):
@@ -229,7 +232,8 @@ def _key(text) -> str | None:
 
 
 def build_index(a: LibraryArrays) -> LibraryIndex:
-    """The index of the songs in ``a`` (labels -> TF-IDF, embeddings -> unit rows, artist/album codes)."""
+    """The index of the songs in ``a`` (labels -> TF-IDF, embeddings and tag probabilities -> song vectors,
+    artist/album codes)."""
     T = len(a.track_ids)
     lpos = positions_in(a.track_ids, a.lab_track)
     keep = lpos >= 0
@@ -237,12 +241,14 @@ def build_index(a: LibraryArrays) -> LibraryIndex:
     X, idf, df = tfidf_matrix(lpos[keep], a.lab_label[keep], a.lab_count[keep], T, len(label_names))
     has_labels = np.diff(X.indptr) > 0
 
-    D = a.embeddings.shape[1] if a.embeddings.ndim == 2 else 32
-    E = np.zeros((T, D), dtype=np.float32)
     epos = positions_in(a.track_ids, a.emb_track)
     ek = epos >= 0
-    E[epos[ek]] = a.embeddings[ek]
-    E, has_emb = normalise_rows(E)
+    # the one similarity space (player.recommend.space), standardised over this library's songs
+    vectors = song_vectors(a.embeddings[ek], None if a.tag_probs is None else a.tag_probs[ek], a.space)
+    E = np.zeros((T, vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 32), dtype=np.float32)
+    if vectors.size:
+        E[epos[ek]] = vectors
+    has_emb = E.any(axis=1)
     analysed = has_labels | has_emb
     if a.analysed_ids is not None and len(a.analysed_ids):
         apos = positions_in(a.track_ids, a.analysed_ids)

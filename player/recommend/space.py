@@ -9,7 +9,7 @@ smart-playlist ``like:`` / ``near:``, duplicates -- compares songs with the vect
 * ``raw``: seed 000's unit 32-d embedding as it is (kept for the evaluation scripts);
 * ``tags``: the standardised tag log-probabilities alone.
 
-    ids, vectors = song_vectors(track_ids, embeddings, tag_probs, mode="joint")
+    vectors = song_vectors(embeddings, tag_probs, mode="joint")   # rows as the inputs' rows
 
 Rows without a usable input are zero (and are reported as such by ``vectors.any(axis=1)``).
 """
@@ -53,10 +53,26 @@ def unit_rows(block: np.ndarray) -> np.ndarray:
     return np.divide(block, norms[:, None], out=np.zeros_like(block), where=norms[:, None] > 0)
 
 
+def _block(values: np.ndarray, ok: np.ndarray, zscore: bool) -> np.ndarray:
+    """One input as unit rows: standardised over the rows that have it (``zscore``), else as it is. A
+    row that standardisation leaves zero (a one-song library, a song exactly at the mean) keeps its
+    unstandardised direction, so that every song with an input has a vector."""
+    if not values.size:
+        return values
+    out = unit_rows(standardise(values, ok)) if zscore else unit_rows(values)
+    lost = ok & ~out.any(axis=1)
+    if lost.any():
+        out[lost] = unit_rows(values[lost])
+    return out
+
+
 def song_vectors(embeddings: np.ndarray | None, tag_probs: np.ndarray | None, mode: str = DEFAULT_MODE,
-                 *, embedding_weight: float = EMBEDDING_WEIGHT, tag_weight: float = TAG_WEIGHT) -> np.ndarray:
+                 *, embedding_weight: float = EMBEDDING_WEIGHT, tag_weight: float = TAG_WEIGHT,
+                 log_tags: bool = True, zscore: bool = True) -> np.ndarray:
     """float32 ``(n, d)`` unit rows in the chosen space; ``embeddings`` and ``tag_probs`` are row-aligned
-    (either may be None). A row with neither input is zero."""
+    (either may be None). A row with neither input (or only NaN / zero ones) is zero.
+
+    The keywords exist for the evaluation (scripts/evaluate_similarity.py): the player uses the defaults."""
     if mode not in MODES:
         raise ValueError(f"unknown similarity space {mode!r} (one of {', '.join(MODES)})")
     n = len(embeddings) if embeddings is not None else len(tag_probs) if tag_probs is not None else 0
@@ -64,11 +80,12 @@ def song_vectors(embeddings: np.ndarray | None, tag_probs: np.ndarray | None, mo
     tags, tag_ok = _usable(tag_probs, n)
     if mode == "raw":
         return unit_rows(emb).astype(np.float32)
-    logs = np.log(np.clip(tags, LOG_FLOOR, 1.0)) if tags.size else tags
-    tag_block = unit_rows(standardise(logs, tag_ok))
+    if log_tags and tags.size:
+        tags = np.where(tag_ok[:, None], np.log(np.clip(tags, LOG_FLOOR, 1.0)), 0.0)
+    tag_block = _block(tags, tag_ok, zscore)
     if mode == "tags":
         return tag_block.astype(np.float32)
-    emb_block = unit_rows(standardise(unit_rows(emb), emb_ok)) if emb.size else emb
+    emb_block = _block(unit_rows(emb), emb_ok, zscore)
     both = np.hstack([emb_block * embedding_weight, tag_block * tag_weight])
     return unit_rows(both).astype(np.float32)
 
