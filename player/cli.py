@@ -31,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from player.commands import analysis, db, desktop, library, mood, play, playlist, recommend
+    from player.commands import analysis, db, desktop, duplicates, library, mood, play, playlist, recommend
 
     common = _common_parser()
     parser = _Parser(
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.set_defaults(handler=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (library, play, analysis, recommend, playlist, mood, desktop, db):
+    for module in (library, play, analysis, recommend, duplicates, playlist, mood, desktop, db):
         module.register(sub, common)
     gui = sub.add_parser("gui", parents=[common], help="open the player window (the default)")
     gui.set_defaults(handler=_run_gui)
