@@ -59,6 +59,7 @@ class Actions:
         self.mood = A("Use my &mood (camera)", None, camera_icon(16))
         self.mood.setCheckable(True)
         self.analyse = A("&Analyse now")
+        self.duplicates = A("Possible &duplicates…", tip="Files that hold the same recording (re-encodes, copies)")
         self.refresh_recs = A("&Refresh up next", "F5")
         self.shortcuts = A("&Keyboard shortcuts", "F1")
         self.about = A("&About")
@@ -81,7 +82,7 @@ class Menus:
         m.addSeparator()
         m.addAction(a.quit)
         m = bar.addMenu("&Library")
-        for action in (a.find, a.show_all, a.details, None, a.rescan, a.analyse):
+        for action in (a.find, a.show_all, a.details, None, a.rescan, a.analyse, a.duplicates):
             m.addSeparator() if action is None else m.addAction(action)
         m = bar.addMenu("&Playback")
         for action in (a.play, a.stop, a.previous, a.next, a.back, a.forward, None, a.volume_up, a.volume_down, a.mute, None,

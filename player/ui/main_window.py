@@ -29,6 +29,7 @@ from player.ui.cover_art import CoverLoader
 from player.ui.desktop import DesktopController
 from player.ui.details import DetailsController
 from player.ui.dialogs import ShortcutsDialog
+from player.ui.duplicates_view import DuplicatesController
 from player.ui.first_run import FirstRun
 from player.ui.icons import app_icon, sparkle_icon
 from player.ui.import_status import ImportController
@@ -196,6 +197,7 @@ class MainWindow(QMainWindow):
         parts = MenuParts(self.view, self.sidebar, a.play_next, a.enqueue, a.more_like, a.details, self.transport,
                           self.queue, self.listeners, self.details, self.browse)
         self.context_menus = LibraryMenus(ctx, parts, self)
+        self.duplicates = DuplicatesController(ctx, a.duplicates, self.transport, self.context_menus, self.removal, self)
         self.first_run = FirstRun(ctx, self.imports, self)
         self.context_menus.song_entries.append(self.removal.add_to_menu)
         self.playlists = PlaylistsController(ctx, self.sidebar, self.playlist_view, [self.view, self.empty_hint], self)
