@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -118,15 +119,31 @@ def test_analysis_conditions(lib, query, expected):
     assert sorted(names(lib, query)) == sorted(expected)
 
 
-def test_like_and_near_use_the_embedding(lib):
+def test_like_and_near_use_the_similarity_space(lib):
+    from player.recommend.data import read_song_vectors
+
     s = lib.s
-    assert names(lib, f"like:{s['moon']}>0.9") == ["moon", "rain"]  # most similar first
-    assert names(lib, f"near:{s['moon']}:2") == ["rain", "ete"]  # itself left out; the missing one too
-    assert names(lib, f"near:{s['moon']}:2 status:any") == ["gone", "rain"]
-    # ties (storm and party are both orthogonal to it) go to the lower id
-    assert names(lib, f"near:{s['moon']}:3") == ["rain", "ete", "storm"]
-    assert names(lib, f"near:{s['moon']}:3 sort:title") == ["rain", "storm", "ete"]
-    assert names(lib, f"like:{s['moon']}>0.5 sort:-similar") == ["ete", "rain", "moon"]
+    ids, vectors = read_song_vectors(lib)  # the recommender's space: both models' outputs
+    sim = dict(zip(ids.tolist(), (vectors @ vectors[ids.tolist().index(s["moon"])]).tolist()))
+    title = {tid: name for name, tid in s.items()}
+    playable = sorted((tid for tid in sim if tid not in (s["moon"], s["gone"])), key=lambda t: (-sim[t], t))
+    assert names(lib, f"near:{s['moon']}:2") == [title[t] for t in playable[:2]]  # itself and the missing one out
+    anywhere = sorted((tid for tid in sim if tid != s["moon"]), key=lambda t: (-sim[t], t))
+    assert names(lib, f"near:{s['moon']}:2 status:any") == [title[t] for t in anywhere[:2]]
+    assert names(lib, f"near:{s['moon']}:3 sort:title") == sorted((title[t] for t in playable[:3]),
+                                                                key=lambda n: lib.track(s[n]).title.casefold())
+    # like: every playable song above the similarity, the most similar first (itself at 1)
+    cut = (sim[playable[1]] + sim[playable[2]]) / 2
+    assert names(lib, f"like:{s['moon']}>{cut:.6f}") == ["moon"] + [title[t] for t in playable[:2]]
+    assert names(lib, f"like:{s['moon']}>{cut:.6f} sort:similar") == ["moon"] + [title[t] for t in playable[:2]]
+    assert names(lib, f"like:{s['moon']}>{cut:.6f} sort:-similar") == [title[t] for t in playable[:2]][::-1] + ["moon"]
+    # ties (a second copy of Rain: the same analysis, the same vector) go to the lower id
+    copy = add_song(lib, "Rain again", artist="Ada Lumen", duration=150, fmt="flac", added_days=40,
+                    tags={"piano": 0.35, "mellow": 0.7}, genre="Instrumental", embedding=emb((0, 0.9), (1, 0.3)))
+    got = run(lib, f"near:{s['rain']}:1")
+    assert got == [copy]
+    got = run(lib, f"near:{s['moon']}:8")
+    assert got.index(s["rain"]) + 1 == got.index(copy)
     res = evaluate(lib, f"like:{s['raw']}>0.5", now=NOW)
     assert res.track_ids == [] and "not analysed yet" in res.warnings[0]
 
@@ -223,11 +240,41 @@ QUERIES = [
 ]
 
 
+def literal_song_vectors(songs):
+    """The similarity space of player/recommend/space.py written out per song, in plain Python: each
+    block (unit embedding; tag log-probabilities) less its mean over the analysed songs, scaled to unit
+    length; the tag block weighted; the two joined and scaled to unit length."""
+    from player.recommend.space import EMBEDDING_WEIGHT, LOG_FLOOR, TAG_WEIGHT
+
+    def unit(v):
+        norm = math.sqrt(sum(x * x for x in v))
+        return [x / norm for x in v] if norm else [0.0] * len(v)
+
+    def centred(rows):
+        mean = [sum(col) / len(rows) for col in zip(*rows)]
+        return [unit([x - m for x, m in zip(r, mean)]) for r in rows]
+
+    analysed = [s for s in songs if s["emb"]]
+    embs = centred([s["emb"] for s in analysed])
+    tags = centred([[math.log(min(1.0, max(LOG_FLOOR, p))) for p in s["tag"].values()] for s in analysed])
+    for s, e, t in zip(analysed, embs, tags):
+        s["emb"] = unit([EMBEDDING_WEIGHT * x for x in e] + [TAG_WEIGHT * x for x in t])
+
+
 @pytest.mark.parametrize("rank_min", [2000, 0])  # 0: every result put in order by the cached rank of all songs
 def test_matches_the_literal_reference_on_a_random_library(library, monkeypatch, rank_min):
     import player.library.smart as smart
+    import playlist_support
 
     monkeypatch.setattr(smart, "RANK_MIN", rank_min)
+    songs_of = playlist_support._songs
+
+    def songs_in_the_similarity_space(lib, user_id):  # like:/near: compare the player's song vectors
+        songs, by_id = songs_of(lib, user_id)
+        literal_song_vectors(songs)
+        return songs, by_id
+
+    monkeypatch.setattr(playlist_support, "_songs", songs_in_the_similarity_space)
     rng = random.Random(7)
     _, tag_names, genre_names = __import__("playlist_support").current_models()
     ids = []

@@ -92,6 +92,16 @@ def test_recent_plays_and_dislikes_are_left_out(lib):
 
 
 def test_skips_steer_it_away(lib):
+    # more styles than the three of the fixture: with three, the library's mean (the similarity space's
+    # centre) is exactly opposite to the style a rock+dance seed leaves out, the least seed-like song there is
+    for k, style in enumerate(("jazz", "folk", "metal")):
+        specs = []
+        for i in range(8):
+            emb = np.zeros(32)
+            emb[3 + k], emb[8 + i] = 3.0, 0.6
+            specs.append({"title": f"{style} {i}", "artist": f"{style} band {i % 2}", "album": f"{style} album",
+                          "labels": {style: 3}, "embedding": emb})
+        lib.ids.update({s["title"]: tid for s, tid in zip(specs, add_tracks(lib, specs))})
     rec = Recommender.from_library(lib)
     mixed = [lib.ids[f"rock {i}"] for i in range(4)] + [lib.ids[f"dance {i}"] for i in range(4)]
     seed = seed_from(rec, "playlist:mix", playlist=lambda name: ("Mix", mixed))

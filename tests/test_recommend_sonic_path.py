@@ -25,6 +25,10 @@ def lib(library):
     order = rng.permutation(len(ts))  # ids in no particular order along the arc
     specs = [{"title": f"t{ts[k]:.3f}", "artist": f"artist {k % 4}", "album": f"album {k}",
               "embedding": arc(ts[k], 0.05 + 0.1 * rng.random())} for k in order]
+    # the arc's mirror image, files gone (never proposed): the library's mean -- the centre of the
+    # similarity space -- is then the origin, and the space's layout is the arc's
+    specs += [{"title": f"mirror {k}", "artist": "z", "embedding": -s["embedding"], "status": "missing"}
+              for k, s in enumerate(list(specs))]
     specs.append({"title": "not analysed", "artist": "x", "embedding": None, "labels": {"rock": 1}})
     specs.append({"title": "gone", "artist": "y", "embedding": arc(0.5, 0.0), "status": "missing"})
     ids = add_tracks(library, specs)

@@ -98,10 +98,19 @@ def test_label_in_every_song_gives_zero_vectors_not_nan():
 
 
 def test_embedding_cosine_by_hand(library, three):
-    rec = Recommender.from_library(library)
+    rec = Recommender.from_library(library, space="raw")  # seed 000's space: the embeddings as they are
     out = rec.similar(three[0], n=5)
     # s1 = (1, 0): s2 = (1, 1) at cos 1/sqrt(2), s3 = (0, 1) at cos 0
     assert [r.track_id for r in out] == [three[1], three[2]]
     assert out[0].score == pytest.approx(2 ** -0.5, abs=1e-6)
     assert out[1].score == pytest.approx(0.0, abs=1e-6)
     assert "sounds alike" in out[0].reason and out[0].analysed
+    # the player's space: the unit embeddings less their mean over the library, m = (1 + h, h) / 3 with
+    # h = 1/sqrt(2) in both coordinates: s1 - m = (a, -b), s2 - m = (c, c), s3 - m = (-b, a)
+    h = 2 ** -0.5
+    m = (1 + h) / 3
+    a, b, c = 1 - m, m, h - m
+    joint = Recommender.from_library(library).similar(three[0], n=5)
+    assert [r.track_id for r in joint] == [three[1], three[2]]
+    assert joint[0].score == pytest.approx((a * c - b * c) / (np.hypot(a, b) * np.hypot(c, c)), abs=1e-5)
+    assert joint[1].score == pytest.approx(-2 * a * b / (a * a + b * b), abs=1e-5)

@@ -434,7 +434,8 @@ class _Compiler:
             self.warn(f"“{track.title}” is not analysed yet, so '{c.text}' matches nothing")
             return a.ids[:0]
         with _one_blas_thread():
-            sims = (vectors @ vectors[i]).astype(np.float64)
+            # to 6 decimals (float32 vectors hold no more): songs with the same analysis tie exactly
+            sims = np.round((vectors @ vectors[i]).astype(np.float64), 6)
         sims[~has] = np.nan
         self.similarity[id(c)] = sims
         if c.field == "like":

@@ -51,7 +51,9 @@ class RadioSettings:
     weight_recent: float = 0.6  # the centre drifting with what was played
     weight_taste: float = 0.5
     weight_history: float = 0.25
-    weight_skip: float = 0.5  # how hard songs like the skipped ones are pushed down
+    # how hard songs like the skipped ones are pushed down: as hard as the seed pulls, since cosines in the
+    # similarity space (centred on the library) put an unrelated song near 0 or below, not near 1
+    weight_skip: float = 1.0
     drift: float = 0.2  # how far the centre moves towards each song played
     dislike_threshold: int = 2  # songs any listener rated at or below this are never given
 
