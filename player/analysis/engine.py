@@ -34,6 +34,35 @@ GENRE_BATCH = 32
 
 PRECISIONS = ("auto", "float32", "bfloat16")
 
+#: Optional packages Keras imports whenever they are installed, for features the analysis never uses
+#: (scikit-learn wrappers, pandas slicing, matplotlib and OpenCV drawing): about 1.5 s of CPU of each
+#: worker's start-up (docs/analysis.md). :func:`import_keras` hides them while Keras is imported.
+KERAS_OPTIONAL = ("sklearn", "pandas", "matplotlib", "cv2")
+
+
+def import_keras():
+    """Import Keras (and its backend) without the optional packages of :data:`KERAS_OPTIONAL`.
+
+    Keras imports each of them in a ``try: ... except ImportError``; while Keras is imported they are
+    marked absent, and afterwards they can be imported again as usual (only Keras' own optional features
+    for them stay off in this process). Keras imported already is returned as it is."""
+    import sys
+
+    if "keras" in sys.modules:
+        import keras
+
+        return keras
+    hidden = [name for name in KERAS_OPTIONAL if name not in sys.modules]
+    for name in hidden:
+        sys.modules[name] = None  # an import of it raises ImportError
+    try:
+        import keras
+    finally:
+        for name in hidden:
+            if name in sys.modules and sys.modules[name] is None:
+                del sys.modules[name]
+    return keras
+
 
 def cpu_has_bf16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX-512 BF16 or AMX); elsewhere it would be emulated,
@@ -150,9 +179,8 @@ class Analyser:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, not {precision!r}")
         self.precision = "bfloat16" if precision == "auto" and cpu_has_bf16() else \
             ("float32" if precision == "auto" else precision)
+        keras = import_keras()
         if self.precision == "bfloat16":
-            import keras
-
             keras.mixed_precision.set_global_policy("mixed_bfloat16")
         tagger_name, genre_name, models_dir = self._names
         self.tagger = registry.load(tagger_name, models_dir)
@@ -175,29 +203,34 @@ class Analyser:
         tcfg, gcfg = self.tagger_frontend, self.genre_frontend
         tag_seconds = float(tcfg["excerpt_seconds"])
         try:
-            centre = F.read_mono(track.path, max(float(gcfg["excerpt_seconds"]), tag_seconds), "centre",
-                                 duration=track.duration)
+            source = F.open_mono(track.path)  # one open and one length check for every excerpt
         except F.AudioDecodeError as exc:
             raise AnalysisError(f"cannot decode: {exc}") from None
-        audio, sr = centre.audio, centre.samplerate
-        if centre.duration is not None and centre.duration < MIN_SECONDS or len(audio) < MIN_SECONDS * sr:
-            raise AnalysisError(f"too short to analyse ({len(audio) / sr:.1f} s of audio)")
-        if float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) < SILENCE_RMS:
-            raise AnalysisError("silent: no sound to analyse in the middle of the track")
-        genre_x = F.features(F.to_model_rate(audio, sr, gcfg), gcfg)
-        tag_audio = [F.to_model_rate(audio, sr, tcfg)]
-        duration = centre.duration or track.duration or 0.0
-        offsets = excerpt_offsets(duration, tag_seconds, self.max_excerpts, with_centre=True)
-        if len(offsets) > 1:  # a long song: more excerpts, away from the centre one already decoded
-            centre_start = (duration - tag_seconds) / 2.0
-            for off in offsets:
-                if abs(off - centre_start) < tag_seconds / 2.0:
-                    continue
-                try:
-                    more = F.read_mono(track.path, tag_seconds, off, duration=duration)
-                except F.AudioDecodeError:
-                    break  # keep what we have: the centre decoded fine
-                tag_audio.append(F.to_model_rate(more.audio, more.samplerate, tcfg))
+        with source:
+            try:
+                centre = source.read(max(float(gcfg["excerpt_seconds"]), tag_seconds), "centre",
+                                     duration=track.duration)
+            except F.AudioDecodeError as exc:
+                raise AnalysisError(f"cannot decode: {exc}") from None
+            audio, sr = centre.audio, centre.samplerate
+            if centre.duration is not None and centre.duration < MIN_SECONDS or len(audio) < MIN_SECONDS * sr:
+                raise AnalysisError(f"too short to analyse ({len(audio) / sr:.1f} s of audio)")
+            if float(np.sqrt(np.mean(audio.astype(np.float64) ** 2))) < SILENCE_RMS:
+                raise AnalysisError("silent: no sound to analyse in the middle of the track")
+            genre_x = F.features(F.to_model_rate(audio, sr, gcfg), gcfg)
+            tag_audio = [F.to_model_rate(audio, sr, tcfg)]
+            duration = centre.duration or track.duration or 0.0
+            offsets = excerpt_offsets(duration, tag_seconds, self.max_excerpts, with_centre=True)
+            if len(offsets) > 1:  # a long song: more excerpts, away from the centre one already decoded
+                centre_start = (duration - tag_seconds) / 2.0
+                for off in offsets:
+                    if abs(off - centre_start) < tag_seconds / 2.0:
+                        continue
+                    try:
+                        more = source.read(tag_seconds, off, duration=duration)
+                    except F.AudioDecodeError:
+                        break  # keep what we have: the centre decoded fine
+                    tag_audio.append(F.to_model_rate(more.audio, more.samplerate, tcfg))
         tagger_x = np.concatenate([F.features(a, tcfg) for a in tag_audio])
         return _Prepared(track.id, tagger_x, genre_x)
 

@@ -38,7 +38,7 @@ import math
 import numpy as np
 
 __all__ = [
-    "AudioDecodeError", "FrontendError", "read_mono", "resample", "to_model_rate", "fit_length", "mel_power",
+    "AudioDecodeError", "FrontendError", "read_mono", "open_mono", "MonoReader", "resample", "to_model_rate", "fit_length", "mel_power",
     "log_mel", "genre_slices", "tagger_input", "features", "feature_shape", "excerpt_samples",
     "validate_frontend", "load_features", "GENRE_FRONTEND_SEED000", "TAGGER_FRONTEND_SEED002", "frontend_preset",
 ]
@@ -61,14 +61,45 @@ def read_mono(path, seconds: float, offset="centre", *, duration: float | None =
 
     ``offset`` is ``"centre"`` (the middle of the file, as FMA's clips and seed 002 do), ``"start"``, or
     seconds (clamped so that the excerpt lies inside the file); ``duration`` (the library's) is used when
-    the file does not say. Raises :class:`AudioDecodeError` with the reader's reason."""
-    from player.audio.errors import AudioError
-    from player.audio.reader import read_excerpt
+    the file does not say. Raises :class:`AudioDecodeError` with the reader's reason. Several excerpts of
+    one file: :func:`open_mono`."""
+    with open_mono(path) as f:
+        return f.read(seconds, offset, duration=duration)
 
-    try:
-        return read_excerpt(path, seconds, offset, mono=True, duration=duration)
-    except AudioError as exc:
-        raise AudioDecodeError(str(exc)) from None
+
+class MonoReader:
+    """One audio file open for several mono excerpts (:meth:`read`, as :func:`read_mono` reads them): one
+    open and one length check for all of them. A context manager; errors are :class:`AudioDecodeError`."""
+
+    def __init__(self, path):
+        from player.audio.errors import AudioError
+        from player.audio.reader import open_audio
+
+        self._error = AudioError
+        try:
+            self._file = open_audio(path)
+        except AudioError as exc:
+            raise AudioDecodeError(str(exc)) from None
+
+    def read(self, seconds: float, offset="centre", *, duration: float | None = None):
+        try:
+            return self._file.excerpt(seconds, offset, mono=True, duration=duration)
+        except self._error as exc:
+            raise AudioDecodeError(str(exc)) from None
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "MonoReader":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open_mono(path) -> MonoReader:
+    """``path`` open for mono excerpts (see :class:`MonoReader`). Raises :class:`AudioDecodeError`."""
+    return MonoReader(path)
 
 
 def resample(audio: np.ndarray, sr_in: int, sr_out: int, quality: str = "HQ") -> np.ndarray:

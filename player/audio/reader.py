@@ -198,6 +198,12 @@ class AudioFile:
         self._exact_pos = frame == 0 or self._src.exact_seek
         return self.position
 
+    def excerpt(self, seconds: float, offset="centre", *, mono: bool = True, duration: float | None = None
+                ) -> Excerpt:
+        """An excerpt at the file's own rate, as :func:`read_excerpt` reads it; several excerpts of one open
+        file check its length once and seek between them."""
+        return _excerpt(self, seconds, offset, mono, duration)
+
     def seek_seconds(self, seconds: float) -> int:
         return self.seek(int(round(max(0.0, float(seconds)) * self.samplerate)))
 
@@ -303,29 +309,42 @@ def read_excerpt(path, seconds: float, offset="centre", *, samplerate: int | Non
     """``seconds`` of audio (fewer when the file is shorter) from ``offset``: ``"centre"`` (the middle of the
     file), ``"start"``, or seconds (clamped so that the excerpt lies inside the file). ``duration`` (e.g. the
     library's) is used when the file itself does not say. Mono is the mean of the channels. A header that
-    claims more than the file holds is caught (a short read) and the real length counted."""
+    claims more than the file holds is caught (a short read) and the real length counted. Several excerpts
+    of one file: :meth:`AudioFile.excerpt` on one :func:`open_audio` (one open, one length check)."""
+    _check_excerpt_length(seconds)
+    with open_audio(path) as f:
+        ex = f.excerpt(seconds, offset, mono=mono, duration=duration)
+    if samplerate and int(samplerate) != ex.samplerate:
+        ex = Excerpt(_resampled(ex.audio, ex.samplerate, samplerate), int(samplerate), ex.start, ex.duration,
+                     ex.channels, ex.info)
+    return ex
+
+
+def _check_excerpt_length(seconds) -> None:
     if not seconds or seconds <= 0:
         raise ValueError(f"excerpt length must be > 0 seconds, got {seconds}")
-    with open_audio(path) as f:
-        rate = f.samplerate
-        n = int(round(seconds * rate))
-        if offset == "start" or f.header_frames is None and duration and duration > 0:
-            total = f.header_frames or int((duration or 0) * rate) or n
-        else:
-            total = f.verified_frames()
+
+
+def _excerpt(f: "AudioFile", seconds: float, offset, mono: bool, duration: float | None) -> Excerpt:
+    _check_excerpt_length(seconds)
+    rate = f.samplerate
+    n = int(round(seconds * rate))
+    if offset == "start" or f.header_frames is None and duration and duration > 0:
+        total = f.header_frames or int((duration or 0) * rate) or n
+    else:
+        total = f.verified_frames()  # decodes the last seconds once; later excerpts reuse the length
+    begin = _excerpt_start(offset, total, n, rate)
+    audio = _read_range(f, begin / rate, (begin + n) / rate, mono)
+    if len(audio) < min(n, total - begin) * 0.95:  # the header lied: count and try again
+        total = f.count_frames()
         begin = _excerpt_start(offset, total, n, rate)
         audio = _read_range(f, begin / rate, (begin + n) / rate, mono)
-        if len(audio) < min(n, total - begin) * 0.95:  # the header lied: count and try again
-            total = f.count_frames()
-            begin = _excerpt_start(offset, total, n, rate)
-            audio = _read_range(f, begin / rate, (begin + n) / rate, mono)
-        if len(audio) == 0:
-            raise AudioError(NO_AUDIO)
-        info = f.info
+    if len(audio) == 0:
+        raise AudioError(NO_AUDIO)
+    info = f.info
     if not np.all(np.isfinite(audio)):
         audio = np.nan_to_num(audio, nan=0.0, posinf=0.0, neginf=0.0)
-    return Excerpt(_resampled(audio, rate, samplerate), int(samplerate or rate), begin / rate, info.duration,
-                   info.channels, info)
+    return Excerpt(audio, rate, begin / rate, info.duration, info.channels, info)
 
 
 def _excerpt_start(offset, total: int, n: int, rate: int) -> int:
