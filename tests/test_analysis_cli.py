@@ -46,11 +46,29 @@ def test_show_names_tags_and_genres_from_the_models_and_escapes_control_characte
 
 
 def test_export_writes_what_the_reader_reads(lib, tmp_path, capsys):
-    npz, tsv = tmp_path / "emb.npz", tmp_path / "labels.tsv"
+    from player.analysis.store import read_embeddings
+    from player.recommend.data import read_song_vectors
+
+    npz, tsv, raw = tmp_path / "emb.npz", tmp_path / "labels.tsv", tmp_path / "raw.npz"
     assert main(["export", "--db", str(lib.path), "--embeddings", str(npz), "--labels", str(tsv)]) == 0
-    assert "wrote 3 embeddings" in capsys.readouterr().out
+    assert "wrote 3 song vectors (35-d)" in capsys.readouterr().out
     data = np.load(npz)
-    assert data["vectors"].shape == (3, 32) and list(data["paths"]) == [t.display_path for t in lib.analysed]
+    # the vectors the player compares songs with: 32 embedding + 3 tag dimensions, unit rows
+    ids, vectors = read_song_vectors(lib)
+    assert data["vectors"].shape == (3, 35) and str(data["space"]) == "joint"
+    assert np.array_equal(data["vectors"], vectors)
+    assert np.linalg.norm(data["vectors"], axis=1) == pytest.approx(1.0, abs=1e-6)
+    assert list(data["paths"]) == [t.display_path for t in lib.analysed]
+    # --raw: the genre model's embeddings as stored
+    assert main(["export", "--db", str(lib.path), "--embeddings", str(raw), "--raw"]) == 0
+    assert "wrote 3 embeddings (32-d)" in capsys.readouterr().out
+    plain = np.load(raw)
+    assert str(plain["space"]) == "raw" and list(plain["paths"]) == list(data["paths"])
+    assert np.array_equal(plain["vectors"], read_embeddings(lib).vectors)
+    assert not np.allclose(plain["vectors"][:, :32] / np.linalg.norm(plain["vectors"], axis=1, keepdims=True),
+                           data["vectors"][:, :32] / np.linalg.norm(data["vectors"][:, :32], axis=1, keepdims=True))
+    assert main(["export", "--db", str(lib.path), "--raw"]) == 2
+    assert "--raw goes with --embeddings" in capsys.readouterr().err
     lines = tsv.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "path\tlabel\tcount\tprobability" and len(lines) == 1 + 6
     assert lines[1].split("\t")[1:] == ["rock", "2", "0.8000"]

@@ -22,8 +22,16 @@ def register(sub, common) -> None:
     p.add_argument("--quiet", "-q", action="store_true")
     p.set_defaults(handler=cmd_analyse)
 
-    p = sub.add_parser("export", parents=[common], help="export embeddings and/or labels of analysed tracks")
-    p.add_argument("--embeddings", metavar="FILE.npz", help="arrays 'paths' and 'vectors', one row per track")
+    p = sub.add_parser(
+        "export", parents=[common], help="export song vectors and/or labels of analysed tracks",
+        description="Write what the analysis gave each track. --embeddings writes the song vectors the player "
+                    "compares songs with (More like this, radio, sonic paths, like:/near:): both models' outputs "
+                    "in one space, standardised over this library; with --raw, the genre model's own 32-d "
+                    "embeddings instead.")
+    p.add_argument("--embeddings", metavar="FILE.npz",
+                   help="arrays 'paths' and 'vectors' (unit rows), one row per track, and 'space'")
+    p.add_argument("--raw", action="store_true",
+                   help="with --embeddings: the genre model's 32-d embeddings as stored, not the song vectors")
     p.add_argument("--labels", metavar="FILE.tsv", help="header row, then path, label, count, probability")
     p.set_defaults(handler=cmd_export)
 
@@ -109,20 +117,29 @@ def cmd_export(args) -> int:
 
     from player.analysis.store import read_embeddings, read_label_table
     from player.commands.common import CliError, open_library
+    from player.recommend.data import read_song_vectors
 
+    if args.raw and not args.embeddings:
+        raise CliError("--raw goes with --embeddings FILE.npz")
     if not args.embeddings and not args.labels:
         raise CliError("say what to export: --embeddings FILE.npz and/or --labels FILE.tsv")
     with open_library(args) as library:
         if args.embeddings:
-            emb = read_embeddings(library)
+            if args.raw:
+                emb = read_embeddings(library)
+                ids, vectors, space, what = emb.track_ids, emb.vectors, "raw", "embeddings"
+            else:  # the player's song vectors; a track with neither input has none
+                ids, vectors = read_song_vectors(library)
+                keep = vectors.any(axis=1)
+                ids, vectors, space, what = ids[keep], vectors[keep], "joint", "song vectors"
             path_of = {r[0]: r[1] for r in library.db.query("SELECT id, path FROM tracks")}
-            paths = np.array([path_of[i] for i in emb.track_ids.tolist()], dtype=str)
+            paths = np.array([path_of[i] for i in ids.tolist()], dtype=str)
             try:
                 with open(args.embeddings, "wb") as f:
-                    np.savez(f, paths=paths, vectors=emb.vectors)
+                    np.savez(f, paths=paths, vectors=vectors, space=np.array(space))
             except OSError as exc:
                 raise CliError(f"cannot write {args.embeddings}: {exc.strerror or exc}") from None
-            print(f"wrote {len(paths)} embeddings to {args.embeddings}")
+            print(f"wrote {len(paths)} {what} ({vectors.shape[1]}-d) to {args.embeddings}")
         if args.labels:
             rows = read_label_table(library)
             try:
@@ -158,7 +175,8 @@ def cmd_show(args) -> int:
                                        for lab in analysis.labels[:12]))
         if analysis.genres is not None:
             print("  genres: " + ", ".join(f"{safe_text(name)} {p:.0%}" for name, p in analysis.genres.ranked(3)))
-        neighbours = _neighbours(library, track.id, args.n) if analysis.embedding is not None else []
+        analysed = analysis.embedding is not None or analysis.tags is not None
+        neighbours = _neighbours(library, track.id, args.n) if analysed else []
         if neighbours:
             print("  sounds like:")
             for other, sim in neighbours:
@@ -167,7 +185,7 @@ def cmd_show(args) -> int:
 
 
 def _neighbours(library, track_id: int, n: int):
-    """The nearest analysed tracks by embedding cosine (the recommender's "more like this")."""
+    """The nearest analysed tracks in the similarity space (the recommender's "more like this")."""
     from player.recommend import Recommender
 
     recs = Recommender.from_library(library).similar(track_id, n=n)

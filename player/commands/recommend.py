@@ -32,7 +32,8 @@ def register(sub, common) -> None:
         "similar",
         parents=[common],
         help="songs that sound like a track (more like this)",
-        description="The songs closest to a track by the cosine of their embeddings.",
+        description="The songs closest to a track by the cosine of their song vectors (both models' outputs, "
+                    "standardised over this library; docs/recommender.md).",
     )
     p.add_argument("track", metavar="TRACK", help="track id or path")
     p.add_argument("-n", type=int, default=10, metavar="N", help="how many songs (default 10)")
