@@ -22,7 +22,8 @@ written to the library file):
    profile, ``seed`` mode); content with stars (TF-IDF + embedding profile); history (seed 002's
    co-occurrence filtering alone); the hybrid (the default blend).
 4. More like this (seed 000's protocol): for sampled songs, the share of their 10 nearest neighbours
-   by embedding cosine that are in the same folder / the same label cluster.
+   by cosine in the similarity space (``--space``: the player's joint song vectors, or seed 000's raw
+   32-d embedding) that are in the same folder / the same label cluster.
 5. Mood: for listeners given a mood label, the share of the top-10 carrying it, without and with it.
 """
 
@@ -41,6 +42,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from player.recommend import Recommender, RecommendSettings  # noqa: E402
 from player.recommend.data import PLAY_DTYPE, LibraryArrays, load_arrays  # noqa: E402
+from player.recommend.space import DEFAULT_MODE, MODES  # noqa: E402
+
+SPACE_NAMES = {"joint": "player's song vectors", "raw": "raw 32-d embedding", "tags": "tag space"}
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "recommender.md"
 START, END = "<!-- evaluation:start -->", "<!-- evaluation:end -->"
@@ -243,7 +247,8 @@ def evaluate(arrays: LibraryArrays, args) -> tuple[str, dict]:
     if same["folder"] or same["cluster"]:
         lines += [
             "",
-            "| more like this (embedding cosine, 10 neighbours) | same folder | same label cluster |",
+            f"| more like this (cosine in the {SPACE_NAMES[sim.space]}, 10 neighbours) | same folder | "
+            "same label cluster |",
             "|---|---:|---:|",
             f"| precision@10 over {len(sample)} songs | {np.mean(same['folder']):.3f} | "
             f"{np.mean(same['cluster']) if same['cluster'] else float('nan'):.3f} |",
@@ -285,6 +290,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--disliked-sweep", metavar="N,N,…", default="",
                     help="also compare the profile modes as listeners dislike more songs (e.g. 2,5,10)")
+    ap.add_argument("--space", choices=MODES, default=DEFAULT_MODE,
+                    help="the similarity space of more like this and the embedding terms: the player's "
+                         f"('{DEFAULT_MODE}', both models' outputs) or seed 000's raw 32-d embedding ('raw')")
     ap.add_argument("--write-docs", action="store_true", help=f"put the table into {DOC.relative_to(DOC.parent.parent)}")
     args = ap.parse_args(argv)
 
@@ -309,6 +317,9 @@ def main(argv=None) -> int:
             print(f"error: no song in {path} is analysed yet: run 'python -m player analyse' first", file=sys.stderr)
             return 2
         how = f"scripts/evaluate_recommender.py --db {path.name}"
+    arrays = dataclasses.replace(arrays, space=args.space)
+    if args.space != DEFAULT_MODE:
+        how += f" --space {args.space}"
     table, _ = evaluate(arrays, args)
     if args.disliked_sweep:
         counts = [int(x) for x in args.disliked_sweep.split(",") if x.strip()]

@@ -6,6 +6,8 @@ import hashlib
 import sys
 from pathlib import Path
 
+import pytest
+
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -28,6 +30,21 @@ def test_evaluation_on_a_synthetic_library(capsys):
     new = {name: int(line.rstrip(" |").rsplit("|", 1)[1].strip(" %")) for name, line in rows.items()}
     assert new["history, seed 002 (co-occurrence CF)"] <= 5
     assert new["hybrid (default blend)"] >= 15
+
+
+def test_evaluation_in_either_space(capsys):
+    """--space raw: more like this by seed 000's raw embedding; the default is the player's space."""
+    def more_like_this(space):
+        argv = ["--synthetic", "600", "--listeners", "6", "--similar-sample", "30", "--separation", "0.3"]
+        assert evaluate_recommender.main(argv + ["--space", space]) == 0
+        out = capsys.readouterr().out
+        return [line for line in out.splitlines() if "more like this" in line.lower()]
+
+    assert "player's song vectors" in more_like_this("joint")[0]
+    assert "raw 32-d embedding" in more_like_this("raw")[0]
+    with pytest.raises(SystemExit):
+        evaluate_recommender.main(["--synthetic", "600", "--space", "cosine"])
+    assert "invalid choice" in capsys.readouterr().err
 
 
 def test_evaluation_reads_a_library_without_writing_it(tmp_path, capsys):
