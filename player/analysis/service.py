@@ -395,10 +395,26 @@ class AnalysisService:
                 return
             self._spawn()
             spawned.set()
+            self._relabel()
             self._listen()
         finally:
             spawned.set()
             self._lock.release()
+
+    def _relabel(self) -> None:
+        """Labels written with an older label rule are recomputed from the stored results (no audio;
+        :mod:`player.analysis.relabel`), under the analysis lock, while the workers load their models.
+        A failure leaves the labels as they were and never stops the analysis."""
+        try:
+            from player.analysis.relabel import relabel_library
+            from player.library import Library
+
+            with Library(Path(self.db_path)) as library:
+                relabel_library(library, models_dir=self.options.models_dir, tagger=self.options.tagger_model)
+        except Exception as exc:  # noqa: BLE001 - the workers report model problems in words
+            import logging
+
+            logging.getLogger(__name__).warning("the labels were not recomputed: %s", _one_line(exc))
 
     def _listen(self) -> None:
         live = set(range(self.workers))
