@@ -38,10 +38,11 @@ def test_re_encodes_are_grouped_and_other_songs_are_not():
 def test_different_songs_of_nearly_the_same_length_are_not_grouped():
     a = songs(1)[0]
     b = near(a, 0.93)  # two tracks of one soundtrack: close, but not the same recording
-    inputs = DuplicateInputs([10, 11], [180.0, 180.02], np.vstack([a, b]))
+    vecs = np.vstack([a, b])
+    inputs = DuplicateInputs([10, 11], [180.0, 180.02], vecs, embeddings=vecs, tags=vecs)
     assert find_duplicates(inputs) == []
-    # the same pair passes when only the lengths are asked to agree: the vectors decided
-    assert find_duplicates(inputs, Params(min_joint=0.9, min_embedding=-1, min_tags=-1)) == [[10, 11]]
+    # the same pair passes when the models are asked to agree less: the vectors decided
+    assert find_duplicates(inputs, Params(min_embedding=0.9, min_tags=0.9)) == [[10, 11]]
 
 
 def test_a_truncated_copy_is_not_a_duplicate():
@@ -50,7 +51,7 @@ def test_a_truncated_copy_is_not_a_duplicate():
     assert find_duplicates(inputs) == [[1, 3]]
 
 
-def test_each_block_has_to_agree_not_only_the_joint_vector():
+def test_both_models_have_to_agree():
     a = songs(2, seed=3)
     joint = np.vstack([a[0], a[0]])
     emb = np.vstack([a[0], near(a[0], 0.5)])  # the genre embeddings disagree
@@ -65,9 +66,9 @@ def test_each_block_has_to_agree_not_only_the_joint_vector():
 def test_a_chain_of_near_matches_does_not_join_its_ends():
     """A ~ B and B ~ C, but A is not C: complete linkage keeps A and C apart."""
     x, y = np.eye(4, dtype=np.float32)[:2]
-    theta = np.arccos(0.985)  # above the threshold; two steps (cos 0.94) are below it
+    theta = np.arccos(0.985)  # above the thresholds; two steps (cos 0.94) are below them
     vecs = np.vstack([np.cos(k * theta) * x + np.sin(k * theta) * y for k in range(3)])
-    inputs = DuplicateInputs([1, 2, 3], [120.0, 120.01, 120.02], vecs)
+    inputs = DuplicateInputs([1, 2, 3], [120.0, 120.01, 120.02], vecs, embeddings=vecs, tags=vecs)
     groups = find_duplicates(inputs)
     assert len(groups) == 1 and len(groups[0]) == 2 and groups[0] != [1, 3]
     # a fourth copy of B's neighbourhood that matches everybody joins the group it fits, not both
@@ -86,9 +87,9 @@ def test_songs_without_vectors_or_lengths_are_left_out():
 
 def test_the_length_window_grows_with_the_length():
     a = songs(1)[0]
-    inputs = DuplicateInputs([1, 2, 3, 4], [30.0, 30.4, 3000.0, 3004.0], np.vstack([a, a, a, a]))
-    assert find_duplicates(inputs) == [[1, 2], [3, 4]]  # 0.4 s: under the 0.5 s; 4 s: under 0.2 % of 50 min
-    assert find_duplicates(inputs, Params(length_tol_s=0.3, length_tol_rel=0.0)) == []
+    inputs = DuplicateInputs([1, 2, 3, 4, 5], [30.0, 30.2, 3000.0, 3002.5, 30.5], np.vstack([a] * 5))
+    assert find_duplicates(inputs) == [[1, 2], [3, 4]]  # 0.2 s: under 0.25 s; 2.5 s: under 0.1 % of 50 min
+    assert find_duplicates(inputs, Params(length_tol_s=0.1, length_tol_rel=0.0)) == []
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

@@ -4,9 +4,12 @@ Two files are the same recording when
 
 * their lengths agree within a few tenths of a second (re-encodes differ by the encoder's delay and
   padding, tens of milliseconds; a truncated copy is seconds shorter and is *not* a duplicate), and
-* what the models heard is nearly the same: the cosine of their song vectors (the joint space of
-  :mod:`player.recommend.space`) is above :data:`MIN_JOINT`, and so are the cosines of the genre
-  embedding alone and of the tag block alone (each block has to agree, not only their sum).
+* what the models heard is nearly the same: the genre model's embeddings (the ``raw`` song vectors of
+  :mod:`player.recommend.space`) have a cosine of at least :data:`MIN_EMBEDDING`, and the tagger's
+  tag log-probabilities correlate by at least :data:`MIN_TAGS` (each model has to agree). Both are
+  measures of the pair alone: the joint song vectors are standardised over the library, which in a
+  small library magnifies a re-encode's small differences, so they are reported but not required
+  unless :attr:`Params.min_joint` asks for it.
 
 Tags (title, artist) play no part: a re-encode often loses them, and two different songs may share a
 title. The thresholds were chosen on re-encodes of real music (see docs/duplicates.md).
@@ -29,11 +32,12 @@ from typing import Iterator
 
 import numpy as np
 
-LENGTH_TOL_S = 0.5  # seconds two files' lengths may differ by (at most)
-LENGTH_TOL_REL = 0.002  # ... or this fraction of the shorter length, when that is larger
-MIN_JOINT = 0.98  # cosine of the joint song vectors
-MIN_EMBEDDING = 0.97  # cosine of the genre embeddings (raw, unit)
-MIN_TAGS = 0.95  # cosine of the tag blocks (standardised log-probabilities)
+LENGTH_TOL_S = 0.25  # seconds two files' lengths may differ by (at most)
+LENGTH_TOL_REL = 0.001  # ... or this fraction of the shorter length, when that is larger
+MIN_JOINT = -1.0  # cosine of the joint song vectors (not required)
+MIN_EMBEDDING = 0.87  # cosine of the genre embeddings (raw, unit): a loose check
+MIN_TAGS = 0.97  # correlation of the tag log-probabilities: what tells songs apart
+LOG_FLOOR = 1e-4  # tag probabilities below this are read as this before the log
 FEATURES = ("dlen", "joint", "emb", "tags")
 
 
@@ -49,7 +53,8 @@ class Params:
 @dataclass
 class DuplicateInputs:
     """Row-aligned: track ids, lengths in seconds (NaN: unknown), the joint song vectors (unit rows;
-    a zero row: not analysed), and optionally the embedding and tag blocks on their own (unit rows)."""
+    a zero row: not analysed), and optionally the embeddings and the tag block (:func:`tag_block`),
+    unit rows."""
 
     ids: np.ndarray
     durations: np.ndarray
@@ -80,6 +85,20 @@ class DuplicateInputs:
                 & (np.abs(v).sum(axis=1) > 0))
 
 
+def tag_block(tag_probs: np.ndarray | None) -> np.ndarray | None:
+    """Tag probabilities as unit rows of their centred logs: the cosine of two rows is the correlation
+    of their log-probabilities (a measure of the pair alone). Rows that are not finite become zero."""
+    if tag_probs is None:
+        return None
+    p = np.asarray(tag_probs, np.float64)
+    ok = np.isfinite(p).all(axis=1)
+    logs = np.log(np.clip(np.where(ok[:, None], p, 1.0), LOG_FLOOR, 1.0))
+    logs -= logs.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(logs, axis=1, keepdims=True)
+    out = np.divide(logs, norms, out=np.zeros_like(logs), where=(norms > 1e-12) & ok[:, None])
+    return out.astype(np.float32)
+
+
 def inputs_from_arrays(track_ids, durations, arrays) -> DuplicateInputs:
     """The inputs for ``track_ids`` (with their ``durations``, None: unknown) from the library's analysis
     (:class:`player.analysis.store.AnalysisArrays`); tracks not analysed get zero vectors."""
@@ -93,13 +112,17 @@ def inputs_from_arrays(track_ids, durations, arrays) -> DuplicateInputs:
     pos = np.clip(np.searchsorted(arrays.ids, track_ids), 0, n - 1)
     found = arrays.ids[pos] == track_ids
 
-    def take(mode: str) -> np.ndarray:
-        block = vectors_of(arrays, mode)
+    def take(block: np.ndarray | None) -> np.ndarray | None:
+        if block is None:
+            return None
         out = np.zeros((len(track_ids), block.shape[1]), np.float32)
         out[found] = block[pos[found]]
         return out
 
-    return DuplicateInputs(track_ids, durations, take("joint"), take("raw"), take("tags"))
+    tags = getattr(arrays, "tag_values", None)
+    tags = arrays.tag_probs if tags is None else tags
+    return DuplicateInputs(track_ids, durations, take(vectors_of(arrays, "joint")), take(vectors_of(arrays, "raw")),
+                           take(tag_block(tags)))
 
 
 def _cos(block: np.ndarray | None, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -120,23 +143,23 @@ def _window(inputs: DuplicateInputs, params: Params) -> tuple[np.ndarray, np.nda
 
 def _pairs(inputs: DuplicateInputs, params: Params, *, screen: bool = True):
     """Pairs of rows within the length window: (i, j, dlen, joint, emb, tags) arrays. With ``screen``,
-    only those whose joint cosine passes (the embedding and tag cosines are computed for those alone)."""
+    only those whose embeddings agree (the other cosines are computed for those alone)."""
     order, d, width = _window(inputs, params)
     parts = []
-    v = inputs.vectors
+    first = inputs.embeddings if inputs.embeddings is not None and inputs.embeddings.shape[1] else inputs.vectors
+    least = params.min_embedding if first is inputs.embeddings else params.min_joint
     for k in range(1, int(width.max(initial=0)) + 1):
         a = np.flatnonzero(width >= k)
         ia, ib = order[a], order[a + k]
-        joint = _cos(v, ia, ib)
         if screen:
-            keep = joint >= params.min_joint
-            a, ia, ib, joint = a[keep], ia[keep], ib[keep], joint[keep]
-        parts.append((ia, ib, d[a + k] - d[a], joint))
+            keep = _cos(first, ia, ib) >= least
+            a, ia, ib = a[keep], ia[keep], ib[keep]
+        parts.append((ia, ib, d[a + k] - d[a]))
     if not parts:
         empty = np.zeros(0)
         return np.zeros(0, np.int64), np.zeros(0, np.int64), empty, empty, empty, empty
-    i, j, dlen, joint = (np.concatenate(x) for x in zip(*parts))
-    return i, j, dlen, joint, _cos(inputs.embeddings, i, j), _cos(inputs.tags, i, j)
+    i, j, dlen = (np.concatenate(x) for x in zip(*parts))
+    return i, j, dlen, _cos(inputs.vectors, i, j), _cos(inputs.embeddings, i, j), _cos(inputs.tags, i, j)
 
 
 def candidate_pairs(inputs: DuplicateInputs, params: Params | None = None) -> Iterator[tuple[int, int, dict]]:
@@ -148,8 +171,12 @@ def candidate_pairs(inputs: DuplicateInputs, params: Params | None = None) -> It
 
 def _matches(params: Params, dlen, joint, emb, tags, shorter) -> np.ndarray:
     tol = np.maximum(params.length_tol_s, params.length_tol_rel * shorter)
-    return ((dlen <= tol) & (joint >= params.min_joint) & (emb >= params.min_embedding)
-            & (tags >= params.min_tags))
+    return (dlen <= tol) & (joint >= params.min_joint) & (emb >= params.min_embedding) & (tags >= params.min_tags)
+
+
+def _score(emb, tags) -> np.ndarray:
+    """How alike a matching pair is (the best pairs are grouped first)."""
+    return np.asarray(emb, np.float64) + np.asarray(tags, np.float64)
 
 
 def group_pairs(i: np.ndarray, j: np.ndarray, score: np.ndarray) -> list[list[int]]:
@@ -157,7 +184,7 @@ def group_pairs(i: np.ndarray, j: np.ndarray, score: np.ndarray) -> list[list[in
     two groups merge only when every member of one matches every member of the other."""
     lo, hi = np.minimum(i, j), np.maximum(i, j)
     matched = set(zip(lo.tolist(), hi.tolist()))
-    order = np.lexsort((hi, lo, -np.asarray(score, np.float64)))
+    order = np.lexsort((hi, lo, -np.round(np.asarray(score, np.float64), 5)))
     owner: dict[int, int] = {}
     members: dict[int, list[int]] = {}
     for n in order.tolist():
@@ -187,7 +214,7 @@ def find_duplicates(inputs: DuplicateInputs, params: Params | None = None) -> li
     i, j, dlen, joint, emb, tags = _pairs(inputs, params)
     shorter = np.minimum(inputs.durations[i], inputs.durations[j])
     ok = _matches(params, dlen, joint, emb, tags, shorter)
-    return _groups_of(inputs, group_pairs(i[ok], j[ok], joint[ok]))
+    return _groups_of(inputs, group_pairs(i[ok], j[ok], _score(emb[ok], tags[ok])))
 
 
 def find_duplicates_naive(inputs: DuplicateInputs, params: Params | None = None) -> list[list[int]]:
@@ -205,10 +232,10 @@ def find_duplicates_naive(inputs: DuplicateInputs, params: Params | None = None)
         b = block[rows]
         return b @ b.T
 
-    joint = sims(inputs.vectors)
-    ok = _matches(params, dlen, joint, sims(inputs.embeddings), sims(inputs.tags), shorter)
+    emb, tags = sims(inputs.embeddings), sims(inputs.tags)
+    ok = _matches(params, dlen, sims(inputs.vectors), emb, tags, shorter)
     a, b = np.nonzero(np.triu(ok, 1))
-    return _groups_of(inputs, group_pairs(rows[a], rows[b], joint[a, b]))
+    return _groups_of(inputs, group_pairs(rows[a], rows[b], _score(emb[a, b], tags[a, b])))
 
 
 # ------------------------------------------------------------------------- the library's duplicates
@@ -308,4 +335,4 @@ def _file(r) -> DuplicateFile:
 
 __all__ = ["DuplicateFile", "DuplicateGroup", "DuplicateInputs", "DuplicateReport", "FEATURES", "Params",
            "candidate_pairs", "choose_keep", "find_duplicates", "find_duplicates_naive", "format_name",
-           "group_pairs", "inputs_from_arrays", "read_duplicates"]
+           "group_pairs", "inputs_from_arrays", "read_duplicates", "tag_block"]
