@@ -319,9 +319,11 @@ def markdown(r: dict) -> str:
         f"Fitted on the **validation** packages ({r['val_tracks']} tracks of {', '.join(r['val_packages'])}) "
         f"against the teacher: a label is right when the tag is among the teacher's top-5 of the song "
         f"({r['teacher_over_text']}; the teacher's 100 outputs max-merged onto the 50 tags as for training). "
-        f"Per tag, the threshold with the most right labels whose precision estimate "
+        f"Per tag, among the thresholds whose precision estimate "
         f"(right + {f['prior_weight']:g} × {f['prior']:.3f}) / (labels + {f['prior_weight']:g}) reaches "
-        f"{f['target']:.2f}; tags without one are hidden. The rank limit is the largest (at most "
+        f"{f['target']:.2f} (the pseudo-labels are at the pooled precision of the rank rule alone), the one "
+        f"with the largest gain right − {f['target']:.2f} × labels; tags without one are hidden. The rank "
+        f"limit is the largest (at most "
         f"{f['max_labels']}) whose leave-one-package-out precision on the validation packages reaches "
         f"{f['target']:.2f}:",
         "",
