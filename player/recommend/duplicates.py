@@ -141,20 +141,38 @@ def _window(inputs: DuplicateInputs, params: Params) -> tuple[np.ndarray, np.nda
     return order, d, width
 
 
+def _screen(inputs: DuplicateInputs, params: Params) -> tuple[np.ndarray, float]:
+    """The block that rules out most pairs (the tags, else the embeddings, else the joint vectors) and its
+    threshold."""
+    for block, least in ((inputs.tags, params.min_tags), (inputs.embeddings, params.min_embedding)):
+        if block is not None and block.shape[1]:
+            return block, least
+    return inputs.vectors, params.min_joint
+
+
 def _pairs(inputs: DuplicateInputs, params: Params, *, screen: bool = True):
     """Pairs of rows within the length window: (i, j, dlen, joint, emb, tags) arrays. With ``screen``,
-    only those whose embeddings agree (the other cosines are computed for those alone)."""
+    only those that pass the screening block (:func:`_screen`); the other cosines are computed for those
+    alone. The rows are taken in length order, and offset ``k`` pairs each row with the ``k``-th after it:
+    while most rows still have a ``k``-th neighbour in the window, two contiguous slices are compared (no
+    copies), after that only the rows that do."""
     order, d, width = _window(inputs, params)
+    block, least = _screen(inputs, params) if screen else (None, 0.0)
+    ordered = block[order] if block is not None else None
+    n = len(order)
     parts = []
-    first = inputs.embeddings if inputs.embeddings is not None and inputs.embeddings.shape[1] else inputs.vectors
-    least = params.min_embedding if first is inputs.embeddings else params.min_joint
     for k in range(1, int(width.max(initial=0)) + 1):
-        a = np.flatnonzero(width >= k)
-        ia, ib = order[a], order[a + k]
-        if screen:
-            keep = _cos(first, ia, ib) >= least
-            a, ia, ib = a[keep], ia[keep], ib[keep]
-        parts.append((ia, ib, d[a + k] - d[a]))
+        valid = width >= k
+        count = int(np.count_nonzero(valid))
+        if ordered is None:
+            a = np.flatnonzero(valid)
+        elif count * 4 >= n - k:  # dense: slices
+            sims = np.einsum("ij,ij->i", ordered[:n - k], ordered[k:])
+            a = np.flatnonzero(valid[:n - k] & (sims >= least))
+        else:
+            a = np.flatnonzero(valid)
+            a = a[np.einsum("ij,ij->i", ordered[a], ordered[a + k]) >= least]
+        parts.append((order[a], order[a + k], d[a + k] - d[a]))
     if not parts:
         empty = np.zeros(0)
         return np.zeros(0, np.int64), np.zeros(0, np.int64), empty, empty, empty, empty
