@@ -133,7 +133,8 @@ class DuplicatesDialog(QDialog):
         bold.setBold(True)
         for g in report.groups:
             head = QTreeWidgetItem([f"{g.files[0].title} — {len(g.files)} files", length_text(g.files[0].duration),
-                                    "", ""])
+                                    "", f"✓ keep: {g.reason}"])
+            head.setToolTip(3, f"The file that looks best to keep: {g.reason}")
             head.setFont(0, bold)
             head.setFlags(head.flags() & ~Qt.ItemIsSelectable)
             for f in g.files:
