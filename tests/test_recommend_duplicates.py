@@ -122,3 +122,35 @@ def test_the_file_to_keep_is_lossless_then_the_highest_bit_rate_then_the_most_ta
     assert best.id == 2 and why == "the most tags (5)"
     best, why = choose_keep([file(4, "ogg", 160), file(3, "ogg", 160)])
     assert best.id == 3 and "imported first" in why
+
+
+def test_the_tag_block_compares_log_probabilities_by_their_correlation():
+    from player.recommend.duplicates import tag_block
+
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0.001, 0.9, (3, 50)).astype(np.float32)
+    p[2] = np.nan  # a row of another tagger's length
+    block = tag_block(p)
+    logs = np.log(np.clip(p[:2], 1e-4, 1))
+    assert float(block[0] @ block[1]) == pytest.approx(np.corrcoef(logs)[0, 1], abs=1e-5)
+    assert np.allclose(np.linalg.norm(block[:2], axis=1), 1) and not block[2].any()
+    assert tag_block(None) is None
+    # the same probabilities scaled (a louder copy the tagger heard alike) correlate fully
+    pair = tag_block(np.vstack([p[0], np.clip(p[0] * 1.05, 0, 1)]))
+    assert float(pair[0] @ pair[1]) > 0.999
+
+
+def test_inputs_follow_the_track_ids_and_leave_songs_not_analysed_out():
+    from player.analysis.store import AnalysisArrays
+    from player.recommend.duplicates import inputs_from_arrays
+
+    rng = np.random.default_rng(2)
+    emb = unit(rng.standard_normal((3, 32)))
+    tags = rng.uniform(0.01, 0.9, (3, 50)).astype(np.float32)
+    arrays = AnalysisArrays("tagger@1+cnn_lstm@1", np.array([2, 5, 9]), None, tags, None, None, emb, {},
+                            tag_values=tags)
+    inputs = inputs_from_arrays([9, 3, 2, 5], [100.0, 100.0, None, 100.0], arrays)
+    assert inputs.ids.tolist() == [9, 3, 2, 5]
+    assert inputs.usable.tolist() == [True, False, False, True]  # 3: not analysed; 2: no length
+    assert np.allclose(inputs.embeddings[0], emb[2]) and np.allclose(inputs.embeddings[3], emb[1])
+    assert not inputs.embeddings[1].any() and not inputs.vectors[1].any()
