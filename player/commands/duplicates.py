@@ -66,7 +66,7 @@ def cmd_duplicates(args) -> int:
         print(f"\n{k}. {safe_text(g.files[0].title)} — {len(g.files)} files; keep #{g.keep}: {g.reason}")
         for f in g.files:
             mark = "keep" if f.id == g.keep else "    "
-            print(f"  {mark} #{f.id:<6} {length_text(f.duration):>8}  {format_text(f):<28} {safe_text(f.path)}")
+            print(f"  {mark} #{f.id:<6} {length_text(f.duration):>8}  {format_text(f):<33} {safe_text(f.path)}")
     left = report.tracks - report.analysed
     if left:
         print(f"\n{left} song{'s are' if left != 1 else ' is'} not analysed yet and not compared "
