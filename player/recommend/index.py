@@ -243,12 +243,17 @@ def build_index(a: LibraryArrays) -> LibraryIndex:
 
     epos = positions_in(a.track_ids, a.emb_track)
     ek = epos >= 0
+    every = bool(ek.all())  # (no copies of the inputs then)
     # the one similarity space (player.recommend.space), standardised over this library's songs
-    vectors = song_vectors(a.embeddings[ek], None if a.tag_probs is None else a.tag_probs[ek], a.space)
-    E = np.zeros((T, vectors.shape[1] if vectors.ndim == 2 and vectors.shape[1] else 32), dtype=np.float32)
-    if vectors.size:
-        E[epos[ek]] = vectors
-    has_emb = E.any(axis=1)
+    vectors = song_vectors(a.embeddings if every else a.embeddings[ek],
+                           None if a.tag_probs is None else a.tag_probs if every else a.tag_probs[ek], a.space)
+    if every and len(epos) == T and (epos == np.arange(T)).all() and vectors.shape[1]:
+        E = vectors  # every song analysed, in track order: the vectors are E
+    else:
+        E = np.zeros((T, vectors.shape[1] or 32), dtype=np.float32)
+        if vectors.size:
+            E[epos[ek]] = vectors
+    has_emb = np.einsum("ij,ij->i", E, E) > 0
     analysed = has_labels | has_emb
     if a.analysed_ids is not None and len(a.analysed_ids):
         apos = positions_in(a.track_ids, a.analysed_ids)
