@@ -10,7 +10,12 @@ from player.commands.common import CliError, open_library, safe_text
 
 def register(sub, common) -> None:
     p = sub.add_parser("duplicates", parents=[common],
-                       help="files that hold the same recording (re-encodes, copies), by length and sound")
+                       help="files that hold the same recording (re-encodes, copies), by length and sound",
+                       description="Groups the library's files that hold the same recording: an MP3 and a FLAC "
+                                   "of one song, a re-encode, a copy in another folder. Two files match when their "
+                                   "lengths agree within 0.25 s and the analysis heard the same thing; each group "
+                                   "names the file that looks best to keep (lossless, else the highest bit rate, "
+                                   "else the most tags). Needs the songs analysed (python -m player analyse).")
     p.add_argument("--json", action="store_true",
                    help="a JSON list of groups, each a list of files (id, path, duration, format, keep)")
     p.set_defaults(handler=cmd_duplicates)
