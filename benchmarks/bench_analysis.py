@@ -3,7 +3,8 @@ loudness costs next to a track's analysis; and how much the models' outputs move
 
     .venv/bin/python benchmarks/bench_analysis.py [MUSIC_DIR] [--tracks 100] [--songs 6]
         [--formats ogg,opus,mp3,flac,m4a] [--rates 44100,48000] [--workers N]
-        [--baseline-rev REV | --no-baseline] [--keep-music DIR] [--no-loudness] [--resample-check]
+        [--baseline-rev REV[,REV...] | --no-baseline] [--repeat N] [--keep-music DIR] [--no-loudness]
+        [--resample-check]
 
 Without MUSIC_DIR the music is generated (nothing is downloaded): ``--songs`` songs of 2:30-4:00 per sample
 rate, stereo, in the style of tests/audiogen.py (chord progressions with partials, a bass line, a melody,
@@ -11,15 +12,22 @@ kick, snare and hi-hat, verse and chorus sections, slow dynamics), each encoded 
 (Ogg Vorbis and Opus by libsndfile, MP3 with its LAME header, FLAC, AAC in M4A by FFmpeg); a library of
 ``--tracks`` files per format and rate is made of hard links to them. ``--keep-music DIR`` keeps (and
 reuses) the generated files. With MUSIC_DIR its files are grouped by format and sample rate (what the
-reader reports) and up to ``--tracks`` of each group are taken.
+reader reports) and a library of ``--tracks`` files is made of each group (hard links, round robin: a
+group of 40 files makes a library of 200 with each file five times).
 
 Each run is the real thing, in a fresh process: a library is scanned (not timed), then
 :func:`player.analysis.service.run_analysis` runs the worker processes and writes the results; the time
-counts from the start of the run to the last commit, TensorFlow start-up included. "previous" is the
-same program at ``--baseline-rev`` (default: the last revision before the analysis read through the one
-reader), extracted with ``git archive``, on the same files, right before ours. Reported per group:
-tracks/s end to end (and the ratio), when the first batch was committed, the workers' CPU seconds per
-track (less sensitive to other load on the machine than the wall clock) and the largest worker's RSS.
+counts from the start of the run to the last commit, TensorFlow start-up included.
+
+The baseline, in the same run: the same program at each revision of ``--baseline-rev`` (a comma-separated
+list), extracted with ``git archive`` and run on the same files right before ours. The default,
+``f41e739``, is the seed's way of analysing: the last revision before the analysis read through the one
+reader (libsndfile for Ogg and Opus, each excerpt decoded on its own); ``--baseline-rev f41e739,REV`` adds
+any other revision, e.g. the one before a change under test. Reported per group and way: tracks/s end to
+end (and the ratio to ours), when the first batch was committed, the workers' CPU per track (the whole run,
+TensorFlow start-up included: less sensitive to other load on the machine than the wall clock), the
+parent's CPU, the largest worker's RSS and the rate the workers' CPU alone allows on the machine's cores
+("CPU-bound": what an otherwise idle machine would reach if the workers kept every core busy).
 
 Loudness: per group, on a few of the files, the CPU time of :func:`player.audio.loudness.measure` (the
 whole file decoded and measured), of the meter alone on decoded audio (what sharing the analysis' decode
@@ -193,13 +201,16 @@ def main():
             first.append(time.perf_counter())
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    mine = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     progress = run_analysis(db, workers=workers, options=options, on_event=on_event)
     seconds = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    mine_after = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"state": progress.state, "done": progress.done, "failed": progress.failed,
                       "seconds": seconds, "first": (first[0] - t0) if first else None,
                       "cpu": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+                      "parent_cpu": mine_after.ru_utime + mine_after.ru_stime - mine.ru_utime - mine.ru_stime,
                       "rss_mb": after.ru_maxrss / 1024, "message": progress.message}))
 
 
@@ -239,12 +250,14 @@ def best(a: dict | None, b: dict) -> dict:
     return b if a is None or b["seconds"] < a["seconds"] else a
 
 
-def describe(r: dict) -> str:
+def describe(r: dict, cores: int) -> str:
     rate = r["done"] / r["seconds"] if r["seconds"] > 0 else 0.0
     ok = r["done"] - r["failed"]
     first = f"{r['first']:.1f} s" if r["first"] is not None else "-"
+    bound = r["done"] / (r["cpu"] / cores) if r["cpu"] > 0 else 0.0
     return (f"{rate:5.2f} tracks/s ({ok} analysed, {r['failed']} failed, {r['seconds']:.1f} s, first batch {first}, "
-            f"{r['cpu'] / max(1, r['done']) * 1e3:.0f} ms CPU/track, RSS {r['rss_mb']:.0f} MB)")
+            f"{r['cpu'] / max(1, r['done']) * 1e3:.0f} ms CPU/track, parent {r.get('parent_cpu', 0.0):.1f} s CPU, "
+            f"RSS {r['rss_mb']:.0f} MB; CPU-bound on {cores} cores: {bound:.2f} tracks/s)")
 
 
 def say(*parts) -> None:
@@ -326,7 +339,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rates", default=",".join(map(str, RATES)))
     ap.add_argument("--workers", type=int, default=None, help="worker processes (default: the CLI's)")
     ap.add_argument("--repeat", type=int, default=1, help="runs of each way per group, the best kept (default 1)")
-    ap.add_argument("--baseline-rev", default=BASELINE_REV, help=f"the previous way (default {BASELINE_REV})")
+    ap.add_argument("--baseline-rev", default=BASELINE_REV,
+                    help=f"the way(s) to compare with, comma-separated revisions (default {BASELINE_REV}: the seed's)")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--keep-music", type=Path, default=None, help="keep (and reuse) the generated music here")
     ap.add_argument("--no-loudness", action="store_true", help="skip the loudness measurements")
@@ -351,30 +365,34 @@ def main(argv=None) -> int:
             say(f"music: {args.songs} generated songs per rate in {folder} ({time.perf_counter() - t:.0f} s)")
         if not groups:
             raise SystemExit("no music of the formats and rates asked for")
-        previous = None if args.no_baseline else baseline_tree(args.baseline_rev, tmp)
+        revs = [] if args.no_baseline else [r for r in args.baseline_rev.split(",") if r]
+        previous = {rev: tree for rev in revs if (tree := baseline_tree(rev, tmp)) is not None}
+        cores = min(workers, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
         say(f"{os.cpu_count()} cores, {workers} worker(s); each run in a fresh process, TensorFlow start-up "
-              f"included; previous = {args.baseline_rev if previous else 'none'}")
+              f"included; baseline = {', '.join(previous) or 'none'}; load average "
+              f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         cpu_per_track = {}
         for (fmt, sr), files in sorted(groups.items()):
-            music = library_folder(files, min(args.tracks, len(files)) if args.music else args.tracks,
-                                   tmp / "libraries" / f"{fmt}{sr}")
+            music = library_folder(files, args.tracks, tmp / "libraries" / f"{fmt}{sr}")
             label = f"{fmt:>4} {sr / 1000:g} kHz"
-            before = ours = None
+            before = {rev: None for rev in previous}
+            ours = None
             for _ in range(max(1, args.repeat)):  # alternately; the best of each (other load only slows)
-                if previous:
-                    before = best(before, run(previous, music, workers, tmp))
+                for rev, tree in previous.items():
+                    before[rev] = best(before[rev], run(tree, music, workers, tmp))
                 ours = best(ours, run(ROOT, music, workers, tmp))
             if ours["state"] != "finished":
                 raise SystemExit(f"{label}: the analysis did not finish: {ours['message']}")
             cpu_per_track[(fmt, sr)] = ours["cpu"] / max(1, ours["done"])
-            say(f"{label}: ours     {describe(ours)}")
-            if before is not None:
-                ok = before["done"] - before["failed"]
-                say(f"{'':12}  previous {describe(before)}")
+            say(f"{label}: ours     {describe(ours, cores)}  [{len(files)} files, {args.tracks} tracks]")
+            for rev, r in before.items():
+                ok = r["done"] - r["failed"]
+                say(f"{'':12}  {rev:8} {describe(r, cores)}")
                 if ok:
-                    say(f"{'':12}  ratio {(ours['done'] / ours['seconds']) / (before['done'] / before['seconds']):.2f}x")
+                    say(f"{'':12}  ratio {(ours['done'] / ours['seconds']) / (r['done'] / r['seconds']):.2f}x end to end,"
+                        f" {r['cpu'] / max(1, r['done']) / max(1e-9, cpu_per_track[(fmt, sr)]):.2f}x in CPU per track")
                 else:
-                    say(f"{'':12}  (the previous way analysed none of them: it could not read this format)")
+                    say(f"{'':12}  (the {rev} way analysed none of them: it could not read this format)")
         if not args.no_loudness:
             say("loudness (CPU per track, against the analysis' CPU per track in the run above):")
             for (fmt, sr), files in sorted(groups.items()):
@@ -387,7 +405,7 @@ def main(argv=None) -> int:
                       f"{c['meter'] * 1e3:.0f} ms, whole-file decode {c['decode'] * 1e3:.0f} ms: sharing the decode "
                       f"would still add ~{shared / base:.0%} (goal <= 10 %)")
         if args.resample_check:
-            resample_check([files[0] for files in groups.values()])
+            resample_check([f for files in groups.values() for f in files[:4]])
     return 0
 
 

@@ -39,7 +39,7 @@ import numpy as np
 from player.audio.errors import NO_AUDIO, AudioError, check_regular_file, fmt_time, translate_errors
 from player.audio.sources import (BLOCK, FFMPEG, MAX_COUNT_SECONDS, MAX_SECONDS, SEEK_PREROLL,  # noqa: F401
                                   SHORT_WARNING_SECONDS, SMPTE_ORDER, SOUNDFILE, TAIL_SECONDS, VORBIS_ORDER,
-                                  _TO_STEREO, _FFmpegSource, _open_source, _short_warning)
+                                  _TO_STEREO, _FFmpegSource, _open_source, _short_warning, mono_mix)
 
 @dataclass(frozen=True)
 class AudioInfo:
@@ -70,19 +70,6 @@ class Excerpt:
     duration: float | None  # the file's length in seconds
     channels: int  # the file's channel count
     info: AudioInfo
-
-
-def mono_mix(block: np.ndarray) -> np.ndarray:
-    """The mean of the channels (what the analysis front end was trained on), float32 (n,)."""
-    if block.ndim == 1:
-        return block.astype(np.float32, copy=False)
-    if block.shape[1] == 1:
-        return block[:, 0].astype(np.float32, copy=True)
-    if block.shape[1] == 2:
-        out = block[:, 0] + block[:, 1]
-        out *= np.float32(0.5)
-        return out
-    return (block @ np.full(block.shape[1], 1.0 / block.shape[1], np.float32)).astype(np.float32)
 
 
 # -- the reader ----------------------------------------------------------------------------------------
@@ -116,22 +103,27 @@ class AudioFile:
         return AudioInfo(s.samplerate, s.channels, frames, duration, exact, s.codec, s.container, s.format,
                          s.bit_rate, s.backend, tuple(s.channel_names), self._warning)
 
-    def read(self, frames: int = BLOCK) -> np.ndarray:
+    def read(self, frames: int = BLOCK, *, mono: bool = False) -> np.ndarray:
         """Up to ``frames`` frames from :attr:`position` on; fewer only at the end (then empty). The array
-        may be a view of an internal buffer that the next read reuses. A decode error past the first frame
-        ends the file there (with :attr:`info`'s warning); before any audio it raises :class:`AudioError`."""
+        may be a view of an internal buffer that the next read reuses. With ``mono``, the mean of the
+        channels, ``(n,)`` (:func:`mono_mix`; FFmpeg's planar frames are mixed as they are decoded). A decode
+        error past the first frame ends the file there (with :attr:`info`'s warning); before any audio it
+        raises :class:`AudioError`."""
+        empty = (0,) if mono else (0, self.channels)
         if self._ended or frames <= 0:
-            return np.zeros((0, self.channels), np.float32)
+            return np.zeros(empty, np.float32)
         at = self.position
         try:
             with translate_errors(self.path, during=at / self.samplerate):
-                data = self._src.read(int(frames))
+                data = self._src.read_mono(int(frames)) if mono else self._src.read(int(frames))
         except AudioError as exc:
             data = self._recover(at, exc)
             if data is None:
                 if at == 0:
                     raise AudioError(NO_AUDIO) from None
-                return np.zeros((0, self.channels), np.float32)
+                return np.zeros(empty, np.float32)
+            if mono:
+                data = mono_mix(data)
         self.position += len(data)
         if len(data) == 0:
             self._reached_end()
@@ -287,10 +279,10 @@ def _read_range(f: AudioFile, start: float, stop: float | None, mono: bool) -> n
     parts = []
     while end is None or f.position < end:
         want = 4 * BLOCK if end is None else min(4 * BLOCK, end - f.position)  # fewer calls: -10 % for FLAC
-        data = f.read(want)
+        data = f.read(want, mono=mono)
         if len(data) == 0:
             break
-        parts.append(mono_mix(data) if mono else np.array(data))
+        parts.append(data if mono else np.array(data))
     if not parts:
         return np.zeros(0 if mono else (0, f.channels), np.float32)
     return np.concatenate(parts)
