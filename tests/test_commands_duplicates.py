@@ -18,6 +18,7 @@ from audiogen import write_audio
 from modelgen import models_for_tests
 from player.cli import main
 
+pytestmark = pytest.mark.tf  # the module's library is analysed by the real models
 ROOT = Path(__file__).resolve().parent.parent
 SR = 44100
 
@@ -84,7 +85,6 @@ def by_name(lib: Path, root: Path) -> dict[str, int]:
         return {os.path.relpath(t.path, root): t.id for t in library.tracks()}
 
 
-@pytest.mark.tf
 def test_json_groups_the_re_encodes_and_nothing_else(analysed, capsys):
     lib, root, _ = analysed
     ids = by_name(lib, root)
@@ -105,7 +105,6 @@ def test_json_groups_the_re_encodes_and_nothing_else(analysed, capsys):
     assert {f["format"] for f in group_a} == {"flac", "mp3", "opus"}
 
 
-@pytest.mark.tf
 def test_text_lists_each_group_with_what_to_keep_and_why(analysed, capsys):
     lib, root, _ = analysed
     assert main(["duplicates", "--db", str(lib)]) == 0

@@ -113,10 +113,14 @@ def test_play_and_show_in_library_act_on_the_selected_file(open_window, library,
     scan(library, [music])
     analyse(library, {"Harbour Lights": 0, "Night Train": 1, "Other Song": 2, "Short": 3})
     mp3 = ids_by_name(library)["phone/Harbour Lights.mp3"]
-    w = open_window()
+    w = open_window(audio_backend="null-manual")
     d = w.duplicates.open()
     settle(w)
+    assert w.playback.available, w.playback.reason
     assert d.select_track(mp3) and d.play.isEnabled()
+    d.play.click()
+    settle(w)
+    assert w.playback.current_track_id() == mp3
     d.reveal.click()
     settle(w)
     assert w.view.current_track_id() == mp3
