@@ -213,13 +213,11 @@ def within_length(rows, inputs, params: D.Params):
 def describe_pairs(rows, meta, inputs, params: D.Params, title: str) -> None:
     same = [r for r in rows if r[2]]
     near = within_length([r for r in rows if not r[2]], inputs, params)
-    cut = [r for r in rows if not r[2] and "truncated" in (meta[r[0]]["kind"], meta[r[1]]["kind"])
-           and meta[r[0]]["truth"] in (-1 - meta[r[1]]["truth"], meta[r[1]]["truth"]) or
-           (not r[2] and -1 - meta[r[0]]["truth"] == meta[r[1]]["truth"])]
+    cut = [r for r in rows if meta[r[0]]["truth"] == -1 - meta[r[1]]["truth"]]  # a cut copy and its source
     dl = np.array([r[3]["dlen"] for r in same])
     print(f"{title}: {len(same)} same-recording pairs (length differences up to {dl.max():.3f} s), "
-          f"{len(near)} pairs of different songs within the length tolerance, {len(cut)} truncated-copy pairs "
-          f"(length differences from {min((r[3]['dlen'] for r in cut), default=float('nan')):.2f} s)")
+          f"{len(near)} pairs of different songs within the length tolerance, {len(cut)} pairs of a cut copy "
+          f"and its source within 5 s (length differences from {min((r[3]['dlen'] for r in cut), default=float('nan')):.2f} s)")
     for name in ("joint", "emb", "tags"):
         s = np.array([r[3][name] for r in same])
         o = np.array([r[3][name] for r in near]) if near else np.array([np.nan])
