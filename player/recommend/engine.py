@@ -3,7 +3,8 @@
 :class:`Recommender` is a small façade over the parts (see docs/recommender.md for the formulas):
 
 * :mod:`player.recommend.index` -- the library as an immutable index (TF-IDF label vectors X, unit
-  embeddings E, artist/album codes) and the similarity of a song to every song;
+  song vectors E of the one similarity space, :mod:`player.recommend.space`, artist/album codes) and the
+  similarity of a song to every song;
 * :mod:`player.recommend.profiles` -- each listener's label profile, taste and artist affinity;
 * :mod:`player.recommend.history` -- plays and co-occurrence (seed 002's collaborative filtering);
 * :mod:`player.recommend.scoring` -- the blend of those terms over every song;

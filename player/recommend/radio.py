@@ -12,8 +12,9 @@ Every song s is scored against what the radio knows, each term a cosine in [-1, 
 
   score(s) = sum W_c v_c(s) / sum W_c  -  W_skip * max(0, cos(k, e_s)),
 
-k the unit sum of the embeddings of the songs skipped (or rated 1-2 stars) while the radio plays. A
-song without an embedding gets each embedding term's mean (and "not analysed yet" in its reason).
+k the unit sum of the song vectors of the songs skipped (or rated 1-2 stars) while the radio plays
+(W_skip 1.0: in the similarity space an unrelated song is near 0, so a skip pushes as hard as the seed
+pulls). A song without a song vector gets each embedding term's mean (and "not analysed yet" in its reason).
 
 Never: a song that is not playable, one any listener rated at or below ``dislike_threshold``, one
 given or played within ``no_repeat_hours`` (4 h), or the same artist twice in a row (unless no other

@@ -1,6 +1,6 @@
 """Sonic path: from song A to song B in N steps, each close to the one before and moving towards B.
 
-In the space of unit embeddings, the N waypoints w_1..w_N lie on the great circle from a to b
+In the similarity space (the unit song vectors of :mod:`player.recommend.space`), the N waypoints w_1..w_N lie on the great circle from a to b
 (spherical interpolation at t_i = i / (N + 1)). Step i takes the unused playable song s maximising
 
   (cos(w_i, e_s) + closeness * cos(e_prev, e_s)) / (1 + closeness)  -  backtrack * max(0, p(prev) - p(s))
