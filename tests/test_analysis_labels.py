@@ -299,3 +299,15 @@ def test_a_copy_of_a_rule_is_equal_in_key_only_when_equal():
     cfg = new_config()
     other = copy.deepcopy(cfg)
     assert LabelRule.from_config(cfg).key == LabelRule.from_config(other).key
+
+
+@pytest.mark.parametrize("cfg", [
+    new_config(), new_config(among_top=2), new_config(among_top=None, max_per_song=2, rank="margin"),
+    new_config(min_per_excerpt=2, among_top=None), {"n_classes": 6, "thresholds": 0.3},
+])
+def test_from_means_is_from_mean_for_every_song(cfg):
+    rule = LabelRule.from_config(cfg)
+    means = np.random.default_rng(5).uniform(0, 1, (40, 6)).astype(np.float32)
+    counts = np.arange(40) % 3 + 1
+    assert rule.from_means(means, counts, NAMES) == [rule.from_mean(m, c, NAMES) for m, c in zip(means, counts)]
+    assert rule.from_means(np.zeros((0, 6)), [], NAMES) == []

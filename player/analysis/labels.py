@@ -219,6 +219,34 @@ class LabelRule:
         return {name: (n, prob) for name, (_c, prob) in one.items()}
 
 
+    def from_means(self, means: np.ndarray, n_excerpts, names: list[str]) -> list[dict[str, tuple[int, float]]]:
+        """:meth:`from_mean` for many songs at once (a library: one vectorised pass): ``means`` (S, T),
+        ``n_excerpts`` one count per song."""
+        self._check(names)
+        m = np.asarray(means, dtype=np.float32).reshape(-1, self.n_tags)
+        n = np.maximum(1, np.asarray(n_excerpts, dtype=np.int64).reshape(len(m)))
+        if not len(m):
+            return []
+        labelled = (m >= self.thresholds[None, :]) & self.shown[None, :]
+        k = int(min(self.min_per_excerpt, int(self.shown.sum())))
+        if k:
+            ranked = np.where(self.shown[None, :], m, -np.inf)
+            np.put_along_axis(labelled, np.argpartition(-ranked, k - 1, axis=1)[:, :k], True, axis=1)
+        if self.among_top is not None:
+            top = np.zeros_like(labelled)
+            np.put_along_axis(top, np.argsort(-m, axis=1, kind="stable")[:, :self.among_top], True, axis=1)
+            labelled &= top
+        out = []
+        for i in range(len(m)):
+            chosen = np.flatnonzero(labelled[i])
+            if self.max_per_song is not None and len(chosen) > self.max_per_song:
+                keys = _strength(self.rank, labelled[i].astype(np.int64), m[i], self.thresholds)
+                chosen = sorted(sorted(chosen.tolist(), key=lambda j: keys[j])[:self.max_per_song])
+            count = int(n[i])
+            out.append({names[j]: (count, float(m[i, j])) for j in chosen})
+        return out
+
+
 def _thresholds(value, n: int, where: str) -> np.ndarray:
     try:
         arr = np.asarray(value, dtype=np.float64)

@@ -112,6 +112,7 @@ def relabel_library(library, models_dir=None, tagger: str | None = None, *, forc
             old.setdefault(int(track_id), {})[label] = (int(count), float(prob))
         rows = c.execute("SELECT track_id, model_version, n_excerpts, tag_probs FROM analysis "
                          "WHERE status = 'ok' ORDER BY track_id").fetchall()
+        usable: list[tuple[int, np.ndarray, int]] = []
         for track_id, model_version, n_excerpts, blob in rows:
             parts = parse_version(model_version)
             if not parts or parts[0] != (name, version):
@@ -121,8 +122,11 @@ def relabel_library(library, models_dir=None, tagger: str | None = None, *, forc
             if probs is None:
                 skipped.append((int(track_id), reason))
                 continue
-            labels = rule.from_mean(probs, n_excerpts, names)
-            if _same(old.get(int(track_id), {}), labels):
+            usable.append((int(track_id), probs, int(n_excerpts)))
+        computed = rule.from_means(np.array([u[1] for u in usable], np.float32).reshape(-1, rule.n_tags),
+                                   [u[2] for u in usable], names)
+        for (track_id, _probs, _n), labels in zip(usable, computed):
+            if _same(old.get(track_id, {}), labels):
                 unchanged += 1
                 continue
             c.execute("DELETE FROM track_labels WHERE track_id = ?", (track_id,))
