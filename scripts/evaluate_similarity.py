@@ -30,7 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -93,7 +93,14 @@ def read_library(db: Path, music: Path) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / "library.db"
-        shutil.copyfile(db, copy)
+        # SQLite's backup: the database as its readers see it (write-ahead log included), never written
+        src = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+        dst = sqlite3.connect(copy)
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
         lib = Library(copy)
         try:
             a = read_analysis_arrays(lib)
