@@ -165,3 +165,26 @@ def test_a_result_of_a_file_that_changed_since_its_decoding_is_not_saved(lib, mu
     assert save_results(lib, VERSION, [result(changed.id, [0.5] * 4, [0.2, 0.3, 0.5])],
                         sources={changed.id: SourceFile.of(lib.track(changed.id))}) == []
     assert read_track(lib, changed.id).ok
+
+
+def test_whole_library_arrays_keep_tag_values_without_names_and_drop_what_was_derived(lib):
+    """read_analysis_arrays: the tag probabilities as values even when the tagger is not installed (no
+    names: no tag: queries, but the similarity space still reads them), a row of another length as NaN,
+    and ``derived`` (what consumers cache with the arrays) gone once the analysis changes."""
+    from player.analysis.store import read_analysis_arrays
+
+    ids = [t.id for t in lib.tracks()]
+    version = "uninstalled-tagger@1+uninstalled-genre@1"
+    save_results(lib, version, [result(ids[0], [0.9, 0.1, 0.6, 0.3], [0.2, 0.7, 0.1]),
+                                result(ids[1], [0.1, 0.8, 0.2, 0.3], [0.6, 0.3, 0.1], seed=1),
+                                result(ids[2], [0.5, 0.5], [0.6, 0.3, 0.1], seed=2)])
+    a = read_analysis_arrays(lib)
+    assert a.version == version and a.tag_names is None and a.tag_probs is None
+    assert a.tag_values.shape == (3, 4)
+    assert a.tag_values[1].tolist() == pytest.approx([0.1, 0.8, 0.2, 0.3])
+    assert np.isnan(a.tag_values[2]).all()  # another length than the others
+    a.derived["x"] = 1
+    assert read_analysis_arrays(lib).derived == {"x": 1}  # the same arrays while nothing changes
+    save_results(lib, version, [result(ids[3], [0.2, 0.2, 0.2, 0.2], [0.6, 0.3, 0.1], seed=3)])
+    fresh = read_analysis_arrays(lib)
+    assert fresh is not a and fresh.derived == {} and fresh.tag_values.shape == (4, 4)
