@@ -2,7 +2,7 @@
 """Fit the tagger's label rule for precision against the teacher, and measure it on held-out packages.
 
     python scripts/fit_label_thresholds.py --teacher TEACHER_OUT --music MUSIC_DIR \\
-        [--probs PROBS.npz] [--precision 0.75] [--max-labels 5] [--write]
+        [--probs PROBS.npz] [--target 0.75] [--max-labels 5] [--baseline OLD_CONFIG] [--write]
 
 What a label must be: one of the teacher's **top-5 tags of the song** (the musicnn teacher's 100 outputs
 max-merged onto the tagger's 50-tag vocabulary exactly as for training, ``label_with_teacher.
@@ -15,15 +15,18 @@ Our model's outputs are those of the player: for each track the player's own ana
 minute, the tagger config's ``analysis`` section, features from its front end) and the tagger's
 probabilities per excerpt. They are cached in ``--probs`` (computed when the file is missing).
 
-Fitting, on the **validation** packages only (docs/training.md section 3):
+Fitting, on the **validation** packages only (docs/training.md section 3). The rule
+(player/analysis/labels.py): a label is one of the song's ``among_top`` most probable tags (mean over
+its excerpts, all tags counted), shown, whose mean reaches the tag's threshold.
 
-1. per tag, the decision threshold: a song shows the tag when its probability reaches the threshold in
-   one of its excerpts. Among the candidate thresholds (every validation song's score for the tag, at
-   least ``--floor``), those whose labels are at least ``--precision`` right and number at least
-   ``--min-support`` are eligible, and the one with the most right labels wins (ties: the higher
-   threshold). A tag without an eligible threshold is **hidden** (``shown`` false): it never becomes a
-   label, and its threshold is set where it would pass in no validation song;
-2. the cap on labels per song (``--max-labels``) keeps the strongest (``--rank``).
+1. per tag, the threshold, on the songs where the tag is among the top: of the thresholds whose
+   precision estimate ``(right + w * p0) / (labels + w)`` reaches ``--target`` (``w`` =
+   ``--prior-weight`` pseudo-labels at ``p0``, the pooled precision of the rank rule alone), the one with
+   the largest gain ``right - target * labels``. A tag without one is **hidden** (``shown`` false): it
+   never becomes a label. Since the rank rule counts every tag, hiding or raising one tag never lets
+   another in, so the tags are fitted independently;
+2. ``among_top``: the largest, up to ``--max-labels``, whose leave-one-package-out precision on the
+   validation packages (fit on the others, label the held-out one) reaches ``--target``.
 
 Then the rule is measured on the **test** packages (never fitted on): overall label precision (the
 share of shown labels that are among the teacher's top-5 of the song), labels per song, recall of the
@@ -39,7 +42,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -49,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts import label_with_teacher as L  # noqa: E402
 
-from player.analysis.labels import RANKS, LabelRule  # noqa: E402
+from player.analysis.labels import LabelRule  # noqa: E402
 
 VAL_PACKAGES = ("megaglest-data", "flare-game", "pushover-data", "xmoto-data", "freeciv-data")
 TEST_PACKAGES = ("widelands-data", "hedgewars-data", "warmux-data", "fretsonfire-songs-sectoid",
