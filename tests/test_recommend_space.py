@@ -233,3 +233,14 @@ def test_the_evaluation_script_chooses_on_val_and_reports_test(library, tmp_path
     assert "teacher penultimate MSD+MTT (400), centre 30 s" in test
     assert ES.main(["--db", str(tmp_path / "none.db"), "--teacher", str(out), "--music", str(music)]) == 2
     assert "no library" in capsys.readouterr().err
+
+
+def test_an_analysis_with_nothing_to_compare_gives_no_vector_and_a_clear_warning(library):
+    ids = analyse(library, {"empty": (None, None), "also empty": (None, None)})
+    tids, vectors = read_song_vectors(library)
+    assert tids.tolist() == sorted(ids.values()) and not vectors.any()
+    res = evaluate(library, f"near:{ids['empty']}:3")
+    assert res.track_ids == [] and "not analysed yet" in res.warnings[0]
+    rec = Recommender.from_library(library)
+    assert not rec.index.has_emb.any()
+    assert rec.similar(ids["empty"], n=3) == []  # no vector, no labels, no album or artist in common

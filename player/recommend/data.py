@@ -161,7 +161,10 @@ def vectors_of(arrays, mode: str = DEFAULT_MODE) -> np.ndarray:
     key = ("song_vectors", mode)
     vectors = arrays.derived.get(key)
     if vectors is None:
-        vectors = song_vectors(arrays.embeddings, arrays.tag_values, mode)
+        if arrays.embeddings is None and arrays.tag_values is None:  # analysed, but nothing stored to compare
+            vectors = np.zeros((len(arrays.ids), 0), np.float32)
+        else:
+            vectors = song_vectors(arrays.embeddings, arrays.tag_values, mode)
         vectors.setflags(write=False)
         arrays.derived[key] = vectors
     return vectors
