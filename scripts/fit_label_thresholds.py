@@ -466,12 +466,12 @@ def run(args, argv) -> int:
     version = baseline.version if same else max(2, baseline.version + 1)
     rule = LabelRule(rule.thresholds, rule.shown, None, 0, "probability", version, "mean", among_top)
 
-    new, new_mean, old = apply_rule(rule, trows, names), apply_rule(rule, trows, names, True), apply_rule(baseline, trows, names)
-    test_m = {"new": measure(new, pos[test], names), "new_from_mean": measure(new_mean, pos[test], names),
-              "baseline": measure(old, pos[test], names),
-              "new_other": measure(new, pos_other[test], names), "new_from_mean_other": measure(new_mean, pos_other[test], names),
-              "baseline_other": measure(old, pos_other[test], names),
-              "relabel_agreement": agreement(new, new_mean)}
+    new, old = apply_rule(rule, trows, names), apply_rule(baseline, trows, names)
+    new_mean = apply_rule(rule, trows, names, from_mean=True)
+    test_m = {"relabel_agreement": agreement(new, new_mean)}
+    for key, labels in (("new", new), ("new_from_mean", new_mean), ("baseline", old)):
+        test_m[key] = measure(labels, pos[test], names)
+        test_m[key + "_other"] = measure(labels, pos_other[test], names)
     val_m = {"new": measure(apply_rule(rule, vrows, names), pos[val], names),
              "baseline": measure(apply_rule(baseline, vrows, names), pos[val], names)}
     per_tag = {}

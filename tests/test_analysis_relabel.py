@@ -65,8 +65,9 @@ def _library(tmp_path: Path, models: Path, n: int = 5):
         p[:, names.index("slow")] = 0.6
         p[:, names.index("hip-hop")] = 0.5  # the older rule labels it; the shipped one hides it
         probs[t.id] = p
-        results.append(AnalysisResult(track_id=t.id, tag_probs=p.mean(axis=0), genre_probs=np.full(8, 0.125, np.float32),
-                                      embedding=np.ones(32, np.float32), labels=old_rule.count(p, names), n_excerpts=2))
+        results.append(AnalysisResult(track_id=t.id, tag_probs=p.mean(axis=0),
+                                      genre_probs=np.full(8, 0.125, np.float32), embedding=np.ones(32, np.float32),
+                                      labels=old_rule.count(p, names), n_excerpts=2))
     save_results(lib, model_version(models_dir=models), results)
     user = lib.add_user("ann")
     first = lib.tracks()[0]
@@ -102,7 +103,8 @@ def test_relabel_rewrites_the_labels_with_the_new_rule_and_nothing_else(tmp_path
         assert "hip-hop" not in after[track_id] and "slow" in after[track_id]
     # ratings, plays and the stored results are untouched
     assert lib.ratings(user.id) == ratings and [tuple(p) for p in lib.plays()] == plays
-    assert {r["track_id"]: bytes(r["tag_probs"]) for r in lib.db.query("SELECT track_id, tag_probs FROM analysis")} == stored
+    assert {r["track_id"]: bytes(r["tag_probs"])
+            for r in lib.db.query("SELECT track_id, tag_probs FROM analysis")} == stored
     assert lib.db.get_setting(SETTING_KEY) == report.rule and report.rule.startswith("tagger@1 2:")
 
     # idempotent: the rule is recorded, nothing happens again; forced, nothing changes
