@@ -7,7 +7,46 @@ import random
 
 import pytest
 
-from player.ui.library_rows import SORT_CHUNK, _key_text, order_by_rank, sorted_bounded, text_rank
+from player.ui.library_rows import (SHOWN_CHARS, SORT_CHUNK, OrderSpec, _key_text, compute_order, load_rows,
+                                    order_by_rank, sorted_bounded, text_rank)
+
+BIG_TITLE = "lorem ipsum " * (1_000_000 // 12) + "zanzibarquux"
+
+
+def _add_tracks(library, titles):
+    import time
+
+    now = time.time()
+    with library.db.transaction() as c:
+        c.executemany(
+            "INSERT INTO tracks(path_raw, path, title, artist, album, duration, format, size, mtime, added_at, "
+            "updated_at, status) VALUES (?, ?, ?, 'Artist', 'Album', 200.0, 'flac', 1, ?, ?, ?, 'ok')",
+            [(f"/music/{k}.flac".encode(), f"/music/{k}.flac", t, now, now, now) for k, t in enumerate(titles)])
+
+
+def test_a_1mb_title_is_shown_cut_and_found_by_a_word_at_its_end(library):
+    """Laying out a 1 MB title took a second per repaint: the table gets a few hundred characters,
+    search still reads the whole title."""
+    _add_tracks(library, ["Short song", BIG_TITLE, "Another one"])
+    snap = load_rows(library, None)
+    big = next(r for r in snap.rows if r.title.startswith("lorem"))
+    assert len(big.title) == SHOWN_CHARS and big.title.endswith("…")
+    assert next(r for r in snap.rows if r.title == "Short song")  # short ones untouched
+    found = compute_order(snap, OrderSpec(query="ZANZIBARQUUX"))
+    assert [snap.rows[i].id for i in found.rows] == [big.id]
+    assert found.vis.get(big.id) == 0
+
+
+def test_display_rows_match_a_dict_of_the_shown_rows(library):
+    """Track id -> display row comes from one numpy array, not a dict of every row; filtered rows
+    have none."""
+    _add_tracks(library, [f"Song {k}" for k in range(300)])
+    snap = load_rows(library, None)
+    order = compute_order(snap, OrderSpec(query="song 1", sort_col=0, descending=True))
+    expected = {snap.rows[i].id: n for n, i in enumerate(order.rows)}
+    assert 0 < len(expected) < 300
+    assert {r.id: order.vis.get(r.id) for r in snap.rows} == {r.id: expected.get(r.id) for r in snap.rows}
+    assert order.vis.get(10**9) is None
 
 
 @pytest.mark.parametrize("descending", [False, True])

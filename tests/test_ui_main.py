@@ -3,6 +3,7 @@ what it and Qt write in the player's folders, and says in one line why it cannot
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -68,6 +69,8 @@ def test_run_gui_opens_the_window_and_quits(qapp, own_folders):
         except RuntimeError:
             sys.excepthook(*sys.exc_info())
         seen["notice"] = w.notices.history[-1]
+        seen["frozen"] = gc.get_freeze_count()  # start-up's objects out of the collector's reach
+        seen["switch"] = sys.getswitchinterval()
         # Qt's file dialog keeps its own settings (QtProject.conf): in the player's config folder too
         QTimer.singleShot(300, lambda: [d.reject() for d in QApplication.topLevelWidgets()
                                         if isinstance(d, QFileDialog) and d.isVisible()])
@@ -79,6 +82,8 @@ def test_run_gui_opens_the_window_and_quits(qapp, own_folders):
     assert seen["title"] == "Tastebuds"
     assert seen["size"][0] >= 900 and seen["size"][1] >= 560
     assert seen["notice"][0] == "error" and "a bug in a slot" in seen["notice"][1]
+    assert seen["frozen"] > 10_000 and seen["switch"] == pytest.approx(0.001)
+    gc.unfreeze()
     config = data / "config"
     assert (config / "player.conf").is_file()  # the settings, in the player's config folder
     assert (config / "QtProject.conf").is_file()

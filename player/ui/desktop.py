@@ -70,8 +70,10 @@ class AppPlayer(MprisPlayer):
         t = self._pb.current_track()
         if t is None:
             return None
-        return TrackInfo(track_id=int(t.id), title=t.title or "", artists=[t.artist] if t.artist else [],
-                         album=t.album or "", length_s=t.duration or None, path=getattr(t, "path", None),
+        from player.ui.library_rows import shown  # a 1 MB tag is not sent to every panel on the bus
+
+        return TrackInfo(track_id=int(t.id), title=shown(t.title or ""), artists=[shown(t.artist)] if t.artist else [],
+                         album=shown(t.album or ""), length_s=t.duration or None, path=getattr(t, "path", None),
                          art_path=self.art.get(int(t.id)))
 
     def position_s(self) -> float:

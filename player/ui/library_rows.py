@@ -102,6 +102,16 @@ def merge_spellings(counts) -> dict[str, int]:
     return {min(g.items(), key=lambda kv: (-kv[1], kv[0]))[0]: sum(g.values()) for g in groups.values()}
 
 
+#: the most characters of a tag the window hands to Qt: laying out a 1 MB title took about a second
+#: per repaint (search still matches the whole text, kept case-folded in ``TrackRow.text``)
+SHOWN_CHARS = 300
+
+
+def shown(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` as the window shows it: at most ``limit`` characters, cut ones ending in an ellipsis."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _row_from_db(r) -> TrackRow:
     path = r[8]
     title = r[1] or Path(path).stem
@@ -110,12 +120,16 @@ def _row_from_db(r) -> TrackRow:
     if not artist or not album:  # untagged: named after its folders, as everywhere else
         from player.library.store import display_album, display_artist
 
-        shown = {"title": r[1], "artist": r[2], "album": r[3], "albumartist": r[10], "path": path}
-        artist = artist or display_artist(shown)
-        album = album or display_album(shown)
+        named = {"title": r[1], "artist": r[2], "album": r[3], "albumartist": r[10], "path": path}
+        artist = artist or display_artist(named)
+        album = album or display_album(named)
     genre = r[5] or ""
-    text = " ".join((title, artist, album, genre, r[10] or "")).casefold()
-    return _new_row(TrackRow, (r[0], title, artist, album, r[4], genre, r[6], r[7], path, r[9], r[10] or "", r[11],
+    albumartist = r[10] or ""
+    text = " ".join((title, artist, album, genre, albumartist)).casefold()
+    if len(title) > SHOWN_CHARS or len(artist) > SHOWN_CHARS or len(album) > SHOWN_CHARS or len(genre) > SHOWN_CHARS:
+        title, artist, album, genre = shown(title), shown(artist), shown(album), shown(genre)
+        albumartist = shown(albumartist)
+    return _new_row(TrackRow, (r[0], title, artist, album, r[4], genre, r[6], r[7], path, r[9], albumartist, r[11],
                                text))
 
 
@@ -147,10 +161,34 @@ class OrderSpec:
     descending: bool = False
 
 
+class DisplayRows:
+    """Track id -> display row, without a Python dict of every row: the snapshot's ``pos`` (id -> row
+    index) and one numpy array (row index -> display row, -1 when filtered out), made in C. A dict
+    comprehension over 100,000 rows held the interpreter lock for ~150 ms of every sort and search."""
+
+    __slots__ = ("_pos", "_inv")
+
+    def __init__(self, pos: dict[int, int], idx: list[int], n: int):
+        import numpy as np
+
+        self._pos = pos
+        inv = np.full(n, -1, dtype=np.int64)
+        if idx:
+            inv[np.asarray(idx, dtype=np.int64)] = np.arange(len(idx), dtype=np.int64)
+        self._inv = inv
+
+    def get(self, track_id, default=None):
+        i = self._pos.get(track_id)
+        if i is None or i >= len(self._inv):
+            return default
+        r = int(self._inv[i])
+        return default if r < 0 else r
+
+
 @dataclass
 class Order:
     rows: list[int]  # indices into snapshot.rows, in display order
-    vis: dict[int, int]  # track id -> display row
+    vis: DisplayRows | dict  # track id -> display row (``.get``)
     spec: OrderSpec
 
 
@@ -241,7 +279,7 @@ def compute_order(snap: Snapshot, spec: OrderSpec, tag_ids: frozenset[int] | Non
     rows = snap.rows
     if snap.sql_ordered and spec.sort_col < 0 and not spec.facet and not spec.query.strip():
         idx = list(range(len(rows)))  # already in the library order
-        return Order(idx, {row[ID]: n for n, row in enumerate(rows)}, spec)
+        return Order(idx, DisplayRows(snap.pos, idx, len(rows)), spec)
     idx = range(len(rows))
     facet = spec.facet
     if facet:
@@ -297,7 +335,7 @@ def compute_order(snap: Snapshot, spec: OrderSpec, tag_ids: frozenset[int] | Non
         rank = column_rank(snap, col, library)
         if rank is not None:
             idx = order_by_rank(idx, rank, descending)
-    return Order(idx, {rows[i][ID]: n for n, i in enumerate(idx)}, spec)
+    return Order(idx, DisplayRows(snap.pos, idx, len(rows)), spec)
 
 
 # Sorting without freezing the window: ``list.sort`` compares tuples of strings in C while holding the

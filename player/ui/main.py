@@ -98,6 +98,21 @@ class CloseOnSignal:
         self._write.close()
 
 
+def tune_interpreter() -> None:
+    """Once the window is up: short waits for the interpreter lock, and the start-up's objects out of
+    the collector's reach.
+
+    Worker threads run Python too; a 1 ms switch interval keeps the GUI thread's waits for the lock
+    short while an import or a query runs. Everything made so far (modules, Qt wrappers, the window)
+    lives as long as the app: ``gc.freeze()`` moves it to the permanent generation, so a full
+    collection no longer walks it (each one was a stall the window never needs); freed objects are
+    still freed by reference counting. The library model freezes its big snapshots the same way
+    (:func:`player.ui.library_rows.keep_out_of_gc`)."""
+    sys.setswitchinterval(0.001)
+    gc.collect()
+    gc.freeze()
+
+
 def _cannot_start(what: str, exc: Exception) -> int:
     """One line on stderr; started from a desktop menu nobody reads stderr: said in a window too."""
     print(f"error: {exc}", file=sys.stderr)
@@ -130,9 +145,7 @@ def run(db_path: str | os.PathLike, argv: list[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     app.setAttribute(Qt.AA_DontShowIconsInMenus, False)
     apply_style(app)
-    # Worker threads run Python too; a short switch interval keeps the GUI thread's waits for the
-    # interpreter lock short while an import or a query runs.
-    sys.setswitchinterval(0.001)
+    sys.setswitchinterval(0.001)  # as soon as workers may start (see tune_interpreter)
     try:
         settings = Settings()
         backend = settings[AUDIO_BACKEND]
@@ -150,10 +163,7 @@ def run(db_path: str | os.PathLike, argv: list[str] | None = None) -> int:
         ref.append(window)
         signals = CloseOnSignal(app, window.actions.quit.trigger)  # as File ▸ Quit (not to the tray)
         window.show()
-        # Everything made so far (modules, Qt wrappers, the window) lives as long as the app: moving it
-        # out of the collector's reach makes a full collection ~8 ms shorter, a stall the window never
-        # needs. Freed objects are still freed by reference counting.
-        gc.freeze()
+        tune_interpreter()
         return int(app.exec())
     finally:
         if signals is not None:

@@ -249,6 +249,9 @@ class NowPlayingBar(QFrame):
             self.title.setToolTip("")
             self.duration = 0.0
         else:
+            from player.ui.library_rows import shown
+
+            title, artist, album = shown(title), shown(artist or ""), shown(album or "")
             self.title.setText(title)
             sub = " · ".join(x for x in (artist, album) if x)
             self.artist.setText(sub or "Unknown artist")

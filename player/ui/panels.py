@@ -26,6 +26,12 @@ class Entry:
     analysed: bool = True
     user_queued: bool = False  # put there by the listener (play next / add to queue), not the recommender
 
+    def __post_init__(self):  # what the list lays out: a few hundred characters of a long tag
+        from player.ui.library_rows import SHOWN_CHARS, shown
+
+        if len(self.title or "") > SHOWN_CHARS or len(self.artist or "") > SHOWN_CHARS or len(self.album or "") > SHOWN_CHARS:
+            self.title, self.artist, self.album = shown(self.title or ""), shown(self.artist or ""), shown(self.album or "")
+
 
 class EntryListModel(QAbstractListModel):
     """A list of :class:`Entry`; with ``reorderable`` rows can be dragged (it then emits ``moveRequested``)."""
