@@ -425,11 +425,11 @@ class _Compiler:
         track = self.resolve_track(c)
         i = a.index_of(track.id)
         # the recommender's similarity space (both models' outputs, standardised over this library)
-        from player.recommend.data import vectors_of
+        from player.recommend.data import known_of, vectors_of
         from player.recommend.engine import _one_blas_thread  # a small product: one BLAS thread
 
         vectors = vectors_of(a) if len(a.ids) else None
-        has = vectors.any(axis=1) if vectors is not None else None
+        has = known_of(a) if vectors is not None else None
         if vectors is None or i < 0 or not has[i]:
             self.warn(f"“{track.title}” is not analysed yet, so '{c.text}' matches nothing")
             return a.ids[:0]

@@ -170,6 +170,18 @@ def vectors_of(arrays, mode: str = DEFAULT_MODE) -> np.ndarray:
     return vectors
 
 
+def known_of(arrays, mode: str = DEFAULT_MODE) -> np.ndarray:
+    """bool per row of :func:`vectors_of`: the track has a song vector (cached with it)."""
+    key = ("song_vectors_known", mode)
+    known = arrays.derived.get(key)
+    if known is None:
+        vectors = vectors_of(arrays, mode)
+        known = np.einsum("ij,ij->i", vectors, vectors) > 0 if vectors.shape[1] else np.zeros(len(vectors), bool)
+        known.setflags(write=False)
+        arrays.derived[key] = known
+    return known
+
+
 def read_song_vectors(library, mode: str = DEFAULT_MODE) -> tuple[np.ndarray, np.ndarray]:
     """``(track_ids, vectors)``: every analysed track of ``library`` (ascending id) and its song vector,
     the one every "sounds like" question uses (float32 unit rows; a zero row for a track with neither
@@ -340,4 +352,4 @@ class MemorySource:
 
 
 __all__ = ["LibraryArrays", "TrackTable", "People", "SongInputs", "LibrarySource", "MemorySource", "load_arrays",
-           "read_song_vectors", "song_inputs", "vectors_of", "PLAY_DTYPE", "empty_plays"]
+           "read_song_vectors", "song_inputs", "vectors_of", "known_of", "PLAY_DTYPE", "empty_plays"]
