@@ -25,7 +25,8 @@ error; only a file with no decodable audio is an error. No frame count is ever u
 
 Gapless: encoder delay and padding are removed. FFmpeg applies an MP3's LAME/Xing delay and padding,
 an MP4's edit list and the priming of iTunes' ``iTunSMPB``; the reader also cuts each decoded frame to
-its packet's duration where the container's time base is exact (the last AAC frame in an MP4) and an
+its packet's duration where the container's time base is exact (the last AAC frame in an MP4; never a
+Vorbis frame, whose packet lengths FFmpeg's Ogg demuxer gets wrong after long blocks) and an
 ``iTunSMPB`` file at its stated length. Opus pre-skip and end trimming are the decoders' own.
 """
 
@@ -170,8 +171,10 @@ class AudioFile:
 
     def seek(self, frame: int) -> int:
         """Go to ``frame``; returns the frame reached (the end when ``frame`` lies beyond it). Exact for
-        WAV/FLAC/AIFF/Ogg/MP4/WavPack and wherever the container's timestamps count samples; MP3 seeks
-        land where FFmpeg's index (Xing TOC or bit rate) puts them."""
+        WAV/FLAC/AIFF/Ogg Opus/MP4/WavPack and wherever the container's timestamps count samples; MP3 seeks
+        land where FFmpeg's index (Xing TOC or bit rate) puts them, Ogg Vorbis seeks within a few hundred
+        samples of the frame where its music switches block sizes (FFmpeg's Ogg timestamps); the audio
+        decoded from there on is the file's, sample for sample."""
         frame = max(0, int(frame))
         if self._decoded is not None and frame >= self._decoded:
             self.position, self._ended, self._exact_pos = self._decoded, True, True
