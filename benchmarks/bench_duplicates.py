@@ -227,18 +227,19 @@ def describe_pairs(rows, meta, inputs, params: D.Params, title: str) -> None:
 
 
 def choose_thresholds(rows, inputs, params: D.Params) -> tuple[float, float]:
-    """(min_embedding, min_tags) from these pairs, precision first: each threshold leaves room for
-    re-encodes twice as far from their source as the farthest one here (``min - 2 * (1 - min)``), rounded
-    down to 0.001; then it is raised, if need be, above every pair of different songs within the length
-    tolerance that would pass both."""
+    """(min_embedding, min_tags) from these pairs, precision first: the tag threshold just under the
+    least alike re-encode here (its correlation less 0.005, rounded down to 0.005), raised if need be
+    above every pair of different songs within the length tolerance; the embedding tells different songs
+    of one soundtrack apart too poorly (they reach 0.99) to decide anything, so it keeps the player's
+    floor (a check against a broken analysis)."""
     rows = within_length(rows, inputs, params)
     same = [r[3] for r in rows if r[2]]
     other = [r[3] for r in rows if not r[2]]
-    te, tt = (np.floor((3 * min(f[k] for f in same) - 2) * 1000) / 1000 for k in ("emb", "tags"))
-    passing = [f for f in other if f["emb"] >= te and f["tags"] >= tt]
+    tt = np.floor((min(f["tags"] for f in same) - 0.005) * 200) / 200
+    passing = [f["tags"] for f in other if f["emb"] >= params.min_embedding and f["tags"] >= tt]
     if passing:
-        tt = float(np.ceil(max(f["tags"] for f in passing) * 1000 + 1) / 1000)
-    return float(te), float(tt)
+        tt = np.ceil(max(passing) * 200 + 1e-9) / 200
+    return float(params.min_embedding), float(tt)
 
 
 # ----------------------------------------------------------------------------------- speed

@@ -54,7 +54,7 @@ def test_a_truncated_copy_is_not_a_duplicate():
 def test_both_models_have_to_agree():
     a = songs(2, seed=3)
     joint = np.vstack([a[0], a[0]])
-    emb = np.vstack([a[0], near(a[0], 0.5)])  # the genre embeddings disagree
+    emb = np.vstack([a[0], near(a[0], 0.2)])  # the genre embeddings disagree
     inputs = DuplicateInputs([1, 2], [100.0, 100.0], joint, embeddings=emb, tags=joint)
     assert find_duplicates(inputs) == []
     inputs = DuplicateInputs([1, 2], [100.0, 100.0], joint, embeddings=joint, tags=emb)
