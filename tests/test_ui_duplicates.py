@@ -65,6 +65,8 @@ def test_the_dialog_lists_the_groups_and_marks_the_file_to_keep(open_window, lib
     analyse(library, {"Harbour Lights": 0, "Night Train": 1, "Other Song": 2, "Short": 3})
     ids = ids_by_name(library)
     w = open_window()
+    library_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Library")
+    assert "Possible &duplicates…" in [a.text() for a in library_menu.actions()]
     w.actions.duplicates.trigger()
     settle(w)
     d = w.duplicates.dialog
