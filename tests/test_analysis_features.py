@@ -245,3 +245,95 @@ def test_seed000_picture_pixels_match_our_slices():
     assert seed.shape == ours.shape == (10, 128, 128)
     seed_values = 1.0 - seed[:, ::-1, :] / 255.0
     assert np.abs(seed_values - ours).mean() < 0.05
+
+
+# ------------------------------------------------------------------ both models' inputs from one open
+
+def _drums(seconds, sr, seed=3):
+    """A tone under noise bursts with sharp onsets (Vorbis' short blocks, as in real music), stereo."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sr)
+    t = np.arange(n) / sr
+    x = 0.2 * np.sin(2 * np.pi * 220 * t * (1 + 0.1 * np.sin(2 * np.pi * 0.05 * t)))
+    x += 0.3 * rng.standard_normal(n) * ((np.arange(n) % (sr // 2)) < sr // 20)
+    return np.stack([x, 0.15 * np.sin(2 * np.pi * 330 * t) + 0.1 * x], axis=1).astype(np.float32)
+
+
+class _Track:
+    def __init__(self, track_id, path, duration):
+        self.id, self.path, self.duration = track_id, str(path), duration
+
+
+@pytest.mark.parametrize("ext,sr,codec", [("ogg", 44100, None), ("ogg", 48000, None), ("opus", 48000, None),
+                                          ("opus", 48000, "libopus"), ("mp3", 44100, "libmp3lame")])
+def test_both_models_inputs_from_one_open_file_are_those_of_each_excerpt_read_alone(tmp_path, ext, sr, codec):
+    from audiogen import write_audio
+    from modelgen import models_for_tests
+
+    from player.analysis.engine import Analyser
+    from player.analysis.labels import excerpt_offsets
+    from player.audio.reader import probe_audio
+
+    path = write_audio(tmp_path / f"song.{ext}", _drums(100, sr), sr, codec=codec)
+    analyser = Analyser.open(models_dir=models_for_tests(tmp_path))  # the configs only: no TensorFlow
+    try:
+        tcfg, gcfg = analyser.tagger_frontend, analyser.genre_frontend
+        library_duration = probe_audio(path).duration  # what the importer stores
+        prepared = analyser.prepare(_Track(1, path, library_duration))
+        unchecked = analyser.prepare(_Track(2, path, None))  # the file's length checked again
+    finally:
+        analyser.close()
+    # the separate way: each excerpt decoded from its own open of the file, resampled for its model
+    centre = F.read_mono(path, max(gcfg["excerpt_seconds"], tcfg["excerpt_seconds"]))
+    genre = F.features(F.to_model_rate(centre.audio, centre.samplerate, gcfg), gcfg)
+    offsets = excerpt_offsets(centre.duration, tcfg["excerpt_seconds"], analyser.max_excerpts, with_centre=True)
+    assert len(offsets) == 2  # a 100 s song: the centre excerpt and one more
+    tag_audio = [F.to_model_rate(centre.audio, centre.samplerate, tcfg)]
+    centre_start = (centre.duration - tcfg["excerpt_seconds"]) / 2
+    for off in offsets:
+        if abs(off - centre_start) >= tcfg["excerpt_seconds"] / 2:
+            ex = F.read_mono(path, tcfg["excerpt_seconds"], off)
+            tag_audio.append(F.to_model_rate(ex.audio, ex.samplerate, tcfg))
+    tagger = np.concatenate([F.features(a, tcfg) for a in tag_audio])
+    for p in (prepared, unchecked):
+        assert p.genre_x.shape == (10, 128, 128, 1) and p.tagger_x.shape == (2, 96, 1366, 1)
+        np.testing.assert_array_equal(p.genre_x, genre)
+        np.testing.assert_array_equal(p.tagger_x, tagger)
+
+
+def test_several_excerpts_of_one_open_file_and_its_errors(tmp_path):
+    path = _write_long(tmp_path / "a.flac", _signal(90, 22050), 22050)
+    with F.open_mono(path) as f:
+        a = f.read(30.0)
+        b = f.read(10.0, 5.0)
+    assert a.start == pytest.approx(30.0) and b.start == pytest.approx(5.0)
+    np.testing.assert_array_equal(a.audio, F.read_mono(path, 30.0).audio)
+    np.testing.assert_array_equal(b.audio, F.read_mono(path, 10.0, 5.0).audio)
+    (tmp_path / "junk.ogg").write_bytes(b"not audio at all" * 100)
+    with pytest.raises(F.AudioDecodeError, match="not an audio file"):
+        F.open_mono(tmp_path / "junk.ogg")
+
+
+@pytest.mark.tf
+def test_keras_is_imported_without_its_optional_packages_which_stay_importable():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    code = ("import sys, importlib.util\n"
+            "from player.analysis.engine import KERAS_OPTIONAL, import_keras\n"
+            "keras = import_keras()\n"
+            "assert keras.ops is not None\n"
+            "loaded = [m for m in KERAS_OPTIONAL if m in sys.modules]\n"
+            "assert not loaded, loaded\n"
+            "present = [m for m in KERAS_OPTIONAL if importlib.util.find_spec(m) is not None]\n"
+            "for m in present:\n"
+            "    importlib.import_module(m)\n"
+            "print('ok', len(present))\n")
+    env = dict(os.environ, PYTHONPATH=str(root), KERAS_BACKEND="tensorflow", TF_CPP_MIN_LOG_LEVEL="3")
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith("ok")

@@ -355,12 +355,8 @@ def test_an_excerpt_from_the_middle_is_the_audio_decoded_from_the_start(transien
         ex = read_excerpt(path, 5.0, offset)
         begin = int(round(offset * rate))
         assert ex.start == pytest.approx(offset, abs=1e-4) and len(ex.audio) == 5 * rate
-        if kind == "vorbis":  # a Vorbis seek may land a few hundred samples out; the audio is the file's
-            lags = [k for k in range(-1024, 1025)
-                    if np.array_equal(whole[begin + k:begin + k + len(ex.audio)], ex.audio)]
-            assert len(lags) == 1, (offset, lags)
-        else:
-            np.testing.assert_array_equal(ex.audio, whole[begin:begin + len(ex.audio)])
+        # to the sample (Vorbis too: FFmpeg's timestamp of a frame after a long block is 448 samples late)
+        np.testing.assert_array_equal(ex.audio, whole[begin:begin + len(ex.audio)])
 
 
 @pytest.mark.parametrize("kind", ["opus", "libopus", "vorbis"])

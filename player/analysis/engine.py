@@ -209,7 +209,7 @@ class Analyser:
         with source:
             try:
                 centre = source.read(max(float(gcfg["excerpt_seconds"]), tag_seconds), "centre",
-                                     duration=track.duration)
+                                     duration=track.duration, checked=True)  # measured at import
             except F.AudioDecodeError as exc:
                 raise AnalysisError(f"cannot decode: {exc}") from None
             audio, sr = centre.audio, centre.samplerate
@@ -227,7 +227,7 @@ class Analyser:
                     if abs(off - centre_start) < tag_seconds / 2.0:
                         continue
                     try:
-                        more = source.read(tag_seconds, off, duration=duration)
+                        more = source.read(tag_seconds, off, duration=duration, checked=True)
                     except F.AudioDecodeError:
                         break  # keep what we have: the centre decoded fine
                     tag_audio.append(F.to_model_rate(more.audio, more.samplerate, tcfg))

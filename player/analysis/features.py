@@ -81,9 +81,12 @@ class MonoReader:
         except AudioError as exc:
             raise AudioDecodeError(str(exc)) from None
 
-    def read(self, seconds: float, offset="centre", *, duration: float | None = None):
+    def read(self, seconds: float, offset="centre", *, duration: float | None = None, checked: bool = False):
+        """An excerpt as :func:`read_mono` reads it. ``checked``: ``duration`` is the library's (measured by
+        the importer), so a header that agrees with it needs no second check
+        (:meth:`player.audio.reader.AudioFile.excerpt`)."""
         try:
-            return self._file.excerpt(seconds, offset, mono=True, duration=duration)
+            return self._file.excerpt(seconds, offset, mono=True, duration=duration, checked=checked)
         except self._error as exc:
             raise AudioDecodeError(str(exc)) from None
 

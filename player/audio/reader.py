@@ -171,10 +171,9 @@ class AudioFile:
 
     def seek(self, frame: int) -> int:
         """Go to ``frame``; returns the frame reached (the end when ``frame`` lies beyond it). Exact for
-        WAV/FLAC/AIFF/Ogg Opus/MP4/WavPack and wherever the container's timestamps count samples; MP3 seeks
-        land where FFmpeg's index (Xing TOC or bit rate) puts them, Ogg Vorbis seeks within a few hundred
-        samples of the frame where its music switches block sizes (FFmpeg's Ogg timestamps); the audio
-        decoded from there on is the file's, sample for sample."""
+        WAV/FLAC/AIFF/Ogg/MP4/WavPack and wherever the container's timestamps count samples (Ogg Vorbis
+        included: a frame whose packet length FFmpeg's demuxer gets wrong is located by its end); MP3 seeks
+        land where FFmpeg's index (Xing TOC or bit rate) puts them."""
         frame = max(0, int(frame))
         if self._decoded is not None and frame >= self._decoded:
             self.position, self._ended, self._exact_pos = self._decoded, True, True
@@ -193,11 +192,13 @@ class AudioFile:
         self._exact_pos = frame == 0 or self._src.exact_seek
         return self.position
 
-    def excerpt(self, seconds: float, offset="centre", *, mono: bool = True, duration: float | None = None
-                ) -> Excerpt:
+    def excerpt(self, seconds: float, offset="centre", *, mono: bool = True, duration: float | None = None,
+                checked: bool = False) -> Excerpt:
         """An excerpt at the file's own rate, as :func:`read_excerpt` reads it; several excerpts of one open
-        file check its length once and seek between them."""
-        return _excerpt(self, seconds, offset, mono, duration)
+        file check its length once and seek between them. ``checked``: ``duration`` is this file's length
+        as :func:`probe_audio` measured it (the library's): a header that agrees with it is believed without
+        decoding the file's last seconds again (a header that lies is still caught by a short read)."""
+        return _excerpt(self, seconds, offset, mono, duration, checked)
 
     def seek_seconds(self, seconds: float) -> int:
         return self.seek(int(round(max(0.0, float(seconds)) * self.samplerate)))
@@ -320,12 +321,16 @@ def _check_excerpt_length(seconds) -> None:
         raise ValueError(f"excerpt length must be > 0 seconds, got {seconds}")
 
 
-def _excerpt(f: "AudioFile", seconds: float, offset, mono: bool, duration: float | None) -> Excerpt:
+def _excerpt(f: "AudioFile", seconds: float, offset, mono: bool, duration: float | None,
+             checked: bool = False) -> Excerpt:
     _check_excerpt_length(seconds)
     rate = f.samplerate
     n = int(round(seconds * rate))
     if offset == "start" or f.header_frames is None and duration and duration > 0:
         total = f.header_frames or int((duration or 0) * rate) or n
+    elif checked and duration and f.header_frames and \
+            abs(f.header_frames - duration * rate) < SHORT_WARNING_SECONDS * rate / 2:
+        total = f.header_frames  # the length the importer checked (it decoded the file's last seconds)
     else:
         total = f.verified_frames()  # decodes the last seconds once; later excerpts reuse the length
     begin = _excerpt_start(offset, total, n, rate)

@@ -243,9 +243,7 @@ class _FFmpegSource:
             self.origin = self.start_pts * self.tb * self.samplerate if self.tb else 0
             # a time base finer than a sample (1/k with k a multiple of the rate) counts exactly in samples
             self.fine = (self.tb is not None and self.tb.numerator == 1 and self.tb.denominator % self.samplerate == 0)
-            # mp3 seeks by TOC or bit rate; a Vorbis seek is located by FFmpeg's timestamp of the first packet
-            # after it, which the same short-block lengths (below) can put a few hundred samples out
-            self.exact_seek = self.fine and self.container != "mp3" and self.codec != "vorbis"
+            self.exact_seek = self.fine and self.container != "mp3"  # mp3 seeks by TOC or bit rate
             self.ticks = self.tb.denominator // self.samplerate if self.fine else 0  # time-base ticks a frame
             # A packet's duration cuts its frame (the padding of an MP4's last AAC frame) where it is exact.
             # Not for Vorbis: FFmpeg's Ogg demuxer gives the packet after a long block the short block's
@@ -359,7 +357,14 @@ class _FFmpegSource:
     def _frame_position(self, frame) -> int | None:
         if frame.pts is None or self.tb is None:
             return None
-        return int(round(frame.pts * self.tb * self.samplerate - self.origin))
+        at = int(round(frame.pts * self.tb * self.samplerate - self.origin))
+        if self.fine and not self.trim and frame.duration:
+            # Vorbis: a frame whose packet length FFmpeg's Ogg demuxer got wrong (128 for 576 samples) has
+            # a timestamp that many samples late; its end is where the stream's next frame starts
+            length, rest = divmod(frame.duration, self.ticks)
+            if not rest:
+                at += length - frame.samples
+        return at
 
     def _next_array(self, mono: bool = False) -> np.ndarray | None:
         """The next stretch of audio from ``pos`` on (seek discards and end limits applied), None at the end;
