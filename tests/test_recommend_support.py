@@ -54,6 +54,46 @@ def add_tracks(lib: Library, specs: list[dict], root: str = "/music") -> list[in
     return ids
 
 
+def add_tagged_tracks(lib: Library, specs: list[dict], root: str = "/music", base: float = 0.02) -> list[int]:
+    """Insert tracks analysed by the shipped models: a spec's ``tags`` {tag: probability} (every other tag
+    ``base``) are stored as the analysis' tag probabilities, its labels are what the shipped label rule
+    makes of them (``player.analysis.relabel.current_rule``: hidden tags never become labels), its
+    ``embedding`` (list or None) as stored. Returns the new track ids in order."""
+    from player.analysis.engine import model_version
+    from player.analysis.relabel import current_rule
+
+    version = model_version()
+    _tagger, rule, names = current_rule()
+    ids = []
+    with lib.db.transaction() as c:
+        for n, spec in enumerate(specs):
+            path = os.path.join(root, spec.get("folder", ""), f"{spec.get('title', 'song')}-{time.monotonic_ns()}-{n}.ogg")
+            tid = int(c.execute(
+                "INSERT INTO tracks(path_raw, path, title, artist, album, albumartist, added_at, updated_at, status) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ok')",
+                (os.fsencode(path), path, spec.get("title"), spec.get("artist"), spec.get("album"), None, NOW, NOW),
+            ).lastrowid)
+            ids.append(tid)
+            tags = spec.get("tags")
+            probs = None
+            if tags is not None:
+                probs = np.full(len(names), base, np.float32)
+                for name, p in tags.items():
+                    probs[names.index(name)] = p
+            emb = spec.get("embedding")
+            if probs is None and emb is None:
+                continue
+            c.execute("INSERT INTO analysis(track_id, model_version, analysed_at, status, n_excerpts, tag_probs, "
+                      "embedding) VALUES (?, ?, ?, 'ok', 1, ?, ?)",
+                      (tid, version, NOW, None if probs is None else probs.tobytes(),
+                       None if emb is None else np.asarray(emb, np.float32).tobytes()))
+            if probs is not None:
+                labels = rule.from_mean(probs, 1, names)
+                c.executemany("INSERT INTO track_labels(track_id, label, count, probability) VALUES (?, ?, ?, ?)",
+                              [(tid, label, cnt, p) for label, (cnt, p) in labels.items()])
+    return ids
+
+
 def set_ratings(lib: Library, user_id: int, ratings: dict[int, int]) -> None:
     for tid, stars in ratings.items():
         lib.rate(user_id, tid, stars)

@@ -46,6 +46,8 @@ class LibraryArrays:
     embeddings: np.ndarray = field(default_factory=lambda: np.zeros((0, 32), np.float32))
     # the tagger's tag probabilities, one row per emb_track entry (None: not known; zero/NaN row: none)
     tag_probs: np.ndarray | None = None
+    # the tagger's tag names, one per column of tag_probs (None: not known, e.g. its folder is not installed)
+    tag_names: list | None = None
     space: str = DEFAULT_MODE  # the similarity space of the index's E (player.recommend.space)
     analysed_ids: np.ndarray | None = None  # track ids with an 'ok' analysis row (None: labels|emb)
     users: dict = field(default_factory=dict)  # id -> name
@@ -83,6 +85,10 @@ class LibraryArrays:
             self.tag_probs = np.asarray(self.tag_probs, dtype=np.float32)
             if self.tag_probs.ndim != 2 or len(self.tag_probs) != len(self.emb_track):
                 raise ValueError("tag_probs must be a 2-d array with one row per emb_track entry")
+        if self.tag_names is not None:
+            self.tag_names = [str(x) for x in self.tag_names]
+            if self.tag_probs is None or len(self.tag_names) != self.tag_probs.shape[1]:
+                self.tag_names = None  # names that do not describe the columns are no names
         if self.space not in MODES:
             raise ValueError(f"unknown similarity space '{self.space}' (one of {', '.join(MODES)})")
         self.rating_user = np.asarray(self.rating_user, dtype=np.int64)
@@ -107,7 +113,8 @@ class LibraryArrays:
                          lab_count=labels.counts)
         if embeddings is not None:
             parts.update(emb_track=embeddings.track_ids, embeddings=embeddings.vectors,
-                         tag_probs=getattr(embeddings, "tag_probs", None))
+                         tag_probs=getattr(embeddings, "tag_probs", None),
+                         tag_names=getattr(embeddings, "tag_names", None))
         return cls(**vars(tracks), **parts, analysed_ids=analysed_ids, **vars(people), space=space)
 
 
@@ -143,6 +150,7 @@ class SongInputs:
     track_ids: np.ndarray
     vectors: np.ndarray  # float32 (n, d) embeddings
     tag_probs: np.ndarray | None = None  # float32 (n, tags)
+    tag_names: list | None = None  # the tags' names (None: unknown)
 
 
 def song_inputs(library) -> SongInputs:
@@ -151,7 +159,9 @@ def song_inputs(library) -> SongInputs:
 
     a = read_analysis_arrays(library)
     emb = a.embeddings if a.embeddings is not None else np.zeros((len(a.ids), 0), np.float32)
-    return SongInputs(a.ids, emb, a.tag_values)
+    names = a.tag_names if a.tag_values is not None and a.tag_names is not None \
+        and len(a.tag_names) == a.tag_values.shape[1] else None
+    return SongInputs(a.ids, emb, a.tag_values, None if names is None else list(names))
 
 
 def vectors_of(arrays, mode: str = DEFAULT_MODE) -> np.ndarray:

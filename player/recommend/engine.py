@@ -32,7 +32,7 @@ from player.recommend.explain import (
     explain_similar,
 )
 from player.recommend.history import HistoryState
-from player.recommend.index import LibraryIndex, RecommendError, build_index
+from player.recommend.index import DEFAULT_MOOD_QUERY, MOOD_QUERIES, LibraryIndex, RecommendError, build_index
 from player.recommend.profiles import Listener, Profiles
 from player.recommend.scoring import Query, blend
 from player.recommend.selection import cold_order, run_context, select
@@ -89,20 +89,27 @@ class Recommender:
     import or analysis, and :meth:`on_rating_changed` after a rating. Queries are thread-safe.
     """
 
-    def __init__(self, source, settings: RecommendSettings | None = None):
+    def __init__(self, source, settings: RecommendSettings | None = None, mood_query: str = DEFAULT_MOOD_QUERY):
+        if mood_query not in MOOD_QUERIES:
+            raise ValueError(f"unknown mood query {mood_query!r} (one of {', '.join(MOOD_QUERIES)})")
+        self.mood_query = mood_query  # how a mood becomes a query (LibraryIndex.mood_query)
         self._source = source
         self._lock = threading.RLock()
         self._state = RecommenderState.build(self._load(), settings or RecommendSettings())
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
-    def from_library(cls, library, settings: RecommendSettings | None = None, space: str = "joint") -> "Recommender":
-        """``space``: the similarity space (:mod:`player.recommend.space`; 'raw' is for the evaluation)."""
-        return cls(LibrarySource(library, space), settings)
+    def from_library(cls, library, settings: RecommendSettings | None = None, space: str = "joint",
+                     mood_query: str = DEFAULT_MOOD_QUERY) -> "Recommender":
+        """``space``: the similarity space (:mod:`player.recommend.space`; 'raw' is for the evaluation);
+        ``mood_query``: 'tags' (the mood as a direction in the tag block) or 'labels' (seed 002's label query,
+        for the evaluation)."""
+        return cls(LibrarySource(library, space), settings, mood_query)
 
     @classmethod
-    def from_arrays(cls, arrays: LibraryArrays, settings: RecommendSettings | None = None) -> "Recommender":
-        return cls(MemorySource(arrays), settings)
+    def from_arrays(cls, arrays: LibraryArrays, settings: RecommendSettings | None = None,
+                    mood_query: str = DEFAULT_MOOD_QUERY) -> "Recommender":
+        return cls(MemorySource(arrays), settings, mood_query)
 
     def _load(self) -> LibraryArrays:
         with _one_blas_thread():
@@ -197,8 +204,17 @@ class Recommender:
             return self._state.profiles.label_profile(user_id, top)
 
     def match_labels(self, labels) -> list[str]:
-        """The given labels that this library knows (case-insensitive), in the library's spelling."""
-        return self._state.index.match_labels(labels)
+        """The given labels that this library knows (case-insensitive), in the library's spelling: its songs'
+        labels, then the tagger's tags its songs have probabilities of (a mood or a tag query reads both,
+        a hidden tag included)."""
+        index = self._state.index
+        known = index.match_labels(labels)
+        folded = {x.casefold() for x in known}
+        return known + [t for t in index.match_tags(labels) if t.casefold() not in folded]
+
+    def match_mood(self, labels) -> list[str]:
+        """The mood tags (or, with seed 002's label query, labels) a mood of these labels would use here."""
+        return self._state.index.mood_query(labels, self.mood_query)[2] if labels else []
 
     def history_scores(self, user_id: int) -> np.ndarray:
         """The listener's history score in [0, 1] for every song (positions order; 0 without history)."""
@@ -226,14 +242,20 @@ class Recommender:
         n: int = 10,
         exclude_ids=(),
         mood_name: str | None = None,
+        mood_query: str | None = None,
     ) -> list[Recommendation]:
-        """The next ``n`` songs for a listener, best first, each with a one-line reason."""
+        """The next ``n`` songs for a listener, best first, each with a one-line reason. ``mood_labels``: the
+        mood's tags (:func:`player.mood.mapping.lookup`); ``mood_query``: how they become a query (None: this
+        recommender's, :attr:`mood_query`)."""
         n = int(n)
+        how = mood_query or self.mood_query
+        if how not in MOOD_QUERIES:
+            raise ValueError(f"unknown mood query {how!r} (one of {', '.join(MOOD_QUERIES)})")
         with self._lock, _one_blas_thread():
             st = self._state
             if n <= 0 or st.index.n_tracks == 0:
                 return []
-            return self._up_next(st, int(user_id), after_track_id, mood_labels, n, exclude_ids, mood_name)
+            return self._up_next(st, int(user_id), after_track_id, mood_labels, n, exclude_ids, mood_name, how)
 
     def _eligible(self, st: RecommenderState, lst: Listener, current: int, exclude_ids) -> np.ndarray:
         """Playable songs, minus the current song, the listener's recent plays, their dislikes and
@@ -249,17 +271,18 @@ class Recommender:
             eligible[b[b >= 0]] = False
         return eligible
 
-    def _up_next(self, st, user_id, after_track_id, mood_labels, n, exclude_ids, mood_name):
+    def _up_next(self, st, user_id, after_track_id, mood_labels, n, exclude_ids, mood_name, mood_query):
         s, index = st.settings, st.index
         lst = st.profiles.listener(user_id)
         current = -1 if after_track_id is None else self._known_or_new(index, after_track_id)
         eligible = self._eligible(st, lst, current, exclude_ids)
-        mood_unit, mood_used = index.mood_vector(mood_labels) if mood_labels else (None, [])
-        query = Query(current=current, mood_unit=mood_unit, mood_used=mood_used, mood_name=mood_name)
+        basis, mood_unit, mood_used = index.mood_query(mood_labels, mood_query) if mood_labels else ("labels", None, [])
+        query = Query(current=current, mood_unit=mood_unit, mood_used=tuple(mood_used), mood_name=mood_name,
+                      mood_basis=basis)
         if s.weight_history > 0:
             st.history.sync(self._source)
             h, raw = st.history.scores(user_id)
-            query = Query(current, mood_unit, mood_used, mood_name, h, raw)
+            query = Query(current, mood_unit, tuple(mood_used), mood_name, h, raw, basis)
         before = run_context(index, s, self._source, user_id, current)
         scored = blend(index, s, lst, query)
         if scored is None:  # nothing personal to go on: the starter list

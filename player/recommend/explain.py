@@ -1,8 +1,9 @@
 """Reasons: one short line per proposed song, naming what really contributed to its place.
 
 The two strongest contributions (by weight x value) of: the song's labels that contribute most to the
-profile match ("rock, guitar"), the liked song nearest to it ("like “Blue” 5★"), the mood label it
-carries ("happy: party" -- always shown when present), the current song ("sounds like “X”"), the
+profile match ("rock, guitar"), the liked song nearest to it ("like “Blue” 5★"), the mood tags that
+lift it most ("happy: happy, catchy": the mood's tags above the library's mean for it; with seed 002's
+label query the mood label it carries, "happy: party" -- always shown when present), the current song ("sounds like “X”"), the
 listener's song it most often shares a session with ("often played with “Y”"), "you played it
 before", "played by listeners with your taste", "you like ARTIST", "your 5★".
 """
@@ -88,10 +89,15 @@ def explain_pick(ctx: PickContext, j: int) -> Recommendation:
             weight = 0.9 * contrib.get("profile", 0.0) + contrib.get("taste_embedding", 0.0)
             pieces.append((weight, f"like {ctx.title(near)} {stars_of.get(near, 0)}★"))
     if "mood" in comps and "mood" not in filled:
-        labels = ix.top_labels(j, q.mood_unit, k=1)
+        if q.mood_basis == "tags":  # the mood's tags this song has above the library's mean, if it leans that way
+            labels = ix.mood_tags_of(j, q.mood_unit, k=2) if parts["mood"] > 0 else []
+        else:
+            labels = ix.top_labels(j, q.mood_unit, k=1)
         parts["mood_labels"] = list(q.mood_used)
+        parts["mood_basis"] = q.mood_basis
+        parts["mood_tags"] = labels
         if labels:  # the listener asked for a mood: when it shows in the song, always say so
-            pieces.append((10.0 + contrib["mood"], f"{q.mood_name or 'mood'}: {labels[0]}"))
+            pieces.append((10.0 + contrib["mood"], f"{q.mood_name or 'mood'}: {', '.join(labels)}"))
     if "embedding" in comps and "embedding" not in filled and q.current >= 0:
         pieces.append((contrib["embedding"], f"sounds like {ctx.title(q.current)}"))
     if "history" in comps and parts.get("history", 0) > 0:

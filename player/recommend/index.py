@@ -6,11 +6,15 @@ Everything is indexed by a track's *position* (its rank in ascending id order):
 * ``E``  float32 ``T x D``: unit song vectors in the one similarity space (:mod:`player.recommend.space`:
   the genre model's embedding and the tagger's tag log-probabilities, standardised over this library),
   zero rows for songs without either;
+* the tag block: the tagger's tag log-probabilities centred on this library, one row per song (the tag
+  columns of ``E`` in the joint space; built apart in the others), with the inverse length of each row,
+  and the tags' names: the mood query is a direction in it (:meth:`LibraryIndex.mood_scores`);
 * artist / album codes (-1: no tag) and the 'ok' status.
 
 :class:`LibraryIndex` is a frozen dataclass: a reload builds a new one and swaps it in whole. Its
 methods are the building blocks of every query: positions of track ids, a song's label row, the
-similarity of one song to every song (:meth:`LibraryIndex.similarity_to`), the mood query vector.
+similarity of one song to every song (:meth:`LibraryIndex.similarity_to`), the mood query
+(:meth:`LibraryIndex.mood_query`).
 """
 
 from __future__ import annotations
@@ -23,6 +27,12 @@ import scipy.sparse as sp
 
 from player.recommend.data import LibraryArrays
 from player.recommend.space import song_vectors
+
+#: How the mood becomes a query: 'tags' (a direction in the tag block: every tag of the tagger, shown as a
+#: label or not; seed 002's label query where the library has no tag probabilities with names) or 'labels'
+#: (seed 002's: the mood's labels as a TF-IDF vector; kept for the evaluation).
+MOOD_QUERIES = ("tags", "labels")
+DEFAULT_MOOD_QUERY = "tags"
 from player.recommend.vectors import tfidf_matrix, unit
 
 
@@ -64,6 +74,11 @@ class LibraryIndex:
     n_artists: int
     album_code: np.ndarray
     n_albums: int
+    # the tag block (a view of E's tag columns in the joint space): rows of the centred tag log-probabilities,
+    # scaled alike per song (tag_inv: the inverse length of a song's row, 0 for a song without tags)
+    tag_names: list = ()
+    tag_block: np.ndarray | None = None
+    tag_inv: np.ndarray | None = None
 
     # -- sizes and derived masks -------------------------------------------------------------------
     @property
@@ -85,6 +100,15 @@ class LibraryIndex:
     @cached_property
     def n_embedded(self) -> int:
         return int(self.has_emb.sum())
+
+    @cached_property
+    def has_tags(self) -> np.ndarray:
+        """bool[T]: the song has tag probabilities (a row in the tag block)."""
+        return np.zeros(self.n_tracks, bool) if self.tag_inv is None else self.tag_inv > 0
+
+    @cached_property
+    def tag_index(self) -> dict:
+        return {name.casefold(): i for i, name in enumerate(self.tag_names)}
 
     @cached_property
     def artist_slot(self) -> np.ndarray:
@@ -140,6 +164,51 @@ class LibraryIndex:
             if i is not None and self.label_names[i] not in out:
                 out.append(self.label_names[i])
         return out
+
+    def match_tags(self, labels) -> list[str]:
+        """The given labels that are tags of the tag block (case-insensitive), in the tagger's spelling;
+        none when no song has tag probabilities."""
+        if self.tag_block is None or not self.has_tags.any():
+            return []
+        out = []
+        for label in labels or ():
+            i = self.tag_index.get(str(label).strip().casefold())
+            if i is not None and self.tag_names[i] not in out:
+                out.append(self.tag_names[i])
+        return out
+
+    def mood_query(self, labels, how: str = DEFAULT_MOOD_QUERY) -> tuple[str, np.ndarray | None, list[str]]:
+        """``(basis, unit query, the mood tags or labels used)``. ``how='tags'``: the unit vector on the mood
+        tags' columns of the tag block (:meth:`mood_scores`), when the library has tag probabilities with
+        names and the tagger knows one of the mood's tags; otherwise, and with ``how='labels'``, seed
+        002's label query (:meth:`mood_vector`)."""
+        if how not in MOOD_QUERIES:
+            raise ValueError(f"unknown mood query {how!r} (one of {', '.join(MOOD_QUERIES)})")
+        if how == "tags":
+            tags = self.match_tags(labels)
+            if tags:
+                m = np.zeros(len(self.tag_names), np.float32)
+                m[[self.tag_index[t.casefold()] for t in tags]] = 1.0
+                return "tags", m / np.float32(np.sqrt(len(tags))), tags
+        unit_q, names = self.mood_vector(labels)
+        return "labels", unit_q, names
+
+    def mood_scores(self, m: np.ndarray) -> np.ndarray:
+        """float64[T]: the cosine of every song's row of the tag block with the direction ``m`` (0 for a
+        song without tag probabilities)."""
+        if self.tag_block is None:
+            return np.zeros(self.n_tracks)
+        return (self.tag_block @ np.asarray(m, np.float32)).astype(np.float64) * self.tag_inv
+
+    def mood_tags_of(self, j: int, m: np.ndarray, k: int = 2) -> list[str]:
+        """The ``k`` mood tags (the columns of ``m``) that lift song ``j`` most: those whose centred
+        log-probability is above the library's mean, highest first."""
+        if self.tag_block is None or not self.has_tags[j]:
+            return []
+        cols = np.flatnonzero(np.asarray(m) > 0)
+        vals = self.tag_block[j, cols]
+        order = np.argsort(-vals, kind="stable")[:k]
+        return [self.tag_names[cols[i]] for i in order if vals[i] > 0]
 
     def mood_vector(self, labels) -> tuple[np.ndarray, list[str]]:
         """Seed 002's mood query: the mood labels as a TF-IDF vector (TF = 1 each), unit length."""
@@ -206,6 +275,8 @@ class LibraryIndex:
     def nbytes(self) -> int:
         """Bytes held in the arrays (not counting titles and names)."""
         total = self.X.data.nbytes + self.X.indices.nbytes + self.X.indptr.nbytes + self.E.nbytes
+        if self.tag_block is not None:
+            total += self.tag_inv.nbytes + (0 if np.may_share_memory(self.tag_block, self.E) else self.tag_block.nbytes)
         for arr in (self.track_ids, self.ok, self.has_labels, self.has_emb, self.analysed, self.artist_code,
                     self.album_code, self.artist_slot, self.album_slot, self.idf, self.df):
             total += arr.nbytes
@@ -254,6 +325,7 @@ def build_index(a: LibraryArrays) -> LibraryIndex:
         if vectors.size:
             E[epos[ek]] = vectors
     has_emb = np.einsum("ij,ij->i", E, E) > 0
+    tag_names, tag_block, tag_inv = _tag_block(a, E, epos, ek)
     analysed = has_labels | has_emb
     if a.analysed_ids is not None and len(a.analysed_ids):
         apos = positions_in(a.track_ids, a.analysed_ids)
@@ -270,4 +342,25 @@ def build_index(a: LibraryArrays) -> LibraryIndex:
         X_colsum=np.asarray(X.sum(axis=0), dtype=np.float64).ravel(),
         E=E, has_emb=has_emb, E_colsum=E.sum(axis=0, dtype=np.float64).astype(np.float32),
         analysed=analysed, artist_code=artist_code, n_artists=n_artists, album_code=album_code, n_albums=n_albums,
+        tag_names=tag_names, tag_block=tag_block, tag_inv=tag_inv,
     )
+
+
+def _tag_block(a: LibraryArrays, E: np.ndarray, epos: np.ndarray, ek: np.ndarray):
+    """(tag names, the tag block, the inverse length of its rows) of the songs in ``a``: in the joint and
+    tags spaces a view of E's tag columns (no copy), in the raw space built apart; ``([], None, None)``
+    when the library has no tag probabilities with names."""
+    if a.tag_probs is None or not a.tag_names or not a.tag_probs.shape[1]:
+        return [], None, None
+    dt = a.tag_probs.shape[1]
+    de = a.embeddings.shape[1] if a.embeddings.ndim == 2 else 0
+    if a.space == "joint" and E.shape[1] == de + dt:
+        block = E[:, de:]
+    elif a.space == "tags" and E.shape[1] == dt:
+        block = E
+    else:  # the raw space has no tag columns: the tags' own space (centred, unit rows)
+        block = np.zeros((len(a.track_ids), dt), np.float32)
+        block[epos[ek]] = song_vectors(None, a.tag_probs[ek], "tags")
+    norms = np.sqrt(np.einsum("ij,ij->i", block, block))
+    inv = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 1e-12).astype(np.float32)
+    return list(a.tag_names), block, inv

@@ -3,10 +3,11 @@
     score(s) = sum_c W_c * v_c(s) / sum_c W_c
 
 over the terms that apply to the query (a listener without ratings has no profile term, no current
-song no embedding term, ...). The blend is linear, so the label terms (profile, mood) fold into one
-query over X and the embedding terms (current song, taste) into one over E: two matrix-vector
-products score every song. A song without labels (or an embedding) gets, for those terms, their mean
-over the songs that have them.
+song no embedding term, ...). The blend is linear, so the label terms (profile; the mood in seed 002's
+label query) fold into one query over X and the embedding terms (current song, taste) into one over E;
+the mood in the tag block (the default) is one more product over the tag columns: a matrix-vector
+product per kind scores every song. A song without labels (an embedding, tag probabilities) gets, for
+those terms, their mean over the songs that have them.
 """
 
 from __future__ import annotations
@@ -50,21 +51,22 @@ class Query:
     """What an up-next query knows besides the listener."""
 
     current: int = -1  # the position of the song playing now (-1: none)
-    mood_unit: np.ndarray | None = None
-    mood_used: tuple = ()  # the mood labels this library knows
+    mood_unit: np.ndarray | None = None  # over X's labels ('labels') or the tag block's tags ('tags')
+    mood_used: tuple = ()  # the mood tags (labels) this library knows
     mood_name: str | None = None
     history: np.ndarray | None = None  # the listener's history score (None: no history)
     history_raw: dict = field(default_factory=lambda: {"S": np.zeros(0, np.int64)})
+    mood_basis: str = "labels"  # 'tags': mood_unit is a direction in the tag block (LibraryIndex.mood_query)
 
 
 def blend(index: LibraryIndex, settings: RecommendSettings, lst: Listener, q: Query) -> Blend | None:
     """The blended score of every song; None when nothing personal applies (the cold start)."""
     s = settings
-    label_terms, emb_terms, vec_terms = [], [], []
+    label_terms, emb_terms, vec_terms, tag_terms = [], [], [], []
     if lst.profile_norm > 0 and s.weight_profile > 0:
         label_terms.append(("profile", s.weight_profile, lst.profile_unit))
     if q.mood_used and s.weight_mood > 0:
-        label_terms.append(("mood", s.weight_mood, q.mood_unit))
+        (tag_terms if q.mood_basis == "tags" else label_terms).append(("mood", s.weight_mood, q.mood_unit))
     if q.current >= 0 and index.has_emb[q.current] and s.weight_embedding > 0:
         emb_terms.append(("embedding", s.weight_embedding, index.E[q.current]))
     if lst.taste_norm > 0 and s.weight_taste_embedding > 0:
@@ -73,10 +75,10 @@ def blend(index: LibraryIndex, settings: RecommendSettings, lst: Listener, q: Qu
         vec_terms.append(("history", s.weight_history, q.history))
     if lst.artist_vec is not None and s.weight_artist > 0:
         vec_terms.append(("artist", s.weight_artist, lst.artist_vec))
-    if not (label_terms or emb_terms or any(name == "history" for name, _, _ in vec_terms)):
+    if not (label_terms or emb_terms or tag_terms or any(name == "history" for name, _, _ in vec_terms)):
         return None
 
-    total_w = sum(w for _, w, _ in label_terms + emb_terms + vec_terms)
+    total_w = sum(w for _, w, _ in label_terms + emb_terms + vec_terms + tag_terms)
     comps: dict[str, Component] = {}
     score = np.zeros(index.n_tracks, dtype=np.float64)
     if label_terms:
@@ -94,6 +96,13 @@ def blend(index: LibraryIndex, settings: RecommendSettings, lst: Listener, q: Qu
         for name, w, v in emb_terms:
             comps[name] = Component(w, _emb_value(index, v), index.has_emb,
                                     float(index.E_colsum @ v) / max(1, index.n_embedded))
+    for name, w, v in tag_terms:  # the cosine of each song's tag row with the mood's direction
+        part = index.mood_scores(v)
+        known = index.has_tags
+        mean = float(part[known].mean()) if known.any() else 0.0
+        part[~known] = mean
+        score += (w / total_w) * part
+        comps[name] = Component(w, part.__getitem__, known, mean)
     for name, w, v in vec_terms:
         score += (w / total_w) * v
         comps[name] = Component(w, v.__getitem__, None, 0.0)
