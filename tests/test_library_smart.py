@@ -103,12 +103,12 @@ def test_metadata_conditions(lib, query, expected):
     ("tag:piano>0.3", ["moon", "rain"]),
     ("tag:piano>0.5", ["moon"]),
     ("tag:PIANO<0.06", ["ete", "storm", "party"]),  # only analysed songs have a probability
-    ("tag:piano", ["moon"]),  # among the song's labels (probability reached the threshold)
+    ("tag:piano", ["moon", "rain"]),  # a hidden tag: among the song's 5 most probable tags
     ('tag:"easy listening">0.01', ["moon", "rain", "ete", "storm", "party"]),
     ("genre:instrumental", ["moon", "rain"]),  # the top genre of the analysis
     ("genre:pop", ["party"]),
     ("genre:rock>0.1", ["storm", "party"]),
-    ("mood:happy", ["ete", "party"]),
+    ("mood:happy", ["ete", "party"]),  # its tags are hidden: one of them among the song's 5 most probable
     ("mood:happy>0.7", ["party"]),
     ("mood:sad>0.5", ["moon", "rain"]),  # sad's tags include mellow
     ("tag:piano>0.3 OR genre:rock", ["moon", "rain", "storm"]),
@@ -117,6 +117,36 @@ def test_metadata_conditions(lib, query, expected):
 ])
 def test_analysis_conditions(lib, query, expected):
     assert sorted(names(lib, query)) == sorted(expected)
+
+
+def test_a_hidden_tag_matches_by_its_rank_a_shown_tag_by_its_label(library):
+    """The shipped label rule shows 11 tags; `tag:X` of a shown one reads the songs' labels, of a hidden one
+    (never a label) the songs that have it among their 5 most probable tags, and says so."""
+    from player.analysis.relabel import current_rule
+
+    _tagger, rule, tag_names = current_rule()
+    shown = {n for n, s in zip(tag_names, rule.shown) if s}
+    assert "electronic" in shown and "happy" not in shown and "piano" not in shown
+    sure = add_song(library, "sure", tags={"electronic": 0.9, "happy": 0.2})  # a label: electronic (p >= 0.5)
+    unsure = add_song(library, "unsure", tags={"electronic": 0.3, "happy": 0.6})  # no label of electronic
+    low = add_song(library, "low", tags={t: 0.5 for t in ("rock", "pop", "indie", "dance", "house", "jazz")}
+                   | {"happy": 0.3})  # happy is the 7th most probable
+    for tid in (sure, unsure, low):  # the labels as the shipped rule makes them: only shown tags
+        with library.db.transaction() as c:
+            c.execute("DELETE FROM track_labels WHERE track_id = ? AND label NOT IN (%s)"
+                      % ", ".join("?" * len(shown)), (tid, *sorted(shown)))
+    res = evaluate(library, "tag:electronic", now=NOW)
+    assert res.track_ids == [sure] and res.warnings == []
+    res = evaluate(library, "tag:Happy", now=NOW)
+    assert sorted(res.track_ids) == sorted([sure, unsure])
+    assert res.warnings == ["'happy' is a tag the player does not show as a label (the tagger is less sure of it), "
+                            "so 'tag:Happy' matches the songs that have it among their 5 most probable tags"]
+    assert evaluate(library, "NOT tag:happy", now=NOW).track_ids == [low]
+    res = evaluate(library, "mood:happy", now=NOW)  # happy, catchy, party, dance: all hidden
+    assert sorted(res.track_ids) == sorted([sure, unsure, low]) and "most probable" in res.warnings[0]
+    res = evaluate(library, "mood:energetic", now=NOW)  # electronic and techno are shown, dance … are not
+    assert sorted(res.track_ids) == sorted([sure, low]) and "another of its tags as a label" in res.warnings[0]
+    assert evaluate(library, "tag:happy>0.5", now=NOW).track_ids == [unsure]  # a probability: as before
 
 
 def test_like_and_near_use_the_similarity_space(lib):
@@ -261,6 +291,20 @@ def literal_song_vectors(songs):
         s["emb"] = unit([EMBEDDING_WEIGHT * x for x in e] + [TAG_WEIGHT * x for x in t])
 
 
+def literal_hidden_tags(songs):
+    """`tag:X` / `mood:X` as the player reads them, per song: its shown labels, and each hidden tag of the
+    shipped rule that is among its 5 most probable tags (ties: the tag listed first)."""
+    from player.analysis.relabel import current_rule
+
+    _tagger, rule, names = current_rule()
+    hidden = {n.casefold() for n, shown in zip(names, rule.shown) if not shown}
+    for s in songs:
+        s["labels"] = {x for x in s["labels"] if x not in hidden}
+        if s["tag"] is not None:
+            ranked = sorted(range(len(names)), key=lambda i: (-s["tag"][names[i].casefold()], i))
+            s["labels"] |= {names[i].casefold() for i in ranked[:rule.among_top]} & hidden
+
+
 @pytest.mark.parametrize("rank_min", [2000, 0])  # 0: every result put in order by the cached rank of all songs
 def test_matches_the_literal_reference_on_a_random_library(library, monkeypatch, rank_min):
     import player.library.smart as smart
@@ -272,6 +316,7 @@ def test_matches_the_literal_reference_on_a_random_library(library, monkeypatch,
     def songs_in_the_similarity_space(lib, user_id):  # like:/near: compare the player's song vectors
         songs, by_id = songs_of(lib, user_id)
         literal_song_vectors(songs)
+        literal_hidden_tags(songs)
         return songs, by_id
 
     monkeypatch.setattr(playlist_support, "_songs", songs_in_the_similarity_space)

@@ -67,7 +67,8 @@ def add_tagged_tracks(lib: Library, specs: list[dict], root: str = "/music", bas
     ids = []
     with lib.db.transaction() as c:
         for n, spec in enumerate(specs):
-            path = os.path.join(root, spec.get("folder", ""), f"{spec.get('title', 'song')}-{time.monotonic_ns()}-{n}.ogg")
+            name = f"{spec.get('title', 'song')}-{time.monotonic_ns()}-{n}.ogg"
+            path = os.path.join(root, spec.get("folder", ""), name)
             tid = int(c.execute(
                 "INSERT INTO tracks(path_raw, path, title, artist, album, albumartist, added_at, updated_at, status) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'ok')",

@@ -1,11 +1,11 @@
 """Smart playlists: evaluate a query (:mod:`player.library.smart_parse`) against the library.
 
 Metadata and listening conditions (artist, year, length, stars, plays, …) compile to one SQL ``WHERE``
-with parameters; analysis conditions (``tag:X>P``, ``genre:``, ``mood:X>P``, ``like:``, ``near:``) are
-numpy masks over the stored analysis of the current model, loaded once per library and reloaded only
-when the analysis table changes (its row count or newest ``analysed_at``). A mask's matching track
-ids reach SQL as one JSON array parameter, or, for a big set that is ANDed with the rest, filter the
-SQL result in numpy. The language is documented in docs/playlists.md.
+with parameters; analysis conditions (``tag:X>P``, ``genre:``, ``mood:X>P``, ``like:``, ``near:``, and
+``tag:X`` / ``mood:X`` of tags the label rule hides) are numpy masks over the stored analysis of the
+current model, loaded once per library and reloaded only when the analysis table changes. A mask's
+matching track ids reach SQL as one JSON array parameter, or, for a big set that is ANDed with the
+rest, filter the SQL result in numpy. The language is documented in docs/playlists.md.
 
     result = evaluate(library, 'tag:piano>0.3 stars>=4 sort:-added limit:50', user_id=ann.id)
     result.track_ids, result.warnings
@@ -23,6 +23,10 @@ import numpy as np
 
 from player.analysis.store import AnalysisArrays, _tuples as _rows, read_analysis_arrays as analysis_arrays
 from player.library.smart_parse import And, Cond, Not, Or, Query, SmartQueryError, Words, parse, _suggest
+
+#: A hidden tag (one the tagger's label rule never makes a label) matches ``tag:X`` when it is among the
+#: song's this many most probable tags, the label rule's ``among_top`` where it has one.
+HIDDEN_AMONG_TOP = 5
 
 #: A mask ANDed at the top level with more matches than this filters the SQL result instead of
 #: being sent to SQLite as a JSON array.
@@ -332,10 +336,97 @@ class _Compiler:
         return "0", []
 
     # -- analysis conditions ---------------------------------------------------------------------
-    @staticmethod
-    def is_analysis(node) -> bool:
-        return isinstance(node, Cond) and (
-            node.field in ("like", "near", "genre") or (node.field in ("tag", "mood") and node.op != "label"))
+    def is_analysis(self, node) -> bool:
+        """Whether a condition is a mask over the stored analysis (a label condition is one when it names a
+        hidden tag: :meth:`hidden_of`)."""
+        if not isinstance(node, Cond):
+            return False
+        if node.field in ("like", "near", "genre"):
+            return True
+        return node.field in ("tag", "mood") and (node.op != "label" or bool(self.hidden_of(node)))
+
+    def label_rule(self) -> tuple[set, int]:
+        """(the casefolded tags the current tagger never shows as labels, the label rule's ``among_top``);
+        no hidden tags when the rule cannot be read or is another tagger's. Cached with the arrays."""
+        a = self.arrays
+        cached = a.derived.get("smart.label_rule")
+        if cached is None:
+            cached = (set(), HIDDEN_AMONG_TOP)
+            try:
+                from player.analysis.relabel import current_rule
+
+                _tagger, rule, names = current_rule()
+            except Exception:  # noqa: BLE001 - no tagger installed, a broken rule: every tag counts as shown
+                names = None
+            if names is not None and a.tag_names is not None and \
+                    [n.casefold() for n in names] == [n.casefold() for n in a.tag_names]:
+                cached = ({n.casefold() for n, shown in zip(names, rule.shown) if not shown},
+                          int(rule.among_top or HIDDEN_AMONG_TOP))
+            a.derived["smart.label_rule"] = cached
+        return cached
+
+    def hidden_of(self, c: Cond) -> list:
+        """The hidden tags a label condition (``tag:X``, ``mood:X``) names, in the tagger's spelling."""
+        if c.op != "label" or c.field not in ("tag", "mood"):
+            return []
+        a = self.arrays
+        if a.tag_names is None or a.tag_probs is None:
+            return []
+        hidden, _k = self.label_rule()
+        if not hidden:
+            return []
+        wanted = [c.name] if c.field == "tag" else self.mood_tags(c)
+        by_fold = {n.casefold(): n for n in a.tag_names}
+        out = []
+        for name in wanted:
+            key = name.casefold()
+            if key in hidden and by_fold[key] not in out:
+                out.append(by_fold[key])
+        return out
+
+    def among_top(self) -> np.ndarray:
+        """bool (songs, tags): the tag is among the song's most probable (ties: the tag listed first, as in
+        the label rule); False for a song without usable tag probabilities."""
+        a = self.arrays
+        _hidden, k = self.label_rule()
+        key = ("smart.among_top", k)
+        top = a.derived.get(key)
+        if top is None:
+            probs = a.tag_probs
+            top = np.zeros(probs.shape, bool)
+            valid = ~np.isnan(probs).any(axis=1)
+            if valid.any():
+                order = np.argsort(-probs[valid], axis=1, kind="stable")[:, :k]
+                rows = np.zeros((int(valid.sum()), probs.shape[1]), bool)
+                np.put_along_axis(rows, order, True, axis=1)
+                top[valid] = rows
+            top.setflags(write=False)
+            a.derived[key] = top
+        return top
+
+    def hidden_label_ids(self, c: Cond) -> np.ndarray:
+        """``tag:X`` / ``mood:X`` naming hidden tags: the songs that have one of them among their most
+        probable tags, and (a mood) those with one of its shown tags as a label."""
+        a = self.arrays
+        hidden = self.hidden_of(c)
+        _h, k = self.label_rule()
+        folded = [n.casefold() for n in a.tag_names]
+        cols = [folded.index(h.casefold()) for h in hidden]
+        ids = a.ids[self.among_top()[:, cols].any(axis=1)]
+        if c.field == "tag":
+            self.warn(f"'{hidden[0]}' is a tag the player does not show as a label (the tagger is less sure of "
+                      f"it), so '{c.text}' matches the songs that have it among their {k} most probable tags")
+            return ids
+        self.warn(f"the mood '{c.name}' has tags the player does not show as labels ({', '.join(hidden)}), so "
+                  f"'{c.text}' matches the songs that have one of them among their {k} most probable tags, or "
+                  "another of its tags as a label")
+        shown = [x for x in self.label_names(c) if x.casefold() not in {h.casefold() for h in hidden}]
+        if shown:
+            marks = ", ".join("?" * len(shown))
+            labelled = np.fromiter((r[0] for r in _rows(self.library, "SELECT DISTINCT track_id FROM track_labels "
+                                                                      f"WHERE label IN ({marks})", shown)), np.int64)
+            ids = np.union1d(ids, labelled)
+        return ids
 
     def _require(self, what, names, c: Cond, kind: str):
         if names is None:
@@ -389,6 +480,8 @@ class _Compiler:
         a = self.arrays
         if c.field in ("like", "near"):
             return self.similar_ids(c)
+        if c.op == "label" and c.field in ("tag", "mood"):
+            return self.hidden_label_ids(c)
         if c.field == "genre":
             if not self._require(a.genre_probs, a.genre_names, c, "genre"):
                 return a.ids[:0]

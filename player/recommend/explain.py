@@ -3,9 +3,9 @@
 The two strongest contributions (by weight x value) of: the song's labels that contribute most to the
 profile match ("rock, guitar"), the liked song nearest to it ("like “Blue” 5★"), the mood tags that
 lift it most ("happy: happy, catchy": the mood's tags above the library's mean for it; with seed 002's
-label query the mood label it carries, "happy: party" -- always shown when present), the current song ("sounds like “X”"), the
-listener's song it most often shares a session with ("often played with “Y”"), "you played it
-before", "played by listeners with your taste", "you like ARTIST", "your 5★".
+label query the mood label it carries, "happy: party" -- always shown when present), the current song
+("sounds like “X”"), the listener's song it most often shares a session with ("often played with
+“Y”"), "you played it before", "played by listeners with your taste", "you like ARTIST", "your 5★".
 """
 
 from __future__ import annotations
