@@ -15,7 +15,8 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem
 
 from player.ui.icons import dot_icon, star_icon, std, text_icon
-from player.ui.library_rows import ALBUM, ARTIST, ERROR, ID, STATUS, Snapshot, analysis_failed_ids, merge_spellings
+from player.ui.library_rows import (ALBUM, ARTIST, BREATHE_EVERY, ERROR, ID, STATUS, Snapshot, analysis_failed_ids, breathe,
+                                    merge_spellings)
 
 FacetRole = Qt.UserRole + 10
 SECTIONS = [("artist", "Artists"), ("album", "Albums"), ("genre", "Genres"), ("tag", "Tags")]
@@ -31,7 +32,9 @@ def compute_facets(library, snap: Snapshot) -> dict:
     unanalysed = 0
     stars = snap.stars
     failed = analysis_failed_ids(library)  # analysis failed: they need attention, they do not wait
-    for row in snap.rows:
+    for k, row in enumerate(snap.rows):
+        if k % BREATHE_EVERY == BREATHE_EVERY - 1:
+            breathe()  # a moment without the interpreter lock for the GUI thread (library_rows)
         if row[STATUS] != "ok":
             problems += 1
             continue
