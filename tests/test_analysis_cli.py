@@ -97,9 +97,17 @@ def test_analyse_with_nothing_to_analyse_measures_the_loudness_only(tmp_path):
     lib = Library(tmp_path / "lib.db")
     scan(lib, [tmp_path / "m"])
     tracks = lib.tracks()
+    from player.analysis.relabel import current_rule
+
+    _tagger, rule, names = current_rule(SHIPPED)
+    probs = np.full(50, 0.1, np.float32)
+    probs[[names.index("electronic"), names.index("piano")]] = (0.6, 0.7)
+    # the first track's labels as an older rule wrote them: piano, a tag the shipped rule hides, among them
     save_results(lib, model_version(models_dir=SHIPPED), [
-        AnalysisResult(tr.id, np.full(50, 0.1, np.float32), np.full(8, 0.125, np.float32), np.ones(32, np.float32))
-        for tr in tracks])
+        AnalysisResult(tr.id, probs if i == 0 else np.full(50, 0.1, np.float32), np.full(8, 0.125, np.float32),
+                       np.ones(32, np.float32), {"piano": (1, 0.7), "electronic": (1, 0.6)} if i == 0 else {})
+        for i, tr in enumerate(tracks)])
+    assert not rule.shown[names.index("piano")] and rule.shown[names.index("electronic")]
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ, PYTHONPATH=str(root), PLAYER_MODELS_DIR=str(SHIPPED))
 
@@ -109,11 +117,16 @@ def test_analyse_with_nothing_to_analyse_measures_the_loudness_only(tmp_path):
 
     out = analyse("--no-loudness")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.splitlines() == ["analyse: 0 analysed, 0 failed"]
+    # the label rule changed since the labels were written: they are recomputed, and the command says so
+    assert out.stdout.splitlines() == ["analyse: labels recomputed: 1 tracks changed, 1 unchanged",
+                                       "analyse: 0 analysed, 0 failed"]
+    labels = {(r[0], r[1]) for r in lib.db.query("SELECT track_id, label FROM track_labels")}
+    assert labels == {(tracks[0].id, "electronic")}
     assert len(pending_loudness(lib)) == 2
     out = analyse()
     assert out.returncode == 0, out.stderr
     assert "Traceback" not in out.stderr and "Error" not in out.stderr, out.stderr
+    # the labels are up to date now: nothing said about them
     assert out.stdout.splitlines() == ["analyse: 0 analysed, 0 failed", "loudness: 2 measured, 0 failed"]
     assert pending_loudness(lib) == []
     by_name = {os.path.basename(tr.path): tr.id for tr in tracks}

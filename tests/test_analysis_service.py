@@ -154,7 +154,16 @@ def test_analyse_library_end_to_end(tmp_path, models):
                           "--labels", tsv], env=env, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     data = np.load(npz)
-    assert data["vectors"].shape == (9, 32) and len(data["paths"]) == 9
+    # the song vectors of the similarity space: the 32-d embedding and the 50 tag probabilities, unit rows
+    assert data["vectors"].shape == (9, 82) and len(data["paths"]) == 9 and str(data["space"]) == "joint"
+    assert np.linalg.norm(data["vectors"], axis=1) == pytest.approx(1.0, abs=1e-5)
+    raw = tmp_path / "raw.npz"
+    out = subprocess.run([sys.executable, "-m", "player", "export", "--db", lib.path, "--embeddings", raw, "--raw"],
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    plain = np.load(raw)
+    assert plain["vectors"].shape == (9, 32) and str(plain["space"]) == "raw"
+    assert list(plain["paths"]) == list(data["paths"])
     lines = tsv.read_text().splitlines()
     assert lines[0].split("\t") == ["path", "label", "count", "probability"]
     assert len(lines) - 1 == lib.db.query_one("SELECT COUNT(*) FROM track_labels")[0]

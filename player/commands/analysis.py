@@ -49,17 +49,23 @@ def cmd_analyse(args) -> int:
 
     if (args.workers is not None and args.workers < 1) or args.batch < 1:
         raise CliError("--workers and --batch must be at least 1")
-    with open_library(args):
-        pass  # creates/migrates the database and checks it is readable
     from player.analysis.engine import check_model_name, model_version
+    from player.analysis.labels import LabelRuleError
     from player.analysis.registry import ModelError
+    from player.analysis.relabel import relabel_library
 
-    try:
-        if args.model:
-            check_model_name(args.model, "genre")
-        model_version(args.model)
-    except ModelError as exc:
-        raise CliError(str(exc)) from None
+    with open_library(args) as library:  # creates/migrates the database and checks it is readable
+        try:
+            if args.model:
+                check_model_name(args.model, "genre")
+            model_version(args.model)
+            # labels written with an older label rule are recomputed from the stored results first (the
+            # analysis service would do it too, silently): say so
+            note = relabel_library(library)
+        except (ModelError, LabelRuleError) as exc:
+            raise CliError(str(exc)) from None
+    if note.ran:
+        print(f"analyse: {note.describe()}", flush=True)
     show_bar = sys.stderr.isatty() and not args.quiet
     bar = tqdm(total=0, unit="track", disable=not show_bar, file=sys.stderr, dynamic_ncols=True)
     failures: list[tuple[int, str]] = []
