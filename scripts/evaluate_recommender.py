@@ -24,7 +24,13 @@ written to the library file):
 4. More like this (seed 000's protocol): for sampled songs, the share of their 10 nearest neighbours
    by cosine in the similarity space (``--space``: the player's joint song vectors, or seed 000's raw
    32-d embedding) that are in the same folder / the same label cluster.
-5. Mood: for listeners given a mood label, the share of the top-10 carrying it, without and with it.
+5. Mood: (a) a frequent label as the mood: the share of the top 10 carrying it, without a mood, with
+   seed 002's label query and with the tag-block query (``LibraryIndex.mood_query``); (b) each mood of
+   the built-in mood table (``player/mood/mapping.py``, policy ``match``) whose tags the tagger has, for
+   every listener: the share of the top 10 having one of the mood's tags among its 5 most probable tags
+   (what ``mood:X`` of a smart playlist matches for a hidden tag; labels cannot measure it, the label rule
+   hides most mood tags), and the mean probability of the mood's tags over the top 10, without a mood,
+   with the label query and with the tag query (``--moods`` picks the moods).
 """
 
 from __future__ import annotations
@@ -212,22 +218,16 @@ def evaluate(arrays: LibraryArrays, args) -> tuple[str, dict]:
             same[kind].append(float((codes[nb] == codes[j]).mean()))
             base[kind].append(float(((codes == codes[j]).sum() - 1) / max(1, T - 1)))
 
-    # mood: a frequent label as the mood, for every listener
+    # mood (a): a frequent label as the mood, for every listener, by either query
     mood = {}
     if hyb.label_names:
         df_order = np.argsort(-hyb.index.df)
         label = hyb.label_names[int(df_order[min(len(df_order) - 1, len(df_order) // 3)])]
         col = hyb.label_names.index(label)
         has_label = np.asarray((hyb.X[:, col] != 0).toarray()).ravel()
-        without, with_ = [], []
-        for lst in listeners:
-            ex = arrays.track_ids[lst.rated].tolist()
-            a = [hyb.position(r.track_id) for r in hyb.up_next(lst.uid, n=10, exclude_ids=ex)]
-            b = [hyb.position(r.track_id) for r in hyb.up_next(lst.uid, n=10, exclude_ids=ex, mood_labels=[label])]
-            without.append(float(has_label[a].mean()) if a else 0.0)
-            with_.append(float(has_label[b].mean()) if b else 0.0)
-        mood = {"label": label, "library_share": float(has_label.mean()), "without": float(np.mean(without)),
-                "with": float(np.mean(with_))}
+        shares = mood_shares(hyb, listeners, arrays, [label], lambda top: has_label[top])
+        mood = {"label": label, "library_share": float(has_label.mean()), **shares}
+    moods = mood_table_effect(hyb, listeners, arrays, args)
 
     n_c = sum(lst.kind == "cluster" for lst in listeners)
     n_f = len(listeners) - n_c
@@ -260,9 +260,80 @@ def evaluate(arrays: LibraryArrays, args) -> tuple[str, dict]:
             "",
             f"Mood query (hybrid): with the label “{mood['label']}” as the mood ({mood['library_share']:.0%} of the "
             f"library has it), the share of the top 10 carrying it goes from {mood['without']:.0%} to "
-            f"{mood['with']:.0%}.",
+            f"{mood['labels']:.0%} (seed 002's label query) / {mood['tags']:.0%} (the tag-block query).",
         ]
-    return "\n".join(lines), {"methods": results, "similar": same, "mood": mood}
+    if moods:
+        lines += ["", "Moods of the mood table (hybrid, every listener): the share of the top 10 having one of the "
+                  "mood's tags among its 5 most probable tags (in brackets: the mean probability of the mood's "
+                  "tags over the top 10), without a mood, with seed 002's label query and with the tag-block "
+                  "query:", "",
+                  "| mood | its tags the tagger has (of them, labels in this library) | library | without | label query | "
+                  "tag query |",
+                  "|---|---|---:|---:|---:|---:|"]
+        for name, m in moods.items():
+            lines.append(f"| {name} | {', '.join(m['mood_tags'])} ({', '.join(m['shown']) or 'none'}) | "
+                         f"{m['library_share']:.0%} | " + " | ".join(
+                             f"{m[k]:.0%} ({m[k + '_prob']:.3f})" for k in ("without", "labels", "tags")) + " |")
+        mean = {k: float(np.mean([m[k] for m in moods.values()])) for k in ("without", "labels", "tags")}
+        lines.append(f"| mean of {len(moods)} | | | {mean['without']:.0%} | {mean['labels']:.0%} | {mean['tags']:.0%} |")
+        p10 = {k: float(np.mean([m[f"{k}_p10"] for m in moods.values()])) for k in ("without", "labels", "tags")}
+        lines += ["", f"The listeners' taste under a mood (precision@10 of their own group, mean over these moods): "
+                  f"{p10['without']:.3f} without a mood, {p10['labels']:.3f} with the label query, "
+                  f"{p10['tags']:.3f} with the tag query."]
+    return "\n".join(lines), {"methods": results, "similar": same, "mood": mood, "moods": moods}
+
+
+def mood_shares(rec: Recommender, listeners, arrays: LibraryArrays, mood_labels, measure, prob=None) -> dict:
+    """The mean of ``measure(top positions)`` (and of ``prob``, as ``KEY_prob``) over the listeners' top 10
+    (rated songs excluded): without a mood, with seed 002's label query and with the tag-block query."""
+    out = {}
+    for key, how in (("without", None), ("labels", "labels"), ("tags", "tags")):
+        vals, probs, p10 = [], [], []
+        for lst in listeners:
+            ex = arrays.track_ids[lst.rated].tolist()
+            kw = {} if how is None else {"mood_labels": list(mood_labels), "mood_query": how}
+            top = np.asarray([rec.position(r.track_id) for r in rec.up_next(lst.uid, n=10, exclude_ids=ex, **kw)],
+                             np.int64)
+            vals.append(float(np.mean(measure(top))) if top.size else 0.0)
+            if prob is not None:
+                probs.append(float(np.mean(prob[top])) if top.size else 0.0)
+            p10.append(len(set(top.tolist()) & (set(lst.group.tolist()) - set(lst.rated.tolist()))) / 10.0)
+        out[key] = float(np.mean(vals))
+        out[f"{key}_p10"] = float(np.mean(p10))  # the listener's taste: precision@10 of their own group
+        if prob is not None:
+            out[f"{key}_prob"] = float(np.mean(probs))
+    return out
+
+
+def mood_table_effect(rec: Recommender, listeners, arrays: LibraryArrays, args) -> dict:
+    """Section 5 (b) of the protocol: {mood: {mood_tags, shown, library_share, without, labels, tags, *_prob}}."""
+    from player.mood.mapping import DEFAULT_MAPPING
+
+    index = rec.index
+    if arrays.tag_probs is None or not arrays.tag_names:
+        return {}
+    T, names = len(arrays.track_ids), list(arrays.tag_names)
+    probs = np.full((T, len(names)), np.nan, np.float32)
+    pos = index.positions(arrays.emb_track)
+    probs[pos[pos >= 0]] = arrays.tag_probs[pos >= 0]
+    valid = ~np.isnan(probs).any(axis=1)
+    top5 = np.zeros(probs.shape, bool)
+    np.put_along_axis(top5, np.argsort(-np.nan_to_num(probs, nan=-1.0), axis=1, kind="stable")[:, :5], True, axis=1)
+    top5 &= valid[:, None]
+    labels = {x.casefold() for x in index.label_names}
+    wanted = [m.strip() for m in args.moods.split(",") if m.strip()] if args.moods else list(DEFAULT_MAPPING["match"])
+    out = {}
+    for mood in wanted:
+        tags = [t for t in DEFAULT_MAPPING["match"].get(mood, []) if t in names]
+        if not tags:
+            continue
+        cols = [names.index(t) for t in tags]
+        hit = top5[:, cols].any(axis=1)
+        mean_prob = np.where(valid, np.nan_to_num(probs[:, cols]).mean(axis=1), 0.0)
+        res = mood_shares(rec, listeners, arrays, tags, lambda top: hit[top], mean_prob)
+        out[mood] = {"mood_tags": tags, "shown": [t for t in tags if t.casefold() in labels],
+                     "library_share": float(hit[valid].mean()) if valid.any() else 0.0, **res}
+    return out
 
 
 def write_docs(table: str, how: str) -> None:
@@ -293,6 +364,8 @@ def main(argv=None) -> int:
     ap.add_argument("--space", choices=MODES, default=DEFAULT_MODE,
                     help="the similarity space of more like this and the embedding terms: the player's "
                          f"('{DEFAULT_MODE}', both models' outputs) or seed 000's raw 32-d embedding ('raw')")
+    ap.add_argument("--moods", metavar="MOOD,…", default="",
+                    help="the moods of the mood table to measure (default: every one whose tags the tagger has)")
     ap.add_argument("--write-docs", action="store_true", help=f"put the table into {DOC.relative_to(DOC.parent.parent)}")
     args = ap.parse_args(argv)
 

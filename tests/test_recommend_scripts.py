@@ -98,3 +98,36 @@ def test_measured_tables_replace_their_block_in_the_docs(tmp_path):
     assert doc.read_text() == "# Title\n\ntext\n\n## Numbers\n\n<!-- a:start -->\nfirst\n<!-- a:end -->\n"
     write_block(doc, "<!-- a:start -->", "<!-- a:end -->", "second\n| x |", heading="## Numbers")
     assert doc.read_text() == "# Title\n\ntext\n\n## Numbers\n\n<!-- a:start -->\nsecond\n| x |\n<!-- a:end -->\n"
+
+
+def test_the_mood_evaluation_measures_hidden_mood_tags_by_their_rank(tmp_path, capsys, monkeypatch):
+    """Moods of the mood table are measured by the songs' most probable tags, not by labels: a mood whose
+    tags are all hidden moves nothing through seed 002's label query and the top 10 through the tag query."""
+    import numpy as np
+
+    from player.library import Library
+    from test_recommend_support import add_tagged_tracks
+
+    monkeypatch.setenv("PLAYER_DATA_DIR", str(tmp_path / "data"))
+    rng = np.random.default_rng(3)
+    specs = []
+    for k, style in enumerate(("electronic", "ambient", "classical")):
+        for i in range(14):
+            happy = i % 3 == 0
+            specs.append({"title": f"{style} {i}", "artist": f"a{k}{i}", "album": f"b{k}{i}", "folder": style,
+                          "tags": {style: 0.7, **({"happy": 0.5, "catchy": 0.4} if happy else {})},
+                          "embedding": (np.eye(32)[k] * 3 + rng.normal(scale=0.4, size=32)).tolist()})
+    db = tmp_path / "lib.db"
+    with Library(db) as lib:
+        add_tagged_tracks(lib, specs)
+    code = evaluate_recommender.main(["--db", str(db), "--listeners", "6", "--similar-sample", "10", "--min-group", "5",
+                                      "--moods", "happy,calm"])
+    out = capsys.readouterr().out
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("| happy |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "happy, catchy, party, dance (none)"  # hidden: never a label
+    without, labels, tags = (int(c.split("%")[0]) for c in cells[3:6])
+    assert labels == without and tags > without + 20
+    assert any(line.startswith("| calm |") for line in out.splitlines())
+    assert "The listeners' taste under a mood" in out
