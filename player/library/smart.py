@@ -417,10 +417,10 @@ class _Compiler:
             self.warn(f"'{hidden[0]}' is a tag the player does not show as a label (the tagger is less sure of "
                       f"it), so '{c.text}' matches the songs that have it among their {k} most probable tags")
             return ids
-        self.warn(f"the mood '{c.name}' has tags the player does not show as labels ({', '.join(hidden)}), so "
-                  f"'{c.text}' matches the songs that have one of them among their {k} most probable tags, or "
-                  "another of its tags as a label")
         shown = [x for x in self.label_names(c) if x.casefold() not in {h.casefold() for h in hidden}]
+        self.warn(f"the mood '{c.name}' has tags the player does not show as labels ({', '.join(hidden)}), so "
+                  f"'{c.text}' matches the songs that have one of them among their {k} most probable tags"
+                  + (", or another of its tags as a label" if shown else ""))
         if shown:
             marks = ", ".join("?" * len(shown))
             labelled = np.fromiter((r[0] for r in _rows(self.library, "SELECT DISTINCT track_id FROM track_labels "
