@@ -198,7 +198,9 @@ class LibraryIndex:
         song without tag probabilities)."""
         if self.tag_block is None:
             return np.zeros(self.n_tracks)
-        return (self.tag_block @ np.asarray(m, np.float32)).astype(np.float64) * self.tag_inv
+        m = np.asarray(m, np.float32)
+        cols = np.flatnonzero(m)  # a mood has a few tags: only their columns are read
+        return (self.tag_block[:, cols] @ m[cols]).astype(np.float64) * self.tag_inv
 
     def mood_tags_of(self, j: int, m: np.ndarray, k: int = 2) -> list[str]:
         """The ``k`` mood tags (the columns of ``m``) that lift song ``j`` most: those whose centred
