@@ -179,3 +179,24 @@ def test_the_recommender_reads_the_same_table():
     assert known_moods() == sorted(mapping.MOODS)
     assert labels_for_mood("energy") == mapping.labels_for("energetic")
     assert labels_for_mood("grumpy-ish") is None
+
+
+def test_every_built_in_mood_reaches_the_recommender_whole_though_most_tags_are_hidden(library, monkeypatch):
+    """The label rule shows 11 of the 50 tags; the recommender reads a mood through the tag probabilities,
+    so every tag of every built-in mood is used, shown or hidden."""
+    from modelgen import SHIPPED
+    from player.analysis.relabel import current_rule
+
+    monkeypatch.setenv("PLAYER_MODELS_DIR", str(SHIPPED))
+    from player.recommend import Recommender
+    from test_recommend_support import add_tagged_tracks
+
+    _tagger, rule, names = current_rule()
+    shown = {n for n, s in zip(names, rule.shown) if s}
+    add_tagged_tracks(library, [{"title": f"s{i}", "tags": {names[i]: 0.6}} for i in range(0, 50, 7)])
+    rec = Recommender.from_library(library)
+    for mood in mapping.MOODS:
+        tags = mapping.lookup(mood)
+        assert rec.match_mood(tags) == tags, mood
+    hidden_only = [m for m in mapping.MOODS if not set(mapping.lookup(m)) & shown]
+    assert {"happy", "neutral", "romantic", "disgust"} <= set(hidden_only)

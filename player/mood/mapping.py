@@ -20,6 +20,11 @@ Keys are emotions (angry, disgust, fear, happy, sad, surprise, neutral) or any m
 own (usable as ``--mood focused``); values are lists of tagger labels. Keys you leave out keep the
 built-in labels; an empty list turns a mood off.
 
+The recommender reads a mood through the songs' stored tag probabilities (a direction in the tag block of
+the similarity space, docs/recommender.md "Mood"), so every tag of the tagger works here, also the many
+that the label rule never shows as a song's label (happy, catchy, party, dance, …); smart playlists'
+``mood:X`` match such a tag when it is among a song's 5 most probable tags (docs/playlists.md).
+
 The labels must be tags of the tagger's vocabulary (``models/tagger/labels.json``). When that file
 exists, labels are matched against it case-insensitively (and returned in its spelling); a label
 that is not in it is dropped with a warning — never an error. ``check_mapping()`` (and
