@@ -187,7 +187,8 @@ def truth_groups(meta) -> list[list[int]]:
 def measure(inputs, meta, params: D.Params, half: str) -> dict:
     keep = {i for i, m in enumerate(meta) if m["half"] == half}
     found = D.find_duplicates(inputs, params)
-    groups = [[int(np.searchsorted(inputs.ids, t)) for t in g] for g in found]
+    row = {int(t): n for n, t in enumerate(inputs.ids)}
+    groups = [[row[t] for t in g] for g in found]
     pred = pair_sets(groups, keep)
     true = pair_sets(truth_groups(meta), keep)
     hit = len(pred & true)

@@ -17,7 +17,7 @@ title. The thresholds were chosen on re-encodes of real music (see docs/duplicat
 
 Only songs within the length window of each other are compared: the songs are sorted by length and
 each is compared with the few that follow it within the window, so a library of 100,000 songs is
-grouped in seconds (no songs x songs matrix). Matching pairs are grouped by complete linkage: a group
+grouped in under a second (no songs x songs matrix; benchmarks/bench_duplicates.py). Matching pairs are grouped by complete linkage: a group
 only grows by a song that matches *every* member, so two different songs are never joined through a
 chain of near matches.
 
