@@ -85,6 +85,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `python -m player tracks | head`: the reader went away; that is fine.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0
     except Exception as exc:
         import sqlite3
 
@@ -96,10 +103,3 @@ def main(argv: list[str] | None = None) -> int:
         err = _explain(exc, _db_named(argv))
         print(f"error: {safe_text(err)}", file=sys.stderr)
         return err.code
-    except BrokenPipeError:
-        # `python -m player tracks | head`: the reader went away; that is fine.
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
-        return 0

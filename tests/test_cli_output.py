@@ -92,3 +92,16 @@ def test_names_with_control_characters_are_refused_and_errors_are_escaped(hostil
     assert len(proc.stderr.strip().splitlines()) == 1
     users = run("users", "--db", db, env=env)
     assert users.stdout.split() == ["ann"]
+
+
+def test_a_reader_that_goes_away_is_no_error(hostile_library):
+    """`python -m player tracks --json | head -1`: the pipe closes before the output is written; the
+    command ends quietly (no traceback), as other command-line tools do."""
+    db, env, _evil = hostile_library
+    full = dict(os.environ, PYTHONPATH=str(ROOT), **env)
+    proc = subprocess.Popen([sys.executable, "-m", "player", "tracks", "--json", "--db", str(db)], cwd=ROOT,
+                            env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before anything was written
+    _out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err
