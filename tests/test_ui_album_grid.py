@@ -80,3 +80,35 @@ def test_two_thousand_albums_load_covers_only_for_visible_tiles(qtbot, library, 
     assert len(set(asked)) < 150
     assert threading.get_ident() not in threads
     covers.shutdown()
+
+
+def test_a_long_scroll_drops_the_requests_of_tiles_gone_by_while_it_scrolls(qtbot, library, monkeypatch):
+    """The requests of tiles scrolled past are dropped while the scroll goes on, not only when it
+    stops: the queue stays short."""
+    from player.ui import cover_art
+    from player.ui.album_grid import Album, AlbumGrid
+    from player.ui.cover_art import CoverLoader
+
+    gate = threading.Event()
+
+    def load(lib, track_id, size):
+        gate.wait(10)
+        return cover_art.NONE, None
+
+    monkeypatch.setattr(cover_art, "load_thumbnail", load)
+    covers = CoverLoader(library, threads=1)
+    grid = AlbumGrid(covers)
+    qtbot.addWidget(grid)
+    grid.resize(900, 600)
+    grid.albums.set_albums([Album(f"k{i}", f"Album {i}", f"Artist {i}", (i,)) for i in range(2000)])
+    grid.show()
+    qtbot.waitExposed(grid)
+    sb = grid.verticalScrollBar()
+    most = 0
+    while sb.value() < sb.maximum():
+        sb.setValue(sb.value() + 120)
+        qtbot.wait(20)  # a steady scroll: never a 150 ms pause
+        most = max(most, covers.pending)
+    assert most < 200  # without the trims during the scroll: every tile passed, ~1,000
+    gate.set()
+    covers.shutdown()

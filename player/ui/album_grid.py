@@ -172,8 +172,11 @@ class AlbumGrid(QListView):
         self.verticalScrollBar().valueChanged.connect(self._scrolled)
 
     def _scrolled(self, _value) -> None:
-        self.tiles.painted.clear()
-        self._trim.start()
+        # every 150 ms while the grid scrolls (not only once it stops): the requests of tiles that went
+        # by are dropped before they start, so a long scroll never piles up thousands of them
+        if not self._trim.isActive():
+            self.tiles.painted.clear()
+            self._trim.start()
 
     def _forget_hidden(self) -> None:
         if self.covers is not None:

@@ -1,0 +1,45 @@
+"""The worker primitive (player/ui/workers.py): once a job's signals have landed, what its callbacks
+held is let go (the callbacks held the worker and the worker its signals: a cycle through Qt that kept
+every finished job, ~15 KB each, and whatever its callbacks referred to)."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import pytest
+
+from player.ui.workers import TaskPool
+
+pytestmark = pytest.mark.gui
+
+
+class Payload:
+    """Something a callback refers to."""
+
+
+def test_a_finished_job_lets_go_of_its_callbacks_and_function(qtbot):
+    pool = TaskPool("test", 2)
+    refs, got = [], []
+    for k in range(20):
+        p = Payload()
+        refs.append(weakref.ref(p))
+        pool.submit(lambda k=k: k * 2, on_result=lambda r, p=p: got.append(r))
+        del p
+    qtbot.waitUntil(lambda: len(got) == 20 and pool.active == 0, timeout=10000)
+    qtbot.wait(50)  # the deferred deletes
+    gc.collect()
+    assert sorted(got) == [2 * k for k in range(20)]
+    assert all(r() is None for r in refs)
+    pool.wait()
+
+
+def test_synchronous_jobs_let_go_too():
+    pool = TaskPool("test", 1, synchronous=True)
+    p = Payload()
+    ref = weakref.ref(p)
+    got = []
+    pool.submit(lambda: 1, on_result=lambda r, p=p: got.append(r))
+    del p
+    gc.collect()
+    assert got == [1] and ref() is None
