@@ -118,3 +118,17 @@ def test_a_library_without_tag_names_keeps_the_label_query(library):
     assert all(r.reason.startswith("sad: sad") and r.parts["mood_basis"] == "labels" for r in out)
     with pytest.raises(ValueError, match="unknown mood query"):
         rec.up_next(bob, mood_labels=["sad"], mood_query="vibes")
+
+
+def test_the_mood_is_the_same_direction_in_every_similarity_space(lib):
+    """The mood reads the centred tag log-probabilities: the tag columns of the joint vectors, the tags
+    space, or (raw, seed 000's embedding alone) a tag block built apart -- the same cosines each time."""
+    scores = {}
+    for space in ("joint", "tags", "raw"):
+        index = Recommender.from_library(lib, space=space).state.index
+        scores[space] = index.mood_scores(index.mood_query(lookup("happy"))[1])
+        assert index.tag_names[:3] == ["rock", "pop", "indie"] and int(index.has_tags.sum()) == 31
+    assert np.allclose(scores["joint"], scores["tags"], atol=1e-5)
+    assert np.allclose(scores["joint"], scores["raw"], atol=1e-5)
+    joint = Recommender.from_library(lib).state.index
+    assert joint.tag_block.base is not None and np.shares_memory(joint.tag_block, joint.E)  # a view: no copy
