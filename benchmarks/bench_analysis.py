@@ -367,7 +367,7 @@ def main(argv=None) -> int:
             raise SystemExit("no music of the formats and rates asked for")
         revs = [] if args.no_baseline else [r for r in args.baseline_rev.split(",") if r]
         previous = {rev: tree for rev in revs if (tree := baseline_tree(rev, tmp)) is not None}
-        cores = min(workers, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
         say(f"{os.cpu_count()} cores, {workers} worker(s); each run in a fresh process, TensorFlow start-up "
               f"included; baseline = {', '.join(previous) or 'none'}; load average "
               f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
