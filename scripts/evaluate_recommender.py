@@ -368,6 +368,12 @@ def main(argv=None) -> int:
                     help="the moods of the mood table to measure (default: every one whose tags the tagger has)")
     ap.add_argument("--write-docs", action="store_true", help=f"put the table into {DOC.relative_to(DOC.parent.parent)}")
     args = ap.parse_args(argv)
+    if args.moods:
+        from player.mood.mapping import DEFAULT_MAPPING
+
+        unknown = [m.strip() for m in args.moods.split(",") if m.strip() and m.strip() not in DEFAULT_MAPPING["match"]]
+        if unknown:
+            ap.error(f"unknown mood {unknown[0]!r} for --moods (one of {', '.join(DEFAULT_MAPPING['match'])})")
 
     if args.synthetic:
         from player.recommend.synthetic import synthetic_arrays

@@ -131,3 +131,6 @@ def test_the_mood_evaluation_measures_hidden_mood_tags_by_their_rank(tmp_path, c
     assert labels == without and tags > without + 20
     assert any(line.startswith("| calm |") for line in out.splitlines())
     assert "The listeners' taste under a mood" in out
+    with pytest.raises(SystemExit):
+        evaluate_recommender.main(["--synthetic", "100", "--moods", "grumpy"])
+    assert "unknown mood 'grumpy' for --moods" in capsys.readouterr().err
