@@ -132,3 +132,16 @@ def test_the_mood_is_the_same_direction_in_every_similarity_space(lib):
     assert np.allclose(scores["joint"], scores["raw"], atol=1e-5)
     joint = Recommender.from_library(lib).state.index
     assert joint.tag_block.base is not None and np.shares_memory(joint.tag_block, joint.E)  # a view: no copy
+
+
+def test_a_radio_from_a_hidden_tag_plays_the_songs_the_tagger_hears_it_in(lib):
+    from player.recommend.radio import Radio, RadioError, seed_from
+
+    rec = Recommender.from_library(lib)
+    seed = seed_from(rec, "tag:happy")  # no song has the label 'happy': the tag probabilities seed it
+    assert seed.kind == "tag" and seed.label == "happy" and seed.tag_direction is not None
+    picks = Radio(rec, seed).next(6)
+    assert {p.track_id for p in picks[:6]} <= lib.happy, [p.reason for p in picks]
+    assert "happy radio" in picks[0].reason
+    with pytest.raises(RadioError, match="no analysed song has the tag 'polka'"):
+        seed_from(rec, "tag:polka")  # not a tag of the tagger at all

@@ -77,6 +77,7 @@ class RadioSeed:
     positions: np.ndarray  # the seed's songs (positions in the recommender's index)
     weights: np.ndarray | None = None  # per seed song (tag seeds: the tag's weight)
     label_column: int = -1  # tag seeds: the tag's column in the label matrix
+    tag_direction: np.ndarray | None = None  # a tag the labels hide: its direction in the tag block
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,20 @@ def _match(values: list, name: str) -> np.ndarray:
     key = " ".join(str(name).split()).casefold()
     return np.fromiter((v is not None and " ".join(str(v).split()).casefold() == key for v in values), bool,
                        len(values))
+
+
+def _hidden_tag_seed(index, name: str) -> RadioSeed:
+    """A tag that is no song's label (the label rule hides the tags the tagger is less sure of) still seeds
+    a radio through the tag probabilities: its seed songs are those above the library's mean for it,
+    weighted by how far above, as the mood reads it (:meth:`LibraryIndex.mood_query`)."""
+    basis, direction, tags = index.mood_query([name], "tags")
+    if basis != "tags" or direction is None:
+        raise RadioError(f"no analysed song has the tag {name!r} (yet)")
+    scores = index.mood_scores(direction)
+    hit = np.flatnonzero(index.has_tags & (scores > 0))
+    if not hit.size:
+        raise RadioError(f"no analysed song has the tag {name!r} (yet)")
+    return RadioSeed("tag", tags[0], hit, scores[hit], tag_direction=direction)
 
 
 def seed_from(rec, spec, *, playlist=None) -> RadioSeed:
@@ -127,7 +142,7 @@ def seed_from(rec, spec, *, playlist=None) -> RadioSeed:
     if kind == "tag":
         col = index.label_index.get(name.casefold())
         if col is None:
-            raise RadioError(f"no analysed song has the tag {name!r} (yet)")
+            return _hidden_tag_seed(index, name)
         weights = np.asarray(index.X[:, col].todense()).ravel()
         hit = np.flatnonzero(weights > 0)
         return RadioSeed("tag", index.label_names[col], hit, weights[hit], col)
@@ -222,8 +237,9 @@ class Radio:
         if self.c0 is not None:
             with one_blas_thread():
                 seed_sim = np.where(has, E @ self.c0, np.nan)
-        if seed.label_column >= 0:  # a tag: its weight in each song counts as much as the sound
-            tag = np.asarray(index.X[:, seed.label_column].todense()).ravel()
+        if seed.label_column >= 0 or seed.tag_direction is not None:  # a tag counts as much as the sound
+            tag = (np.asarray(index.X[:, seed.label_column].todense()).ravel() if seed.label_column >= 0
+                   else index.mood_scores(seed.tag_direction))
             seed_sim = np.where(np.isnan(seed_sim), tag, 0.5 * (seed_sim + tag))
         elif self.c0 is None:  # nothing analysed in the seed: its artists and albums
             seed_sim = (0.5 * np.isin(index.artist_code, index.artist_code[pos][index.artist_code[pos] >= 0])
