@@ -2,8 +2,9 @@
 
 Every song s is scored against what the radio knows, each term a cosine in [-1, 1] or a score in [0, 1]:
 
-* **seed**: cos(c0, e_s), c0 the unit mean embedding of the seed's songs (for a tag seed, the songs
-  carrying it, weighted by the tag's TF-IDF weight, plus that weight itself);
+* **seed**: cos(c0, e_s), c0 the unit mean song vector of the seed's songs (for a tag seed, the songs
+  carrying it, weighted by the tag's TF-IDF weight, plus that weight itself; for a tag the label rule
+  hides, the songs above the library's mean for it in the tag probabilities, plus that cosine);
 * **recent**: cos(c, e_s), where the centre c starts at c0 and drifts towards every song the radio
   gives or the listener plays: c <- unit((1 - drift) c + drift e) (``drift`` 0.2: slowly);
 * **taste**: for each listener, the mean of the label-profile cosine (``Recommender.profile_scores``)
