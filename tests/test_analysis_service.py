@@ -142,6 +142,18 @@ def test_analyse_library_end_to_end(tmp_path, models):
     tagger_cfg = registry.read_config(models / registry.default_name("tags", models))
     max_excerpts = tagger_cfg.get("analysis", {}).get("max_excerpts", DEFAULT_MAX_EXCERPTS)
     assert results["long_song.mp3"].n_excerpts == max_excerpts >= 2 and results["low.ogg"].n_excerpts == 1
+    # the labels follow the tagger's label rule: only shown tags, among the song's most probable
+    from player.analysis.labels import LabelRule
+
+    rule = LabelRule.from_config(tagger_cfg)
+    for r in results.values():
+        if r.status != "ok":
+            continue
+        shown = {n for n, s in zip(r.tags.names, rule.shown) if s}
+        assert set(r.label_counts()) <= shown, (r.label_counts(), shown)
+        if rule.among_top:
+            top = {n for n, _ in r.tags.ranked(rule.among_top)}
+            assert set(r.label_counts()) <= top
     assert results["very_long.flac"].n_excerpts == max_excerpts
     assert not np.allclose(results["noise.wav"].embedding, results["chord.flac"].embedding)
     # Ratings untouched.

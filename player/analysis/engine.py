@@ -20,12 +20,11 @@ from typing import Callable
 import numpy as np
 
 from player.analysis import features as F
-from player.analysis.labels import count_labels, excerpt_offsets
+from player.analysis.labels import LabelRule, excerpt_offsets
 from player.analysis.store import AnalysisResult, Failure, SourceFile
 
 #: Defaults for the tagger's ``analysis`` section in config.json (see docs/analysis.md).
 DEFAULT_MAX_EXCERPTS = 3
-DEFAULT_MIN_PER_EXCERPT = 3
 MIN_SECONDS = 1.0
 SILENCE_RMS = 1e-4
 TAGGER_BATCH = 4
@@ -142,7 +141,7 @@ class Analyser:
         self.version = version  # what the library stores the results under
         section = tagger_config.get("analysis", {})
         self.max_excerpts = int(section.get("max_excerpts", DEFAULT_MAX_EXCERPTS))
-        self.min_per_excerpt = int(section.get("min_per_excerpt", DEFAULT_MIN_PER_EXCERPT))
+        self.label_rule = LabelRule.from_config(tagger_config)  # which tags become labels, how counted
         self.tagger = self.genre = None
         self._pool = ThreadPoolExecutor(max_workers=max(1, decode_threads), thread_name_prefix="decode")
         self._prefetched: dict[int, tuple[SourceFile, object]] = {}  # track id -> (file decoded, future)
@@ -285,12 +284,11 @@ class Analyser:
         genre_probs, genre_emb = self.genre.predict_with_embedding(np.concatenate([p.genre_x for p in prepared]),
                                                                    batch_size=GENRE_BATCH)
         ti = gi = 0
-        thresholds = self.tagger.thresholds
         for p in prepared:
             e, s = len(p.tagger_x), len(p.genre_x)
             tp, gp, ge = tag_probs[ti:ti + e], genre_probs[gi:gi + s], genre_emb[gi:gi + s]
             ti, gi = ti + e, gi + s
-            labels = count_labels(tp, self.tagger.labels, thresholds, self.min_per_excerpt)
+            labels = self.label_rule.count(tp, self.tagger.labels)
             gp = gp.astype(np.float64).mean(axis=0)
             out.results.append(AnalysisResult(  # (bfloat16 softmax rows sum to 1 only within ~0.01)
                 track_id=p.track_id, tag_probs=tp.mean(axis=0), genre_probs=(gp / gp.sum()).astype(np.float32),
