@@ -865,7 +865,8 @@ def worst(runs: list[dict[str, dict]]) -> dict[str, dict]:
             if o is r or "skip" in r or "skip" in o:
                 continue
             if "rss" in r:
-                o["rss"] = max(o["rss"], r["rss"])
+                if r["rss"] > o["rss"]:
+                    o["rss"], o["note"] = r["rss"], r["note"]
                 continue
             for part in ("window", "idle", "naive"):
                 if r.get(part) and o.get(part):
