@@ -166,3 +166,40 @@ def test_kill_during_scan_leaves_a_sound_database_and_rescan_completes(tmp_path)
     assert lib.track_count() == 401 and report.unchanged == partial
     assert lib.users() == [user]
     lib.close()
+
+
+def test_ogg_vorbis_results_of_the_old_reader_are_computed_again(tmp_path, monkeypatch):
+    """A library from before the Vorbis reader was fixed: its Ogg Vorbis tracks' analysis and loudness
+    are dropped by the migration (so the background passes redo them); other formats' results, every
+    rating and the tracks themselves stay."""
+    import os
+
+    from player.library import Library
+    from player.library import db as db_mod
+
+    before = [name for name, _sql in db_mod.MIGRATIONS].index("0006_vorbis_read_whole")
+    with monkeypatch.context() as m:
+        m.setattr(db_mod, "MIGRATIONS", db_mod.MIGRATIONS[:before])
+        m.setattr(db_mod, "SCHEMA_VERSION", before)
+        with Library(tmp_path / "old.db") as old:
+            ann = old.add_user("ann")
+            with old.db.transaction() as c:
+                for name, fmt in (("a.ogg", "ogg"), ("b.flac", "flac"), ("c.opus", "opus")):
+                    path = str(tmp_path / name)
+                    tid = c.execute("INSERT INTO tracks(path_raw, path, title, format, added_at, updated_at) "
+                                    "VALUES (?, ?, ?, ?, 0, 0)", (os.fsencode(path), path, name, fmt)).lastrowid
+                    c.execute("INSERT INTO analysis(track_id, model_version, analysed_at, status) "
+                              "VALUES (?, 'm@1', 0, 'ok')", (tid,))
+                    c.execute("INSERT INTO track_labels(track_id, label, count, probability) VALUES (?, 'x', 1, 0.5)",
+                              (tid,))
+                    c.execute("INSERT INTO loudness(track_id, measured_at, status, integrated) VALUES (?, 0, 'ok', -14)",
+                              (tid,))
+                    c.execute("INSERT INTO ratings(user_id, track_id, stars, rated_at) VALUES (?, ?, 4, 0)",
+                              (ann.id, tid))
+    with Library(tmp_path / "old.db") as lib:
+        assert lib.db.schema_version() == SCHEMA_VERSION
+        c = lib.db.conn
+        formats = lambda table: sorted(r[0] for r in c.execute(  # noqa: E731
+            f"SELECT t.format FROM {table} x JOIN tracks t ON t.id = x.track_id"))
+        assert formats("analysis") == formats("loudness") == formats("track_labels") == ["flac", "opus"]
+        assert formats("ratings") == ["flac", "ogg", "opus"] and len(lib.tracks()) == 3
