@@ -21,24 +21,6 @@ def register(sub, common) -> None:
     p.set_defaults(handler=cmd_duplicates)
 
 
-def length_text(seconds: float | None) -> str:
-    if seconds is None:
-        return "?:??"
-    m, s = divmod(float(seconds), 60.0)
-    return f"{int(m)}:{s:05.2f}"
-
-
-def format_text(f) -> str:
-    from player.recommend.duplicates import format_name
-
-    parts = [format_name(f.format) or "unknown format"]
-    if f.samplerate:
-        parts.append(f"{f.samplerate / 1000:g} kHz")
-    if f.kbps:
-        parts.append(f"{f.kbps:.0f} kbit/s")
-    return ", ".join(parts)
-
-
 def file_json(f, keep: int, reason: str) -> dict:
     out = {"id": f.id, "path": f.path, "duration": f.duration, "format": f.format,
            "samplerate": f.samplerate, "bitrate_kbps": round(f.kbps, 1) if f.kbps else None,
@@ -49,7 +31,7 @@ def file_json(f, keep: int, reason: str) -> dict:
 
 
 def cmd_duplicates(args) -> int:
-    from player.recommend.duplicates import read_duplicates
+    from player.recommend.duplicates import format_text, length_text, read_duplicates
 
     with open_library(args) as lib:
         report = read_duplicates(lib)

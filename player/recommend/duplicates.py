@@ -304,6 +304,24 @@ def format_name(fmt: str | None) -> str:
     return names.get((fmt or "").casefold(), (fmt or "").upper())
 
 
+def length_text(seconds: float | None) -> str:
+    """A length to the hundredth of a second (re-encodes differ by milliseconds): ``3:07.25``."""
+    if seconds is None:
+        return "?:??"
+    m, s = divmod(float(seconds), 60.0)
+    return f"{int(m)}:{s:05.2f}"
+
+
+def format_text(f) -> str:
+    """A file's format in words: ``Ogg Vorbis, 44.1 kHz, 160 kbit/s``."""
+    parts = [format_name(f.format) or "unknown format"]
+    if f.samplerate:
+        parts.append(f"{f.samplerate / 1000:g} kHz")
+    if f.kbps:
+        parts.append(f"{f.kbps:.0f} kbit/s")
+    return ", ".join(parts)
+
+
 def choose_keep(files: list) -> tuple[DuplicateFile, str]:
     """The file of a group that looks best to keep, and why: lossless first (then the most tags), else
     the highest bit rate (a tenth more counts), else the most tags, else the one imported first."""

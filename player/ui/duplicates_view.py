@@ -15,29 +15,12 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QMenu, QPushButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout)
 
+from player.recommend.duplicates import format_text, length_text
 from player.ui.context import Controller, WindowContext
 from player.ui.icons import std
 
 COLUMNS = ("File", "Length", "Format", "Folder")
 TRACK_ROLE = Qt.UserRole + 1
-
-
-def length_text(seconds) -> str:
-    if seconds is None:
-        return "?"
-    m, s = divmod(float(seconds), 60.0)
-    return f"{int(m)}:{s:05.2f}"
-
-
-def format_text(f) -> str:
-    from player.recommend.duplicates import format_name
-
-    parts = [format_name(f.format) or "unknown"]
-    if f.samplerate:
-        parts.append(f"{f.samplerate / 1000:g} kHz")
-    if f.kbps:
-        parts.append(f"{f.kbps:.0f} kbit/s")
-    return ", ".join(parts)
 
 
 def summary_text(report) -> str:
