@@ -43,3 +43,26 @@ def test_synchronous_jobs_let_go_too():
     del p
     gc.collect()
     assert got == [1] and ref() is None
+
+
+def test_a_pool_thread_keeps_its_thread_local_data_and_its_sqlite_connection(qtbot, library):
+    """Jobs on one pool thread share its ``threading.local`` data, so the library's per-thread SQLite
+    connection is opened once per thread, not once per job."""
+    import threading
+
+    local = threading.local()
+    pool = TaskPool("test", 1)
+    seen = []
+
+    def job():
+        had = getattr(local, "mark", None) is not None
+        local.mark = True
+        library.db.query("SELECT COUNT(*) FROM tracks")
+        return had, id(library.db.conn)
+
+    for _ in range(5):
+        pool.submit(job, on_result=seen.append)
+    qtbot.waitUntil(lambda: len(seen) == 5, timeout=10000)
+    pool.wait()
+    assert [had for had, _c in seen] == [False, True, True, True, True]
+    assert len({conn for _h, conn in seen}) == 1

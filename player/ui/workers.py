@@ -88,6 +88,26 @@ class Job:
         return self._cancel.is_set()
 
 
+_THREAD = threading.local()
+
+
+def _keep_thread_state() -> None:
+    """Keep this pool thread's Python thread state between jobs.
+
+    PySide enters Python from a Qt thread with ``PyGILState_Ensure`` and leaves with
+    ``PyGILState_Release``, which deletes the thread state when nothing else holds it: every job then
+    started in a new one, with empty ``threading.local`` data, so each job opened its own SQLite
+    connection (``Database.conn``) and left the old one to the collector (a scrolled album grid:
+    thousands of connections, hundreds of MB, and the interpreter lock held to open each). One
+    ``PyGILState_Ensure`` of our own, never released, keeps the state for the thread's life."""
+    if getattr(_THREAD, "kept", False) or threading.current_thread() is threading.main_thread():
+        return
+    import ctypes
+
+    ctypes.pythonapi.PyGILState_Ensure()
+    _THREAD.kept = True
+
+
 class WorkerSignals(QObject):
     result = Signal(object)
     error = Signal(object)  # WorkerError
@@ -116,6 +136,7 @@ class Worker(QRunnable):
         return self.job.cancelled
 
     def run(self) -> None:  # pool thread
+        _keep_thread_state()
         try:
             if self._pass_job:
                 value = self.fn(self.job, *self.args, **self.kwargs)
