@@ -52,17 +52,11 @@ def test_the_grid_is_restored_from_the_settings(open_window, import_music, tagge
     assert len(w2.album_grid.albums.albums) == len(ARTISTS)
 
 
-def test_two_thousand_albums_load_covers_only_for_visible_tiles(qtbot, library, monkeypatch):
+def _grid_of_2000_albums(qtbot, library, monkeypatch, load):
+    """An album grid of 2,000 albums on screen whose covers come from ``load`` (one loader thread)."""
     from player.ui import cover_art
     from player.ui.album_grid import Album, AlbumGrid
     from player.ui.cover_art import CoverLoader
-
-    asked, threads = [], []
-
-    def load(lib, track_id, size):
-        asked.append(track_id)
-        threads.append(threading.get_ident())
-        return cover_art.NONE, None
 
     monkeypatch.setattr(cover_art, "load_thumbnail", load)
     covers = CoverLoader(library, threads=1)
@@ -72,6 +66,20 @@ def test_two_thousand_albums_load_covers_only_for_visible_tiles(qtbot, library, 
     grid.albums.set_albums([Album(f"k{i}", f"Album {i}", f"Artist {i}", (i,)) for i in range(2000)])
     grid.show()
     qtbot.waitExposed(grid)
+    return covers, grid
+
+
+def test_two_thousand_albums_load_covers_only_for_visible_tiles(qtbot, library, monkeypatch):
+    from player.ui import cover_art
+
+    asked, threads = [], []
+
+    def load(lib, track_id, size):
+        asked.append(track_id)
+        threads.append(threading.get_ident())
+        return cover_art.NONE, None
+
+    covers, grid = _grid_of_2000_albums(qtbot, library, monkeypatch, load)
     qtbot.waitUntil(lambda: covers.pending == 0 and bool(asked), timeout=10000)
     first = set(asked)
     assert 0 in first and len(first) < 60  # a screenful, not 2,000
@@ -86,8 +94,6 @@ def test_a_long_scroll_drops_the_requests_of_tiles_gone_by_while_it_scrolls(qtbo
     """The requests of tiles scrolled past are dropped while the scroll goes on, not only when it
     stops: the queue stays short."""
     from player.ui import cover_art
-    from player.ui.album_grid import Album, AlbumGrid
-    from player.ui.cover_art import CoverLoader
 
     gate = threading.Event()
 
@@ -95,14 +101,7 @@ def test_a_long_scroll_drops_the_requests_of_tiles_gone_by_while_it_scrolls(qtbo
         gate.wait(10)
         return cover_art.NONE, None
 
-    monkeypatch.setattr(cover_art, "load_thumbnail", load)
-    covers = CoverLoader(library, threads=1)
-    grid = AlbumGrid(covers)
-    qtbot.addWidget(grid)
-    grid.resize(900, 600)
-    grid.albums.set_albums([Album(f"k{i}", f"Album {i}", f"Artist {i}", (i,)) for i in range(2000)])
-    grid.show()
-    qtbot.waitExposed(grid)
+    covers, grid = _grid_of_2000_albums(qtbot, library, monkeypatch, load)
     sb = grid.verticalScrollBar()
     most = 0
     while sb.value() < sb.maximum():
