@@ -69,6 +69,23 @@ def _strength(rank: str, counts: np.ndarray, means: np.ndarray, thr: np.ndarray)
     return [(-float(margin[i]), i) for i in range(len(means))]
 
 
+def among_top_mask(probs: np.ndarray, k: int) -> np.ndarray:
+    """bool (S, T): whether each tag is among its row's ``k`` most probable; of tags tied with the ``k``-th,
+    the ones listed first (what a stable sort gives). False on a row with a NaN. One partition per row,
+    no full sort (a library's 100,000 songs at once: the smart playlists' ``tag:`` of a hidden tag)."""
+    probs = np.asarray(probs)
+    nan_rows = np.isnan(probs).any(axis=1, keepdims=True)
+    k = min(int(k), probs.shape[1])
+    if k <= 0 or not len(probs):
+        return np.zeros(probs.shape, bool)
+    p = np.nan_to_num(probs, nan=-1.0)
+    kth = -np.partition(-p, k - 1, axis=1)[:, k - 1:k]
+    above = p > kth
+    tied = p == kth
+    top = above | tied & (np.cumsum(tied, axis=1) <= k - above.sum(axis=1, keepdims=True))
+    return top & ~nan_rows
+
+
 def count_labels(
     excerpt_probs: np.ndarray,
     names: list[str],
@@ -114,8 +131,7 @@ def count_labels(
         labelled = (visible & (means >= thr)) | forced.any(axis=0)
         counts = np.where(labelled, np.maximum(counts, 1), 0)
     if among_top is not None:  # ties: the tag listed first wins
-        top = np.argsort(-means, kind="stable")[:max(0, int(among_top))]
-        counts = np.where(np.isin(np.arange(n_tags), top), counts, 0)
+        counts = np.where(among_top_mask(means[None, :], among_top)[0], counts, 0)
     chosen = [int(i) for i in np.flatnonzero(counts)]
     if max_per_song is not None and len(chosen) > max_per_song:
         keys = _strength(rank, counts, means, thr)
@@ -233,9 +249,7 @@ class LabelRule:
             ranked = np.where(self.shown[None, :], m, -np.inf)
             np.put_along_axis(labelled, np.argpartition(-ranked, k - 1, axis=1)[:, :k], True, axis=1)
         if self.among_top is not None:
-            top = np.zeros_like(labelled)
-            np.put_along_axis(top, np.argsort(-m, axis=1, kind="stable")[:, :self.among_top], True, axis=1)
-            labelled &= top
+            labelled &= among_top_mask(m, self.among_top)
         out = []
         for i in range(len(m)):
             chosen = np.flatnonzero(labelled[i])

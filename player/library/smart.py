@@ -391,12 +391,10 @@ class _Compiler:
         _hidden, k = self.label_rule()
         key = ("smart.among_top", k)
         top = a.derived.get(key)
-        if top is None:  # the k-th highest of each row; of the tags tied with it, the first ones (no full sort)
-            probs, k = np.nan_to_num(a.tag_probs, nan=-1.0), min(k, a.tag_probs.shape[1])
-            kth = -np.partition(-probs, k - 1, axis=1)[:, k - 1:k] if len(probs) else probs[:, :1]
-            tied = probs == kth
-            top = (probs > kth) | tied & (np.cumsum(tied, axis=1) <= k - (probs > kth).sum(axis=1, keepdims=True))
-            top &= ~np.isnan(a.tag_probs).any(axis=1, keepdims=True)
+        if top is None:
+            from player.analysis.labels import among_top_mask  # the label rule's own ranking
+
+            top = among_top_mask(a.tag_probs, k)
             top.setflags(write=False)
             a.derived[key] = top
         return top
