@@ -27,6 +27,7 @@ from pathlib import Path
 
 from player.audio.errors import NOT_AUDIO, AudioError
 from player.audio.reader import MAX_SECONDS, SHORT_WARNING_SECONDS, probe_audio
+from player.formats import FORMAT_NAMES
 
 # Extensions the scanner looks at, and the content (see :func:`sniff`) we expect behind each.
 AUDIO_EXTENSIONS = {
@@ -53,10 +54,6 @@ AUDIO_EXTENSIONS = {
     ".webm": "mka",
     ".tta": "tta",
 }
-# What each content format is called in messages.
-FORMAT_NAMES = {"mp3": "MP3", "ogg": "Ogg", "opus": "Opus", "flac": "FLAC", "wav": "WAV", "m4a": "M4A/MP4",
-                "aac": "AAC", "aiff": "AIFF", "speex": "Speex", "oggflac": "Ogg FLAC", "asf": "WMA",
-                "wv": "WavPack", "ape": "Monkey's Audio", "mpc": "Musepack", "mka": "Matroska", "tta": "TTA"}
 # Contents one extension may hold besides its own without being mislabelled.
 _ALSO = {"ogg": ("opus", "oggflac", "speex"), "aac": ("m4a",), "m4a": ("aac",)}
 MAX_SANE_SECONDS = MAX_SECONDS

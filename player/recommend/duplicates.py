@@ -33,12 +33,14 @@ from typing import Iterator
 
 import numpy as np
 
+from player.formats import FORMAT_NAMES
+from player.recommend.space import LOG_FLOOR  # tag probabilities below this are read as this before the log
+
 LENGTH_TOL_S = 0.25  # seconds two files' lengths may differ by (at most)
 LENGTH_TOL_REL = 0.001  # ... or this fraction of the shorter length, when that is larger
 MIN_JOINT = -1.0  # cosine of the joint song vectors (not required)
 MIN_EMBEDDING = 0.5  # cosine of the genre embeddings (raw, unit): only a check against a broken analysis
 MIN_TAGS = 0.975  # correlation of the tag log-probabilities: what tells songs apart
-LOG_FLOOR = 1e-4  # tag probabilities below this are read as this before the log
 FEATURES = ("dlen", "joint", "emb", "tags")
 
 
@@ -120,8 +122,7 @@ def inputs_from_arrays(track_ids, durations, arrays) -> DuplicateInputs:
         out[found] = block[pos[found]]
         return out
 
-    tags = getattr(arrays, "tag_values", None)
-    tags = arrays.tag_probs if tags is None else tags
+    tags = arrays.tag_probs if arrays.tag_values is None else arrays.tag_values
     return DuplicateInputs(track_ids, durations, take(vectors_of(arrays, "joint")), take(vectors_of(arrays, "raw")),
                            take(tag_block(tags)))
 
@@ -297,11 +298,13 @@ class DuplicateReport:
     tracks: int  # playable songs in the library
 
 
+# The formats' names (those of the importer's messages), where the files of one recording are compared:
+# "Ogg" is Ogg Vorbis there (Opus, Speex and Ogg FLAC have names of their own), an M4A file is M4A.
+_NAMES = {**FORMAT_NAMES, "ogg": "Ogg Vorbis", "m4a": "M4A"}
+
+
 def format_name(fmt: str | None) -> str:
-    names = {"mp3": "MP3", "ogg": "Ogg Vorbis", "opus": "Opus", "flac": "FLAC", "wav": "WAV", "m4a": "M4A",
-             "aac": "AAC", "aiff": "AIFF", "asf": "WMA", "wv": "WavPack", "ape": "Monkey's Audio",
-             "mpc": "Musepack", "mka": "Matroska", "tta": "TTA", "oggflac": "Ogg FLAC", "speex": "Speex"}
-    return names.get((fmt or "").casefold(), (fmt or "").upper())
+    return _NAMES.get((fmt or "").casefold(), (fmt or "").upper())
 
 
 def length_text(seconds: float | None) -> str:

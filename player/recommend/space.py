@@ -54,14 +54,6 @@ def standardise(block: np.ndarray, rows: np.ndarray) -> np.ndarray:
     return out
 
 
-def centre(block: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """``block`` less its column means over ``rows`` (a mask); rows outside ``rows`` are zero."""
-    out = np.zeros_like(block, dtype=np.float64)
-    if rows.any():
-        out[rows] = block[rows] - block[rows].mean(axis=0)
-    return out
-
-
 def unit_rows(block: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(block, axis=1)
     return np.divide(block, norms[:, None], out=np.zeros_like(block), where=norms[:, None] > 0)
@@ -160,5 +152,5 @@ def song_vectors(embeddings: np.ndarray | None, tag_probs: np.ndarray | None, mo
     return out
 
 
-__all__ = ["MODES", "DEFAULT_MODE", "STANDARDISATIONS", "STANDARDISATION", "song_vectors", "centre", "standardise",
+__all__ = ["MODES", "DEFAULT_MODE", "STANDARDISATIONS", "STANDARDISATION", "song_vectors", "standardise",
            "unit_rows"]
