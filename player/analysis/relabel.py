@@ -133,7 +133,6 @@ def relabel_library(library, models_dir=None, tagger: str | None = None, *, forc
             c.executemany("INSERT INTO track_labels(track_id, label, count, probability) VALUES (?, ?, ?, ?)",
                           [(track_id, label, int(count), float(p)) for label, (count, p) in labels.items()])
             relabelled += 1
-        c.execute("INSERT INTO settings(key, value) VALUES (?, ?) "
-                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (SETTING_KEY, recorded))
+        library.db.set_setting(SETTING_KEY, recorded)  # joins this transaction (the helper is re-entrant)
     return RelabelReport(rule=recorded, previous=previous, ran=True, relabelled=relabelled, unchanged=unchanged,
                          other_tagger=other, skipped=tuple(skipped))
