@@ -109,3 +109,46 @@ def test_songs_whose_analysis_failed_need_attention_and_are_not_waiting(open_win
     w.analysis_ctl._say_done(read_counts(library))
     level, text = w.notices.history[-1]
     assert "1 song could not be analysed" in text and "Needs attention" in text
+
+
+def test_an_analysed_library_without_loudness_gets_its_loudness_measured(qtbot, open_window, tagged_music, library,
+                                                                          settle):
+    """Every song carries the current models' analysis but no loudness (a library analysed by an older
+    version, or by `analyse --no-loudness`): “Analyse now” still starts the service, whose workers load
+    no model and only measure the loudness."""
+    import numpy as np
+
+    from player.analysis.engine import model_version
+    from player.analysis.registry import labels_for_version
+    from player.analysis.store import AnalysisResult, read_counts, save_results
+    from player.library.loudness import gains_for_track, pending_loudness
+    from player.library.scan import scan
+
+    scan(library, [str(tagged_music(broken=False, seconds=2.0))])  # imported and analysed before this window
+    version = model_version()
+    names = labels_for_version(version)
+    rng = np.random.default_rng(0)
+    ids = [r[0] for r in library.db.query("SELECT id FROM tracks WHERE status = 'ok' ORDER BY id")]
+    save_results(library, version, [
+        AnalysisResult(t, rng.random(len(names.tags), dtype=np.float32), rng.random(len(names.genres), dtype=np.float32),
+                       rng.standard_normal(32).astype(np.float32)) for t in ids])
+    assert read_counts(library, version).pending == 0
+    assert pending_loudness(library) == ids
+    w = open_window()
+    ends = []
+    w.analysis_ctl.progress.connect(lambda p: ends.append(p) if p.state in ("finished", "error", "cancelled") else None)
+    w.analysis_ctl.start()
+    settle(w)
+    assert w.analysis_ctl.live or ends, "the analysis service was not started"
+    assert "loudness" in w.analysis_status.label.text()
+    qtbot.waitUntil(lambda: bool(ends), timeout=120000)
+    assert ends[-1].state == "finished", ends[-1].message
+    assert ends[-1].loudness_done == len(ids)
+    assert pending_loudness(library) == []
+    assert gains_for_track(library, ids[0])  # playback can level these songs now
+    assert w.analysis_status.label.text() == f"Measured the loudness of {len(ids):,} songs", ends
+    # and with nothing left to do, “Analyse now” says so and starts nothing
+    w.analysis_ctl.start()
+    settle(w)
+    assert not w.analysis_ctl.live and not w.analysis_ctl.control.running
+    assert w.statusBar().currentMessage() == "Every song is analysed already."

@@ -23,6 +23,16 @@ class AnalysisProgress:
     finished: bool = False
     state: str = "running"  # starting | running | paused | finished | cancelled | error | idle
     failed: int = 0
+    # The loudness pass after the analysis (the service's phase): "analysis" | "loudness"
+    phase: str = "analysis"
+    loudness_done: int = 0
+    loudness_total: int = 0
+    loudness_failed: int = 0
+
+    @property
+    def measuring(self) -> bool:
+        """Whether this run is (or will be, having no song to analyse) the loudness pass."""
+        return self.phase == "loudness" or (self.total == 0 and self.state not in ("idle", "waiting"))
 
 
 class AnalysisControl:
@@ -46,7 +56,10 @@ class AnalysisControl:
         return s is not None and s.is_running()
 
     def start(self) -> AnalysisProgress:
-        """Start analysing what is pending (worker thread). Returns the first progress (total known).
+        """Start analysing what is pending (worker thread), then measuring the loudness of what is not
+        measured: also when every song is analysed and only loudness is missing (a library analysed by
+        an older version, or by ``analyse --no-loudness``; the workers load no model then). Returns the
+        first progress (total known); ``state='idle'`` when there is nothing to do at all.
 
         Raises in words when the models are missing or broken (nothing is started then)."""
         if self.running:
@@ -54,10 +67,11 @@ class AnalysisControl:
         from player.analysis.engine import model_version
         from player.analysis.service import AnalysisOptions, AnalysisService
         from player.analysis.store import count_pending
+        from player.library.loudness import pending_loudness
 
         version = model_version()  # ModelError in words when a model folder is missing or broken
         total = count_pending(self.library, version)[0]
-        if total == 0:
+        if total == 0 and not pending_loudness(self.library, limit=1):
             return AnalysisProgress(0, 0, finished=True, state="idle")
         workers = self.workers or max(1, min(2, (os.cpu_count() or 2) // 2))
         self.close()
@@ -66,7 +80,7 @@ class AnalysisControl:
                                   on_event=self._event)
         service.start(total=total)
         self._service = service
-        return AnalysisProgress(0, total, state="starting")
+        return AnalysisProgress(0, total, state="starting", phase="analysis" if total else "loudness")
 
     def _event(self, ev) -> None:
         """``ev``: :class:`player.analysis.service.AnalysisProgress` (from the service's listener thread)."""
@@ -75,7 +89,8 @@ class AnalysisControl:
         self.on_progress(AnalysisProgress(
             done=ev.done, total=ev.total, rate=ev.rate, eta=ev.eta_s, paused=ev.state == "paused",
             message=ev.message, finished=ev.state in ("finished", "cancelled", "error"), state=ev.state,
-            failed=ev.failed,
+            failed=ev.failed, phase=ev.phase, loudness_done=ev.loudness_done, loudness_total=ev.loudness_total,
+            loudness_failed=ev.loudness_failed,
         ))
 
     def pause(self) -> None:

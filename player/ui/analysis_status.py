@@ -1,5 +1,6 @@
 """Background analysis in the status bar: done / total, songs/s and ETA while it runs, with pause and
-stop; the stored counts when it does not. The work itself runs in the analysis service's processes
+stop; the stored counts when it does not. The loudness pass that follows the analysis shows its own
+counts, and runs also when every song is analysed but some have no loudness measured yet. The work itself runs in the analysis service's processes
 (``AnalysisControl``); this only starts it and shows where it is."""
 
 from __future__ import annotations
@@ -21,6 +22,12 @@ def read_counts(library):
     from player.analysis.store import read_counts as read
 
     return read(library)
+
+
+def _starting_text(p: aa.AnalysisProgress, loading: bool = False) -> str:
+    if p.total == 0:  # every song is analysed: only their loudness is measured (no model is loaded)
+        return "Starting to measure the loudness of the songs not measured yet…"
+    return f"Starting analysis of {p.total:,} songs{' (loading the models)' if loading else ''}…"
 
 
 class AnalysisController(Controller):
@@ -70,7 +77,7 @@ class AnalysisController(Controller):
             s.setVisible(True)
             s.bar.setVisible(True)
             s.bar.setRange(0, 0)
-            s.label.setText(f"Starting analysis of {p.total:,} songs…")
+            s.label.setText(_starting_text(p))
 
         def failed(e: WorkerError):
             text = f"Songs cannot be analysed yet: {e.message}"
@@ -128,23 +135,36 @@ class AnalysisController(Controller):
         s = self.status
         s.setVisible(True)
         s.bar.setVisible(live)
+        # the loudness pass reports its own counts (a run with no song to analyse is only that pass)
+        done, total = (p.loudness_done, p.loudness_total) if p.measuring else (p.done, p.total)
         if p.state == "starting":
             s.bar.setRange(0, 0)
-            s.label.setText(f"Starting analysis of {p.total:,} songs (loading the models)…")
+            s.label.setText(_starting_text(p, loading=True))
         else:
-            s.bar.setRange(0, max(1, p.total))
-            s.bar.setValue(min(p.done, max(1, p.total)))
+            s.bar.setRange(0, max(1, total))
+            s.bar.setValue(min(done, max(1, total)))
         if p.state == "running":
-            text = f"Analysing {p.done:,} / {p.total:,}"
+            if p.measuring:
+                text = f"Measuring loudness {done:,} / {total:,}" if total else "Measuring loudness…"
+            else:
+                text = f"Analysing {done:,} / {total:,}"
             if p.rate:
                 text += f" · {p.rate:.1f} songs/s · ETA {aa.eta_text(p.eta)}"
             s.label.setText(text)
         elif p.state == "paused":
-            s.label.setText(f"Analysis paused at {p.done:,} / {p.total:,}")
+            s.label.setText(f"{'Loudness measuring' if p.measuring else 'Analysis'} paused at {done:,} / {total:,}")
         elif p.state == "finished":
-            s.label.setText(f"Analysed {p.done - p.failed:,} new songs" + (f" · {p.failed:,} failed" if p.failed else ""))
+            if p.total == 0:  # only the loudness pass ran
+                s.label.setText(f"Measured the loudness of {p.loudness_done - p.loudness_failed:,} songs"
+                                + (f" · {p.loudness_failed:,} failed" if p.loudness_failed else ""))
+            else:
+                s.label.setText(f"Analysed {p.done - p.failed:,} new songs"
+                                + (f" · {p.failed:,} failed" if p.failed else ""))
         elif p.state == "cancelled":
-            s.label.setText(f"Analysis stopped after {p.done:,} of {p.total:,} (done ones are kept)")
+            if p.measuring:
+                s.label.setText(f"Loudness measuring stopped after {done:,} of {total:,} (measured ones are kept)")
+            else:
+                s.label.setText(f"Analysis stopped after {done:,} of {total:,} (done ones are kept)")
         elif p.state == "error":
             s.label.setText("Analysis stopped")
             self.ctx.notify(f"Analysis stopped: {p.message}", "error")
