@@ -44,6 +44,7 @@ class RecommendController(QObject):
         self.user_id: int | None = None
         self.current_id: int | None = None
         self.mood_labels: list[str] | None = None
+        self.mood_name: str | None = None  # the mood the labels are for ("happy"): the reasons name it
         self.mood_weight: float | None = None
         self.reasons: dict[int, str] = {}
         self.analysed: dict[int, bool] = {}
@@ -111,10 +112,15 @@ class RecommendController(QObject):
             self.dismissed = self.dismissed | {track_id}  # a new set: the player thread's refill reads it
             self.recommended.discard(track_id)
 
-    def set_mood(self, labels: list[str] | None) -> None:
+    def set_mood(self, labels: list[str] | None, name: str | None = None) -> None:
+        """The mood's labels for the recommender (None: no mood) and its name, which Up next's reasons
+        say as the CLI's ``next --mood happy`` does ("happy: catchy, party"). ``name`` defaults to the
+        labels' own (:class:`player.ui.mood_control.MoodLabels`, what the mood controller describes)."""
+        name = name or getattr(labels, "name", None)
         labels = list(labels) if labels else None
-        if labels != self.mood_labels:
-            self.mood_labels = labels
+        name = str(name) if labels and name else None
+        if labels != self.mood_labels or name != self.mood_name:
+            self.mood_labels, self.mood_name = labels, name
             self.refresh()
 
     def set_mood_weight(self, w: float) -> None:
@@ -161,7 +167,7 @@ class RecommendController(QObject):
         if not self.available or self.user_id is None:
             return
         pb = self.playback
-        user_id, current, mood = self.user_id, self.current_id, self.mood_labels
+        user_id, current, mood, mood_name = self.user_id, self.current_id, self.mood_labels, self.mood_name
         if pb.available:
             current = pb.current_track_id() or current
             keep = pb.user_queued_ids(self.recommended)
@@ -178,7 +184,7 @@ class RecommendController(QObject):
             if source is not None:
                 return source(eng, current, tuple(exclude), N_UP_NEXT)
             return eng.up_next(user_id, after_track_id=current, mood_labels=mood, n=N_UP_NEXT,
-                               exclude_ids=tuple(exclude))
+                               exclude_ids=tuple(exclude), mood_name=mood_name)
 
         def done(recs, user_id=user_id):
             if user_id != self.user_id:
@@ -223,7 +229,8 @@ class RecommendController(QObject):
                 recs = source(eng, self.current_id, tuple(set(exclude_ids) | self.dismissed), N_UP_NEXT)
             else:
                 recs = eng.up_next(self.user_id, after_track_id=self.current_id, mood_labels=self.mood_labels,
-                                   n=N_UP_NEXT, exclude_ids=tuple(set(exclude_ids) | self.dismissed))
+                                   n=N_UP_NEXT, exclude_ids=tuple(set(exclude_ids) | self.dismissed),
+                                   mood_name=self.mood_name)
         except Exception:  # noqa: BLE001 - the queue just stays short; the GUI refresh reports errors
             return []
         for r in recs:
