@@ -73,3 +73,40 @@ def test_a_1mb_title_reaches_the_view_cut_and_search_finds_it(qtbot, open_window
     else:
         assert roles[0].data() == title and roles[1].data() == "/music/big.flac"
     w.view.viewport().repaint()  # painted through multiData without an error
+
+
+def test_the_time_and_rating_headers_fit_their_title_and_sort_arrow(qtbot, open_window, import_music, many, settle):
+    """At the default widths the Time and Rating titles are not clipped, with the sort arrow shown."""
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QFont, QFontMetrics
+    from PySide6.QtWidgets import QStyle, QStyleOptionHeader
+
+    from player.ui.library_rows import STARS_COL
+
+    w = open_window()
+    import_music(w, many)
+    view, m = w.view, w.model
+    hh = view.horizontalHeader()
+    assert view.auto_fit and hh.isSortIndicatorShown()
+    for col in (COL["duration"], STARS_COL):
+        view.sortByColumn(col, Qt.AscendingOrder)
+        settle(w)
+        title = m.headerData(col, Qt.Orientation.Horizontal)
+        assert title
+        # the section as the style lays it out: the title's room and the sort arrow's place
+        opt = QStyleOptionHeader()
+        hh.initStyleOption(opt)
+        opt.section, opt.text = col, title
+        opt.rect = QRect(0, 0, hh.sectionSize(col), hh.height())
+        opt.sortIndicator = QStyleOptionHeader.SortIndicator.SortUp
+        label = hh.style().subElementRect(QStyle.SubElement.SE_HeaderLabel, opt, hh)
+        arrow = hh.style().subElementRect(QStyle.SubElement.SE_HeaderArrow, opt, hh)
+        # the title in the header's font, bold (the style sheet's weight is 600)
+        bold = QFont(hh.font())
+        bold.setBold(True)
+        fm = QFontMetrics(bold)
+        assert fm.elidedText(title, Qt.ElideRight, label.width()) == title, (title, label, hh.sectionSize(col))
+        assert arrow.isValid() and arrow.left() >= label.left() + fm.horizontalAdvance(title), (title, label, arrow)
+    # the other columns still share the rest of the table's width
+    assert sum(hh.sectionSize(c) for c in range(m.columnCount()) if not hh.isSectionHidden(c)) \
+        <= view.viewport().width()

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QModelIndex, QRectF, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QPainter, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QHeaderView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView
+from PySide6.QtCore import QEvent, QModelIndex, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QPainter, QPixmap
+from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHeaderView, QStyle, QStyledItemDelegate,
+                               QStyleOptionHeader, QStyleOptionViewItem, QTableView)
 
 from player.ui.icons import paint_stars, star_at
 from player.ui.library_model import LibraryModel, StarsRole, StatusRole, TrackIdRole
@@ -135,25 +136,53 @@ class LibraryView(QTableView):
         hh.setSectionResizeMode(QHeaderView.Interactive)
         hh.setMinimumSectionSize(40)
         hh.sectionResized.connect(self._section_resized)
-        self._fit_columns()
         hh.setSortIndicator(-1, Qt.AscendingOrder)
         self.setSortingEnabled(True)
+        self._fit_columns()  # after sorting is on: the headers' widths count their sort arrow
 
-    # Column widths follow the window (title widest) until the listener drags a column edge.
+    # Column widths follow the window (title widest) until the listener drags a column edge. The time and
+    # rating columns keep their cells' width, or their header's when it needs more (_fixed_widths).
     _FIXED = {COL["duration"]: 60, STARS_COL: 100}
     _SHARES = {COL["title"]: 0.31, COL["artist"]: 0.19, COL["album"]: 0.19, COL["tags"]: 0.20, COL["genre"]: 0.11}
     auto_fit = True
     _fitting = False
 
+    def header_width(self, col: int) -> int:
+        """The narrowest width at which the header of column ``col`` shows its whole title (in the header's
+        font, bold: the style sheet's weight or more) and its sort arrow beside it, never over it: the
+        label's room and the arrow's place come from the style (its padding), the title's from the font."""
+        hh = self.horizontalHeader()
+        title = str(self.model().headerData(col, Qt.Horizontal) or "")
+        font = QFont(hh.font())
+        font.setBold(True)
+        text = QFontMetrics(font).horizontalAdvance(title)
+        opt = QStyleOptionHeader()
+        hh.initStyleOption(opt)
+        opt.section, opt.text = col, title
+        opt.sortIndicator = QStyleOptionHeader.SortIndicator.SortDown
+        probe = 4 * text + 200  # a wide section: the style's padding and the arrow's place, measured in it
+        opt.rect = QRect(0, 0, probe, max(hh.height(), hh.sizeHint().height()))
+        style = hh.style()
+        label = style.subElementRect(QStyle.SE_HeaderLabel, opt, hh)
+        need = text + probe - label.width()
+        arrow = style.subElementRect(QStyle.SE_HeaderArrow, opt, hh)
+        if arrow.isValid() and label.left() + text < arrow.right():  # the arrow keeps its distance from the end
+            need = max(need, label.left() + text + probe - arrow.left())
+        return need
+
+    def _fixed_widths(self) -> dict[int, int]:
+        return {col: max(w, self.header_width(col)) for col, w in self._FIXED.items()}
+
     def _fit_columns(self) -> None:
         if not self.auto_fit or self.model() is None:
             return
-        avail = self.viewport().width() - sum(self._FIXED.values()) - 2
+        fixed = self._fixed_widths()
+        avail = self.viewport().width() - sum(fixed.values()) - 2
         if avail < 200:
             return
         self._fitting = True
         try:
-            for col, w in self._FIXED.items():
+            for col, w in fixed.items():
                 self.setColumnWidth(col, w)
             for col, share in self._SHARES.items():
                 self.setColumnWidth(col, int(avail * share))
