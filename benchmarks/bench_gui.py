@@ -194,7 +194,10 @@ def row_watch(b: Bench) -> dict:
     play(w)
 
     def work():
-        subprocess.run(["cp", "-r", f"{new}/.", str(folder)], check=True)  # another program copies them in
+        # another program copies them in (the event loop runs meanwhile: waiting for ``cp`` on the GUI
+        # thread would be a stall of the benchmark's own making)
+        cp = subprocess.Popen(["cp", "-r", f"{new}/.", str(folder)])
+        run_until(lambda: cp.poll() is not None, 60)
         run_until(lambda: w.model.total_count() >= 220 and not w.imports.importing and not w.pools.query.active, 120)
 
     out = {"window": metered(work), "note": f"{w.model.total_count()} songs, {w.playback.state()}"}

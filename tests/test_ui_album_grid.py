@@ -111,3 +111,27 @@ def test_a_long_scroll_drops_the_requests_of_tiles_gone_by_while_it_scrolls(qtbo
     assert most < 200  # without the trims during the scroll: every tile passed, ~1,000
     gate.set()
     covers.shutdown()
+
+
+def test_the_cover_cache_is_bounded_in_bytes(qtbot, library, monkeypatch):
+    """Scrolling the whole grid keeps at most MAX_BYTES of pixmaps, the most recently loaded ones."""
+    from PySide6.QtGui import QImage
+
+    from player.ui import cover_art
+
+    def load(lib, track_id, size):
+        image = QImage(size, size, QImage.Format_RGB32)
+        image.fill(track_id)
+        return f"h{track_id}", image
+
+    covers, grid = _grid_of_2000_albums(qtbot, library, monkeypatch, load)
+    covers._max = 40 * cover_art._bytes(covers.cover(0, 150) or cover_art.blank_tile(150))
+    sb = grid.verticalScrollBar()
+    while sb.value() < sb.maximum():
+        sb.setValue(sb.value() + 400)
+        qtbot.wait(30)
+    qtbot.waitUntil(lambda: covers.known(1999, 150) and covers.pending == 0, timeout=10000)
+    sizes = [cover_art._bytes(pm) for pm in covers._pixmaps.values()]
+    assert 10 < len(sizes) <= 40 and sum(sizes) <= covers._max and covers._bytes == sum(sizes)
+    assert ("h0", 150) not in covers._pixmaps  # the first screen's went first
+    covers.shutdown()

@@ -34,6 +34,31 @@ def test_a_finished_job_lets_go_of_its_callbacks_and_function(qtbot):
     pool.wait()
 
 
+def test_a_job_dropped_before_it_starts_lets_go_too(qtbot):
+    """``take`` (the album grid's scrolled-away covers): the job never runs, and nothing keeps it."""
+    import threading
+
+    pool = TaskPool("test", 1)
+    gate = threading.Event()
+    pool.submit(gate.wait, 10)  # holds the one thread
+    refs, ran = [], []
+    workers = []
+    for k in range(30):
+        p = Payload()
+        refs.append(weakref.ref(p))
+        workers.append(pool.submit(lambda k=k: ran.append(k), on_result=lambda r, p=p: None))
+        del p
+    assert all(pool.take(w) for w in workers)
+    assert pool.active == 1 and not pool.take(workers[0])  # once taken, it is gone
+    workers.clear()
+    gate.set()
+    qtbot.waitUntil(lambda: pool.active == 0, timeout=10000)
+    qtbot.wait(50)
+    gc.collect()
+    assert ran == [] and all(r() is None for r in refs)
+    pool.wait()
+
+
 def test_synchronous_jobs_let_go_too():
     pool = TaskPool("test", 1, synchronous=True)
     p = Payload()

@@ -216,11 +216,14 @@ def read_library_labels(library: Library, since: float | None = None, top: int =
         where = " WHERE track_id IN (SELECT track_id FROM analysis WHERE analysed_at > ?)"
         params = (since,)
     # The top labels per track, ranked and joined by SQLite (in C, without the interpreter lock).
-    tags = dict(_tuples(library,
-        "SELECT track_id, group_concat(label, ' · ') FROM ("
-        " SELECT track_id, label, ROW_NUMBER() OVER (PARTITION BY track_id ORDER BY probability DESC, label) AS rn"
-        f" FROM track_labels{where} ORDER BY track_id, rn) WHERE rn <= ? GROUP BY track_id",
-        params + (int(top),)).fetchall())
+    tags: dict[int, str] = {}
+    share = {}.setdefault  # one string per distinct line of labels (a few thousand), not one per song
+    for tid, line in _tuples(library,
+            "SELECT track_id, group_concat(label, ' · ') FROM ("
+            " SELECT track_id, label, ROW_NUMBER() OVER (PARTITION BY track_id ORDER BY probability DESC, label) AS rn"
+            f" FROM track_labels{where} ORDER BY track_id, rn) WHERE rn <= ? GROUP BY track_id",
+            params + (int(top),)).fetchall():
+        tags[tid] = share(line, line)
     gwhere = " AND analysed_at > ?" if since is not None else ""
     rows = _tuples(library,
         "SELECT track_id, genre_probs, analysed_at, model_version FROM analysis WHERE status = 'ok' "

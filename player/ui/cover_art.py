@@ -8,7 +8,7 @@ library's :func:`~player.library.covers.cover_for_track`, then
 :func:`~player.library.covers.thumbnail` (a size-capped JPEG in the cache folder, decoded at a reduced
 scale) and a ``QImage`` of it. Only the small ``QImage`` reaches the GUI thread, which makes it a
 ``QPixmap`` (a cheap copy). Pixmaps are cached by picture hash and size (an album's tracks share one),
-bounded in count; the requests of rows scrolled away are dropped before they start (:meth:`forget`).
+bounded in bytes (:data:`MAX_BYTES`); the requests of rows scrolled away are dropped before they start (:meth:`forget`).
 A damaged, huge or vanished picture is a placeholder, never a stall.
 """
 
@@ -24,6 +24,12 @@ from player.ui.icons import cover_pixmap
 from player.ui.workers import TaskPool
 
 NONE = ""  # the cached hash of a track without a usable picture
+#: the pixmaps kept, least recently shown dropped first: ~350 album-grid tiles, several screens of them
+MAX_BYTES = 32 * 1024 * 1024
+
+
+def _bytes(pm: QPixmap) -> int:
+    return pm.width() * pm.height() * max(1, pm.depth() // 8)
 
 
 def load_thumbnail(library, track_id: int, size: int):
@@ -60,13 +66,14 @@ class CoverLoader(QObject):
 
     ready = Signal(int, int)
 
-    def __init__(self, library, *, threads: int = 2, max_pixmaps: int = 600, parent=None):
+    def __init__(self, library, *, threads: int = 2, max_bytes: int = MAX_BYTES, parent=None):
         super().__init__(parent)
         self.library = library
         self.pool = TaskPool("covers", threads, parent=self)  # never synchronous: decoding stays off the GUI thread
         self._hash: dict[int, str] = {}  # track id → picture hash (NONE: no picture)
         self._pixmaps: OrderedDict[tuple[str, int], QPixmap] = OrderedDict()
-        self._max = max_pixmaps
+        self._max = max_bytes
+        self._bytes = 0
         self._pending: dict[tuple[int, int], object] = {}  # (track id, size) → worker
         self._placeholders: dict[tuple[str, int], QPixmap] = {}
 
@@ -111,9 +118,8 @@ class CoverLoader(QObject):
         """Cancel the requests at ``size`` not started yet of tracks outside ``keep`` (tiles scrolled
         away); other sizes (the now-playing bar's, the details') are left alone."""
         for key, worker in list(self._pending.items()):
-            if key[1] == size and key[0] not in keep and self.pool._pool.tryTake(worker):
+            if key[1] == size and key[0] not in keep and self.pool.take(worker):
                 del self._pending[key]
-                self.pool._active.discard(worker)
 
     @property
     def pending(self) -> int:
@@ -125,10 +131,10 @@ class CoverLoader(QObject):
         picture_hash, image = result
         self._hash[track_id] = picture_hash
         if picture_hash != NONE and image is not None and (picture_hash, size) not in self._pixmaps:
-            self._pixmaps[(picture_hash, size)] = QPixmap.fromImage(image)
-            self._pixmaps.move_to_end((picture_hash, size))
-            while len(self._pixmaps) > self._max:
-                self._pixmaps.popitem(last=False)
+            pm = self._pixmaps[(picture_hash, size)] = QPixmap.fromImage(image)
+            self._bytes += _bytes(pm)
+            while self._bytes > self._max and len(self._pixmaps) > 1:
+                self._bytes -= _bytes(self._pixmaps.popitem(last=False)[1])
         self.ready.emit(track_id, size)
 
     def invalidate(self, track_ids) -> None:

@@ -14,8 +14,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from player.ui.library_rows import (ALL_COLUMNS, COLUMNS, COL, DURATION, ERROR, GENRE, GENRE_COL, ID, PATH, STARS_COL, STATUS,
-                                    TAGS_COL, TITLE, Order, OrderSpec, Snapshot, TrackRow, compute_order, facet_ids,
-                                    fmt_duration, load_extras, load_first_rows, load_labels, load_rows,
+                                    TAGS_COL, TITLE, Order, OrderSpec, Snapshot, TrackRow, as_track_row, compute_order,
+                                    facet_ids, fmt_duration, load_extras, load_first_rows, load_labels, load_rows,
                                     load_stars)
 from player.ui.workers import Pools, WorkerError
 
@@ -132,7 +132,7 @@ class LibraryModel(QAbstractTableModel):
     def flags(self, index):
         return self._flags
 
-    def _row(self, r: int) -> TrackRow | None:
+    def _row(self, r: int) -> tuple | None:
         if r < 0 or r >= self._fetched or r >= len(self._order.rows):
             return None
         i = self._order.rows[r]
@@ -264,7 +264,7 @@ class LibraryModel(QAbstractTableModel):
 
     def track_row(self, track_id: int) -> TrackRow | None:
         i = self._snap.pos.get(track_id)
-        return None if i is None else self._snap.rows[i]
+        return None if i is None else as_track_row(self._snap.rows[i])
 
     def track_ids(self) -> list[int]:
         """Every shown track id in display order (also those not fetched by the view yet)."""

@@ -1,7 +1,8 @@
 """The library table's data, without Qt: row snapshots, deltas, search, facets and sort orders.
 
 The columns the table shows are read once, in a worker (:func:`load_rows`), into a :class:`Snapshot`
-of :class:`TrackRow` tuples; later changes arrive as deltas (``updated_at >= stamp``), never as a full
+of plain tuples laid out as :class:`TrackRow` (the fields by position: ``ID``, ``TITLE`` …; the model
+hands out a ``TrackRow``); later changes arrive as deltas (``updated_at >= stamp``), never as a full
 reload. Listener stars and analysis labels are separate dictionaries, so a rating change updates one
 cell and switching listener reloads one column. Search, browse facets and sorting
 (:func:`compute_order`) run in a worker on the cached columns; tag facets are answered by SQL.
@@ -138,7 +139,11 @@ def shown(text: str, limit: int = SHOWN_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _row_from_db(r) -> TrackRow:
+def _row_from_db(r, pool: dict) -> tuple:
+    """A row as the snapshot keeps it: a plain tuple of strings and numbers, which the cycle collector
+    stops tracking after its first pass (a ``TrackRow`` instance it would walk in every full collection:
+    ~45 ms with the interpreter lock held at 100,000 rows). Artist, album and genre texts are shared
+    through ``pool`` (one string per distinct value, not one per row)."""
     path = r[8]
     title = r[1] or Path(path).stem
     artist = r[2] or r[10] or ""
@@ -155,16 +160,19 @@ def _row_from_db(r) -> TrackRow:
     if len(title) > SHOWN_CHARS or len(artist) > SHOWN_CHARS or len(album) > SHOWN_CHARS or len(genre) > SHOWN_CHARS:
         title, artist, album, genre = shown(title), shown(artist), shown(album), shown(genre)
         albumartist = shown(albumartist)
-    return _new_row(TrackRow, (r[0], title, artist, album, r[4], genre, r[6], r[7], path, r[9], albumartist, r[11],
-                               text))
+    share = pool.setdefault
+    return (r[0], title, share(artist, artist), share(album, album), r[4], share(genre, genre), r[6], r[7], path,
+            r[9], share(albumartist, albumartist), r[11], text)
 
 
-_new_row = tuple.__new__  # TrackRow without its keyword-argument constructor (100,000 rows at a time)
+def as_track_row(row: tuple | None) -> TrackRow | None:
+    """A snapshot's row with its fields named."""
+    return None if row is None else tuple.__new__(TrackRow, row)
 
 
 @dataclass
 class Snapshot:
-    rows: list[TrackRow] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)  # laid out as TrackRow
     pos: dict[int, int] = field(default_factory=dict)  # track id -> index in rows
     stars: dict[int, int] = field(default_factory=dict)  # for `user_id`
     user_id: int | None = None
@@ -175,7 +183,7 @@ class Snapshot:
     sql_ordered: bool = False  # rows are in the library order (as loaded by _LIBRARY_ORDER)
     ranks: dict = field(default_factory=dict)  # column -> rank per row (see column_rank); per snapshot
 
-    def genre_of(self, row: TrackRow) -> str:
+    def genre_of(self, row: tuple) -> str:
         return self.agenre.get(row[ID]) or row[GENRE]
 
 
@@ -221,7 +229,8 @@ class Order:
 # -- worker functions ----------------------------------------------------------------------------
 def load_first_rows(library, n: int) -> Snapshot:
     """The first ``n`` rows in the library order (a screenful while the whole library loads)."""
-    rows = [_row_from_db(r) for r in _raw_rows(library, _SELECT + _LIBRARY_ORDER + " LIMIT ?", (n,))]
+    pool: dict = {}
+    rows = [_row_from_db(r, pool) for r in _raw_rows(library, _SELECT + _LIBRARY_ORDER + " LIMIT ?", (n,))]
     return Snapshot(rows=rows, pos={row[ID]: i for i, row in enumerate(rows)}, sql_ordered=True)
 
 
@@ -231,9 +240,10 @@ def load_rows(library, snap: Snapshot | None) -> Snapshot:
         db_rows = _raw_rows(library, _SELECT + _LIBRARY_ORDER)
         rows = []
         stamp = 0.0
+        pool: dict = {}
         for a, b in _chunks(len(db_rows)):
             for r in db_rows[a:b]:
-                rows.append(_row_from_db(r))
+                rows.append(_row_from_db(r, pool))
                 if r[12] > stamp:
                     stamp = r[12]
         pos = {}
@@ -247,8 +257,9 @@ def load_rows(library, snap: Snapshot | None) -> Snapshot:
     rows = list(snap.rows)
     pos = dict(snap.pos)
     stamp = snap.stamp
+    pool: dict = {}
     for r in db_rows:
-        row = _row_from_db(r)
+        row = _row_from_db(r, pool)
         i = pos.get(row[ID])
         if i is None:
             pos[row[ID]] = len(rows)
@@ -361,9 +372,14 @@ def compute_order(snap: Snapshot, spec: OrderSpec, tag_ids: frozenset[int] | Non
     col = spec.sort_col
     descending = spec.descending and col >= 0
     if col == STARS_COL:
+        import numpy as np
+
         stars = snap.stars
         base = column_rank(snap, -1, library)
-        idx = sorted_bounded(idx, key=lambda i: (-stars.get(rows[i][ID], 0), base[i]), reverse=descending)
+        a = np.asarray(idx, dtype=np.int64)
+        given = np.fromiter((stars.get(rows[i][ID], 0) for i in idx), dtype=np.int64, count=len(idx))
+        order = np.lexsort((base[a], -given))  # most stars first, then the library order
+        idx = a[order[::-1] if descending else order].tolist()
     else:
         rank = column_rank(snap, col, library)
         if rank is not None:
@@ -382,21 +398,23 @@ def sorted_bounded(items, key, reverse: bool = False) -> list:
     items = list(items)
     if len(items) <= SORT_CHUNK:
         return sorted(items, key=key, reverse=reverse)
-    parts = [sorted(items[k:k + SORT_CHUNK], key=key, reverse=reverse) for k in range(0, len(items), SORT_CHUNK)]
+    parts = []
+    for k in range(0, len(items), SORT_CHUNK):
+        if k:
+            breathe()
+        parts.append(sorted(items[k:k + SORT_CHUNK], key=key, reverse=reverse))
     return list(heapq.merge(*parts, key=key, reverse=reverse))
 
 
-def order_by_rank(idx: list[int], rank: list[int], descending: bool = False) -> list[int]:
-    """``idx`` sorted by ``rank[i]`` (distinct ints): one numpy argsort, a few milliseconds in C for
-    100,000 rows, instead of a merge in Python that competes with painting for the interpreter lock."""
-    if len(idx) <= SORT_CHUNK:
-        return sorted(idx, key=rank.__getitem__, reverse=descending)
+def order_by_rank(idx, rank, descending: bool = False) -> list[int]:
+    """``idx`` sorted by ``rank[i]`` (distinct ints, a numpy array or a list): one numpy argsort, a few
+    milliseconds in C for 100,000 rows, instead of a merge in Python that competes with painting for
+    the interpreter lock. The ranks are distinct, so descending is the ascending order reversed."""
     import numpy as np
 
-    a = np.fromiter(idx, dtype=np.int64, count=len(idx))
-    keys = np.asarray(rank, dtype=np.int64)[a]
-    order = np.argsort(-keys if descending else keys, kind="stable")
-    return a[order].tolist()
+    a = np.asarray(idx, dtype=np.int64)
+    order = np.argsort(np.asarray(rank, dtype=np.int64)[a], kind="stable")
+    return a[order[::-1] if descending else order].tolist()
 
 
 def _column_key(snap: Snapshot, col: int):
@@ -431,8 +449,12 @@ _SQL_ORDER = {
 }
 
 
-def column_rank(snap: Snapshot, col: int, library=None) -> list[int] | None:
-    """rank[i]: where row ``i`` comes when sorting by ``col`` (-1: library order). Cached per snapshot."""
+def column_rank(snap: Snapshot, col: int, library=None):
+    """rank[i]: where row ``i`` comes when sorting by ``col`` (-1: library order), as a numpy array
+    (not a list of 100,000 ints for the collector to walk and for every sort to convert). Cached per
+    snapshot; None for a column without an order."""
+    import numpy as np
+
     if col < 0 or col == COL["artist"]:
         col = -1
     cached = snap.ranks.get(col)
@@ -440,7 +462,7 @@ def column_rank(snap: Snapshot, col: int, library=None) -> list[int] | None:
         return cached
     n = len(snap.rows)
     if col == -1 and snap.sql_ordered:
-        rank = list(range(n))
+        rank = np.arange(n, dtype=np.int64)
     elif library is not None and col in _SQL_ORDER:
         pos = snap.pos
         rank = [n] * n  # rows the database no longer has (none, normally) go last
@@ -452,6 +474,7 @@ def column_rank(snap: Snapshot, col: int, library=None) -> list[int] | None:
                 if i is not None:
                     rank[i] = k
                     k += 1
+        rank = np.asarray(rank, dtype=np.int64)
     elif col in (GENRE_COL, TAGS_COL):
         rows = snap.rows
         first: list = []
@@ -472,28 +495,34 @@ def column_rank(snap: Snapshot, col: int, library=None) -> list[int] | None:
         key = _column_key(snap, col)
         if key is None:
             return None
-        order = sorted_bounded(range(n), key=key)
-        rank = [0] * n
-        for k, i in enumerate(order):
-            rank[i] = k
+        rank = np.empty(n, dtype=np.int64)
+        rank[np.asarray(sorted_bounded(range(n), key=key), dtype=np.int64)] = np.arange(n, dtype=np.int64)
     snap.ranks[col] = rank
     return rank
 
 
-def text_rank(columns: list[list], ids: list[int]) -> list[int]:
-    """The rank of each row when sorting by the text ``columns`` (most significant first, each compared
-    as :func:`_key_text` does), then by id -- the order ``sorted`` gives with ``_column_key``. Each column
-    becomes small int codes (a sort of its distinct values only), then one ``numpy.lexsort``: a 100,000-row
-    library ranks in tens of milliseconds instead of a long Python sort that competes with painting."""
+def text_rank(columns: list[list], ids: list[int]):
+    """The rank of each row (a numpy array) when sorting by the text ``columns`` (most significant
+    first, each compared as :func:`_key_text` does), then by id -- the order ``sorted`` gives with
+    ``_column_key``. Each column becomes small int codes (a sort of its distinct values only, in chunks:
+    one ``sorted`` of 100,000 distinct titles compares in C for tens of milliseconds with the
+    interpreter lock held), then one ``numpy.lexsort``."""
     import numpy as np
 
     n = len(ids)
     keys = [np.asarray(ids, dtype=np.int64)]
     for values in reversed(columns):  # lexsort: the last key is the primary one
         folded: list = []
+        distinct: set = set()
         for a, b in _chunks(len(values)):
-            folded += [(v or "").translate(_ASCII_FOLD) for v in values[a:b]]
-        code = {v: k for k, v in enumerate(sorted(set(folded)))}
+            part = [(v or "").translate(_ASCII_FOLD) for v in values[a:b]]
+            folded += part
+            distinct.update(part)
+        code: dict = {}
+        for k, v in enumerate(sorted_bounded(distinct, key=None)):
+            code[v] = k
+            if k % BREATHE_EVERY == BREATHE_EVERY - 1:
+                breathe()
         codes: list = []
         for a, b in _chunks(n):
             codes += [code[v] for v in folded[a:b]]
@@ -502,7 +531,7 @@ def text_rank(columns: list[list], ids: list[int]) -> list[int]:
     order = np.lexsort(keys)
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n)
-    return rank.tolist()
+    return rank
 
 
 # -- the columns the listener may add (header menu): read in a worker, only while one is shown ------

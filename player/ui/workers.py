@@ -224,6 +224,14 @@ class TaskPool(QObject):
         if not self.synchronous:
             s.deleteLater()
 
+    def take(self, worker: Worker) -> bool:
+        """Drop a job that has not started yet (True), letting it go as a finished one is; False when it
+        is running or done."""
+        if self.synchronous or not self._pool.tryTake(worker):
+            return False
+        self._done(worker)
+        return True
+
     @Slot(object)
     def _unhandled(self, err: WorkerError) -> None:
         import sys
