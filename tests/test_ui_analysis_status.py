@@ -130,8 +130,9 @@ def test_an_analysed_library_without_loudness_gets_its_loudness_measured(qtbot, 
     rng = np.random.default_rng(0)
     ids = [r[0] for r in library.db.query("SELECT id FROM tracks WHERE status = 'ok' ORDER BY id")]
     save_results(library, version, [
-        AnalysisResult(t, rng.random(len(names.tags), dtype=np.float32), rng.random(len(names.genres), dtype=np.float32),
-                       rng.standard_normal(32).astype(np.float32)) for t in ids])
+        AnalysisResult(t, rng.random(len(names.tags), dtype=np.float32),
+                       rng.random(len(names.genres), dtype=np.float32), rng.standard_normal(32).astype(np.float32))
+        for t in ids])
     assert read_counts(library, version).pending == 0
     assert pending_loudness(library) == ids
     w = open_window()
@@ -146,7 +147,7 @@ def test_an_analysed_library_without_loudness_gets_its_loudness_measured(qtbot, 
     assert ends[-1].loudness_done == len(ids)
     assert pending_loudness(library) == []
     assert gains_for_track(library, ids[0])  # playback can level these songs now
-    assert w.analysis_status.label.text() == f"Measured the loudness of {len(ids):,} songs", ends
+    assert w.analysis_status.label.text() == f"Measured the loudness of {len(ids):,} songs"
     # and with nothing left to do, “Analyse now” says so and starts nothing
     w.analysis_ctl.start()
     settle(w)

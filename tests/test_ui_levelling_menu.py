@@ -82,5 +82,6 @@ def test_the_preamp_is_chosen_in_the_menu_applied_at_once_and_kept(qtbot, open_w
     menu2 = w2.levelling_menus
     assert -4.5 in menu2.preamp_actions and menu2.preamp_actions[-4.5].isChecked()
     assert "4.5 dB" in menu2.preamp_actions[-4.5].text()
-    assert [a.text() for a in menu2.preamp_menu.actions()] == [a.text() for _v, a in sorted(menu2.preamp_actions.items())]
+    in_order = [a.text() for _v, a in sorted(menu2.preamp_actions.items())]
+    assert [a.text() for a in menu2.preamp_menu.actions()] == in_order
     assert w2.playback.player.gain_settings.preamp_db == -4.5

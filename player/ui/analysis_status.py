@@ -1,7 +1,8 @@
 """Background analysis in the status bar: done / total, songs/s and ETA while it runs, with pause and
 stop; the stored counts when it does not. The loudness pass that follows the analysis shows its own
-counts, and runs also when every song is analysed but some have no loudness measured yet. The work itself runs in the analysis service's processes
-(``AnalysisControl``); this only starts it and shows where it is."""
+counts, and runs also when every song is analysed but some have no loudness measured yet. The work
+itself runs in the analysis service's processes (``AnalysisControl``); this only starts it and shows
+where it is."""
 
 from __future__ import annotations
 
