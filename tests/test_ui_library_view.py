@@ -75,13 +75,35 @@ def test_a_1mb_title_reaches_the_view_cut_and_search_finds_it(qtbot, open_window
     w.view.viewport().repaint()  # painted through multiData without an error
 
 
-def test_the_time_and_rating_headers_fit_their_title_and_sort_arrow(qtbot, open_window, import_music, many, settle):
-    """At the default widths the Time and Rating titles are not clipped, with the sort arrow shown."""
+
+def _assert_header_fits(hh, col: int) -> None:
+    """The title of header section ``col`` shows whole at its width, and the sort arrow beside it."""
     from PySide6.QtCore import QRect
     from PySide6.QtGui import QFont, QFontMetrics
     from PySide6.QtWidgets import QStyle, QStyleOptionHeader
 
-    from player.ui.library_rows import STARS_COL
+    title = hh.model().headerData(col, Qt.Orientation.Horizontal)
+    assert title
+    # the section as the style lays it out: the title's room and the sort arrow's place
+    opt = QStyleOptionHeader()
+    hh.initStyleOption(opt)
+    opt.section, opt.text = col, title
+    opt.rect = QRect(0, 0, hh.sectionSize(col), hh.height())
+    opt.sortIndicator = QStyleOptionHeader.SortIndicator.SortUp
+    label = hh.style().subElementRect(QStyle.SubElement.SE_HeaderLabel, opt, hh)
+    arrow = hh.style().subElementRect(QStyle.SubElement.SE_HeaderArrow, opt, hh)
+    # the title in the header's font, bold (the style sheet's weight is 600)
+    bold = QFont(hh.font())
+    bold.setBold(True)
+    fm = QFontMetrics(bold)
+    assert fm.elidedText(title, Qt.ElideRight, label.width()) == title, (title, label, hh.sectionSize(col))
+    assert arrow.isValid() and arrow.left() >= label.left() + fm.horizontalAdvance(title), (title, label, arrow)
+
+
+def test_the_time_and_rating_headers_fit_their_title_and_sort_arrow(qtbot, open_window, import_music, many, settle):
+    """At the default widths the Time and Rating titles are not clipped, with the sort arrow shown; nor
+    are the titles of columns the header's menu adds."""
+    from player.ui.library_rows import EXTRA_COL, STARS_COL
 
     w = open_window()
     import_music(w, many)
@@ -91,22 +113,12 @@ def test_the_time_and_rating_headers_fit_their_title_and_sort_arrow(qtbot, open_
     for col in (COL["duration"], STARS_COL):
         view.sortByColumn(col, Qt.AscendingOrder)
         settle(w)
-        title = m.headerData(col, Qt.Orientation.Horizontal)
-        assert title
-        # the section as the style lays it out: the title's room and the sort arrow's place
-        opt = QStyleOptionHeader()
-        hh.initStyleOption(opt)
-        opt.section, opt.text = col, title
-        opt.rect = QRect(0, 0, hh.sectionSize(col), hh.height())
-        opt.sortIndicator = QStyleOptionHeader.SortIndicator.SortUp
-        label = hh.style().subElementRect(QStyle.SubElement.SE_HeaderLabel, opt, hh)
-        arrow = hh.style().subElementRect(QStyle.SubElement.SE_HeaderArrow, opt, hh)
-        # the title in the header's font, bold (the style sheet's weight is 600)
-        bold = QFont(hh.font())
-        bold.setBold(True)
-        fm = QFontMetrics(bold)
-        assert fm.elidedText(title, Qt.ElideRight, label.width()) == title, (title, label, hh.sectionSize(col))
-        assert arrow.isValid() and arrow.left() >= label.left() + fm.horizontalAdvance(title), (title, label, arrow)
+        _assert_header_fits(hh, col)
     # the other columns still share the rest of the table's width
     assert sum(hh.sectionSize(c) for c in range(m.columnCount()) if not hh.isSectionHidden(c)) \
         <= view.viewport().width()
+    w.browse.show_columns(list(EXTRA_COL))
+    settle(w)
+    for col in EXTRA_COL.values():
+        assert not hh.isSectionHidden(col)
+        _assert_header_fits(hh, col)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
+
 from PySide6.QtCore import QEvent, QModelIndex, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QFont, QFontMetrics, QKeyEvent, QPainter, QPixmap
+from PySide6.QtGui import QFont, QFontMetricsF, QKeyEvent, QPainter, QPixmap
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QHeaderView, QStyle, QStyledItemDelegate,
                                QStyleOptionHeader, QStyleOptionViewItem, QTableView)
 
@@ -155,7 +157,7 @@ class LibraryView(QTableView):
         title = str(self.model().headerData(col, Qt.Horizontal) or "")
         font = QFont(hh.font())
         font.setBold(True)
-        text = QFontMetrics(font).horizontalAdvance(title)
+        text = math.ceil(QFontMetricsF(font).horizontalAdvance(title))  # whole pixels: never elided
         opt = QStyleOptionHeader()
         hh.initStyleOption(opt)
         opt.section, opt.text = col, title
@@ -169,6 +171,14 @@ class LibraryView(QTableView):
         if arrow.isValid() and label.left() + text < arrow.right():  # the arrow keeps its distance from the end
             need = max(need, label.left() + text + probe - arrow.left())
         return need
+
+    def setColumnHidden(self, column: int, hide: bool) -> None:  # noqa: N802 - Qt naming
+        """A column shown (the header's menu adds it) is at least as wide as its header needs."""
+        super().setColumnHidden(column, hide)
+        if not hide and self.model() is not None:
+            need = self.header_width(column)
+            if self.columnWidth(column) < need:
+                self.setColumnWidth(column, need)
 
     def _fixed_widths(self) -> dict[int, int]:
         return {col: max(w, self.header_width(col)) for col, w in self._FIXED.items()}
