@@ -15,7 +15,6 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QMenu, QPushButton,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout)
 
-from player.recommend.duplicates import format_text, length_text
 from player.ui.context import Controller, WindowContext
 from player.ui.icons import std
 
@@ -108,6 +107,8 @@ class DuplicatesDialog(QDialog):
         self.refresh.setEnabled(True)
 
     def show_report(self, report) -> None:
+        from player.recommend.duplicates import format_text, length_text  # the recommender loads after the window
+
         self.report = report
         self.refresh.setEnabled(True)
         self.state.setText(summary_text(report))

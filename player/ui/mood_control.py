@@ -13,15 +13,6 @@ from player.options import CAMERA, MOOD_POLICY
 from player.ui.context import Services
 
 
-class MoodLabels(list):
-    """The tag labels a mood gives the recommender, with the mood's name (``name``: "happy"), which the
-    reasons in Up next say, as the CLI's ``next --mood happy`` does."""
-
-    def __init__(self, labels=(), name: str | None = None):
-        super().__init__(labels)
-        self.name = name
-
-
 def _model_problem() -> str | None:
     """Why the mood cannot be read on this install (the expression model is missing), or None."""
     from player.mood.errors import MoodError
@@ -162,9 +153,8 @@ class MoodController(QObject):
             self.moodChanged.emit(state)
 
     @staticmethod
-    def describe(state) -> tuple[str, MoodLabels | None]:
-        """A line for the panel and the labels to give the recommender (None: no mood), named after the
-        detected mood."""
+    def describe(state) -> tuple[str, list[str] | None]:
+        """A line for the panel and the labels to give the recommender (None: no mood)."""
         labels = list(state.labels or [])
         if not state.mood:
             msg = state.message or "reading…"
@@ -176,4 +166,4 @@ class MoodController(QObject):
             text += f" → more {', '.join(labels[:4])}"
         if not state.face:
             text += "  · no face right now"
-        return text, MoodLabels(labels, state.mood) if labels else None
+        return text, labels or None

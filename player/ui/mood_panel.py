@@ -89,7 +89,7 @@ class MoodPanelController(Controller):
     def _changed(self, state) -> None:
         text, labels = self.mood.describe(state)
         self.box.set_mood_text(text)
-        self.recs.set_mood(labels)
+        self.recs.set_mood(labels, state.mood)
 
     def set_policy(self, policy: str) -> None:
         self.ctx.settings[MOOD_POLICY] = policy

@@ -114,9 +114,7 @@ class RecommendController(QObject):
 
     def set_mood(self, labels: list[str] | None, name: str | None = None) -> None:
         """The mood's labels for the recommender (None: no mood) and its name, which Up next's reasons
-        say as the CLI's ``next --mood happy`` does ("happy: catchy, party"). ``name`` defaults to the
-        labels' own (:class:`player.ui.mood_control.MoodLabels`, what the mood controller describes)."""
-        name = name or getattr(labels, "name", None)
+        say as the CLI's ``next --mood happy`` does ("happy: catchy, party")."""
         labels = list(labels) if labels else None
         name = str(name) if labels and name else None
         if labels != self.mood_labels or name != self.mood_name:
