@@ -318,6 +318,7 @@ def row_smart(b: Bench) -> dict:
     db = b.huge()
     lib0 = __import__("player.library", fromlist=["Library"]).Library(db)
     store = Playlists(lib0)
+    b.run += 1
     name = f"rated {b.run}"
     pid = store.create(name, query="stars>=4").id
     lib0.close()

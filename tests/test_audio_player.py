@@ -673,3 +673,31 @@ def test_a_long_repeat_one_run_stays_exact_and_bounded(tmp_path, make_player, ma
     assert np.array_equal(manual.captured(), np.tile(src, (120, 1)))
     assert len(events.of("track")) == 120 and len(events.of("ended")) == 119
     assert len(player._decoder.segments(player._renderer.gen)) < 64  # played segments are let go
+
+
+def test_preload_imports_what_a_first_song_would_import(tmp_path):
+    """After ``preload`` (the window runs it in the worker that opens the output), playing a first song
+    imports no module in the decoder thread: imports there hold the interpreter lock for ~100 ms."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "a.flac"
+    write_audio(path, seconds=1.0)
+    script = (
+        "import sys, time\n"
+        "from player.audio import FileTrack, NullBackend, Player, preload\n"
+        "preload()\n"
+        "before = set(sys.modules)\n"
+        "p = Player(library=None, user_id=None, backend=NullBackend(realtime=False))\n"
+        f"p.queue.set_tracks([FileTrack.from_path({str(path)!r})])\n"
+        "p.play()\n"
+        "t = time.time()\n"
+        "time.sleep(0.05)\n"
+        "while p.state != 'stopped' and time.time() - t < 20: time.sleep(0.01)\n"
+        "assert p.state == 'stopped'\n"
+        "p.close()\n"
+        "print(sorted(set(sys.modules) - before))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

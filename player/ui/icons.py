@@ -115,10 +115,18 @@ def _svg_source(name: str) -> bytes:
 
 
 def svg_pixmap(name: str, size: int, color: QColor | None = None, scale: int = 1) -> QPixmap:
-    """``assets/icons/<name>.svg`` at ``size`` logical pixels, ``currentColor`` painted ``color``."""
+    """``assets/icons/<name>.svg`` at ``size`` logical pixels, ``currentColor`` painted ``color``.
+    Rendered once per name, size, colour and scale (the tray and the transport ask again at every
+    change of state); each caller gets its own copy (shared until it is painted on)."""
+    color = QColor(color) if color is not None else INK
+    return QPixmap(_rendered_svg(name, int(size), color.rgba(), int(scale)))
+
+
+@lru_cache(maxsize=256)
+def _rendered_svg(name: str, size: int, rgba: int, scale: int) -> QPixmap:
     from PySide6.QtSvg import QSvgRenderer
 
-    color = QColor(color) if color is not None else INK
+    color = QColor.fromRgba(rgba)
     px = max(1, int(round(size * scale)))
     pm = QPixmap(px, px)
     pm.fill(Qt.transparent)

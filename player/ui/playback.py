@@ -61,8 +61,9 @@ class PlaybackController(QObject):
 
     def _make_player(self, backend: str, device: str | None, levelling: dict):
         """Worker: the Player, and a note for the listener (or None)."""
-        from player.audio import Player, make_backend
+        from player.audio import Player, make_backend, preload
 
+        preload()
         library = self.ctx.library
         note = None
         chosen = backend
