@@ -154,3 +154,34 @@ def test_import_report_and_export(playing_window, library, settle, tmp_path):
     w.playlists.export_file(Playlists(library).find("mix").id, str(out))
     settle(w)
     assert out.read_text(encoding="utf-8").splitlines()[-1] == "music/The Quiet Hours/Paper Boats/01 Harbour.wav"
+
+
+def test_a_shown_smart_playlist_is_evaluated_once_per_change_and_reset_only_when_it_changes(
+        playing_window, library, settle, monkeypatch):
+    """A rating re-evaluates the shown smart playlist once (its count comes with it, not from a second
+    evaluation); a rating that changes nothing in it leaves the view alone; the "#" column fits."""
+    from player.library import smart
+
+    w = playing_window
+    w.playlists.create("Loved", query="stars>=4")
+    settle(w)
+    ids = _ids_by_title(library)
+    w.listeners.rate([ids["Gale"]], 5)
+    settle(w)
+    assert _titles(w) == ["Gale"]
+    pid = Playlists(library).find("Loved").id
+    queries = []
+    real = smart.evaluate
+    monkeypatch.setattr(smart, "evaluate", lambda lib, q, **kw: (queries.append(q), real(lib, q, **kw))[1])
+    resets = []
+    w.playlist_view.model.modelReset.connect(lambda: resets.append(1))
+    w.listeners.rate([ids["Harbour"]], 2)  # not a member: the list stays as it is
+    settle(w)
+    assert _titles(w) == ["Gale"] and resets == [] and queries.count("stars>=4") == 1
+    w.listeners.rate([ids["Harbour"]], 4)
+    settle(w)
+    assert sorted(_titles(w)) == ["Gale", "Harbour"] and len(resets) == 1 and queries.count("stars>=4") == 2
+    assert w.sidebar.playlists_item.child(0).text(0).endswith("(2)")
+    view = w.playlists.panel.table
+    assert view.columnWidth(0) >= view.fontMetrics().horizontalAdvance("2")
+    assert w.playlists.current_id == pid

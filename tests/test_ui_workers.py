@@ -91,3 +91,32 @@ def test_a_pool_thread_keeps_its_thread_local_data_and_its_sqlite_connection(qtb
     pool.wait()
     assert [had for had, _c in seen] == [False, True, True, True, True]
     assert len({conn for _h, conn in seen}) == 1
+
+
+def test_background_pools_run_below_the_gui_thread_and_the_media_pool_beside_it(qtbot):
+    """A pool thread runs POOL_NICENESS below the thread that made the pool (Linux schedules threads
+    one by one); the media pool, where the player's threads start, is not lowered."""
+    import os
+    import sys
+    import threading
+
+    from player.ui.workers import POOL_NICENESS, Pools
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("threads have their own priority on Linux")
+    base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    if base + POOL_NICENESS > 19:
+        pytest.skip("already as nice as can be")
+    pools = Pools()
+
+    def niceness():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    got = {}
+    for name in ("query", "facets", "media"):
+        getattr(pools, name).submit(niceness, on_result=lambda n, name=name: got.__setitem__(name, n))
+    qtbot.waitUntil(lambda: len(got) == 3, timeout=10000)
+    assert got == {"query": base + POOL_NICENESS, "facets": base + POOL_NICENESS, "media": base}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == base  # the GUI thread's own
+    for p in pools.all():
+        p.wait()

@@ -106,8 +106,8 @@ def tune_interpreter() -> None:
     short while an import or a query runs. Everything made so far (modules, Qt wrappers, the window)
     lives as long as the app: ``gc.freeze()`` moves it to the permanent generation, so a full
     collection no longer walks it (each one was a stall the window never needs); freed objects are
-    still freed by reference counting. The library model freezes its big snapshots the same way
-    (:func:`player.ui.library_rows.keep_out_of_gc`)."""
+    still freed by reference counting. The library table's rows are plain tuples, which the collector
+    stops tracking after its first pass (:func:`player.ui.library_rows._row_from_db`)."""
     sys.setswitchinterval(0.001)
     gc.collect()
     gc.freeze()

@@ -192,6 +192,16 @@ class PlaylistView(QWidget):
     def selected_rows(self) -> list[int]:
         return sorted({ix.row() for ix in self.table.selectionModel().selectedRows()})
 
+    def number_width(self, n: int) -> int:
+        """The "#" column's width for ``n`` entries: the header's title or the widest number, from the
+        font (not Qt's resize-to-contents, which asks the model for every row's text)."""
+        from PySide6.QtWidgets import QStyle
+
+        t = self.table
+        margin = 2 * (t.style().pixelMetric(QStyle.PM_FocusFrameHMargin, None, t) + 1) + 8
+        return max(t.horizontalHeader().sectionSizeFromContents(0).width(),
+                   t.fontMetrics().horizontalAdvance("8" * len(str(max(1, n)))) + margin)
+
     def eventFilter(self, obj, ev):  # noqa: N802
         from PySide6.QtCore import QEvent
 
@@ -254,6 +264,7 @@ class PlaylistsController(Controller):
     def reload(self) -> None:
         """Read the list of playlists again (worker) and refresh the one shown."""
         user_id = self.user_id
+        shown = self.current_id if self.search_text is None else None  # counted as it is shown
 
         def job():
             from player.library.smart import evaluate
@@ -261,7 +272,7 @@ class PlaylistsController(Controller):
             playlists = self.store.list()
             counts = {}
             for p in playlists:
-                if p.is_smart:
+                if p.is_smart and p.id != shown:
                     try:
                         counts[p.id] = len(evaluate(self.ctx.library, p.query, user_id=user_id).track_ids)
                     except Exception:  # noqa: BLE001 - a query that cannot run now is shown without a count
@@ -406,10 +417,12 @@ class PlaylistsController(Controller):
 
     def _show(self, playlist, entries: list) -> None:
         p = self.panel
-        p.model.set_entries(entries, not playlist.is_smart)
-        p.table.resizeColumnToContents(0)
-        p.title.setText(playlist.name)
         n = len(entries)
+        editable = not playlist.is_smart
+        if entries != p.model.entries or editable != p.model.editable:  # a rating elsewhere: often the same
+            p.model.set_entries(entries, editable)
+            p.table.setColumnWidth(0, p.number_width(n))
+        p.title.setText(playlist.name)
         missing = sum(1 for e in entries if e.track.status != "ok")
         total = sum(e.track.duration or 0 for e in entries)
         info = f"{n} song{'s' if n != 1 else ''}"

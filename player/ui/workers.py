@@ -91,7 +91,7 @@ class Job:
 _THREAD = threading.local()
 
 
-def _keep_thread_state() -> None:
+def _keep_thread_state(niceness: int = 0) -> None:
     """Keep this pool thread's Python thread state between jobs.
 
     PySide enters Python from a Qt thread with ``PyGILState_Ensure`` and leaves with
@@ -106,6 +106,26 @@ def _keep_thread_state() -> None:
 
     ctypes.pythonapi.PyGILState_Ensure()
     _THREAD.kept = True
+    if niceness > 0:
+        _below_the_gui_thread(niceness)
+
+
+#: how much nicer than the GUI thread a background pool's threads run (Linux schedules threads one by one)
+POOL_NICENESS = 5
+
+
+def _below_the_gui_thread(niceness: int) -> None:
+    """Run this pool thread below the GUI thread. On two cores, two cover threads decoding JPEGs
+    (OpenCV lets go of the interpreter lock) and a query took every core, and the GUI thread waited
+    for one at each repaint. Lower priority only (no privilege needed); threads and processes started
+    from this thread inherit it. Where the system does not schedule threads apart, nothing changes."""
+    import os
+
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + niceness))
+    except (AttributeError, OSError):
+        pass
 
 
 class WorkerSignals(QObject):
@@ -118,8 +138,9 @@ class WorkerSignals(QObject):
 class Worker(QRunnable):
     """Runs ``fn(*args, **kwargs)`` (``fn(job, *args, **kwargs)`` with ``job=True``) in a pool thread."""
 
-    def __init__(self, fn: Callable, *args, job: bool = False, **kwargs):
+    def __init__(self, fn: Callable, *args, job: bool = False, niceness: int = 0, **kwargs):
         super().__init__()
+        self.niceness = niceness
         self.setAutoDelete(False)  # the pool's Python side keeps it alive until `finished` arrives
         self.fn = fn
         self.args = args
@@ -136,7 +157,7 @@ class Worker(QRunnable):
         return self.job.cancelled
 
     def run(self) -> None:  # pool thread
-        _keep_thread_state()
+        _keep_thread_state(self.niceness)
         try:
             if self._pass_job:
                 value = self.fn(self.job, *self.args, **self.kwargs)
@@ -160,10 +181,12 @@ class Worker(QRunnable):
 class TaskPool(QObject):
     """One purpose, one ``QThreadPool``. ``synchronous=True``: jobs run at once, in the caller's thread."""
 
-    def __init__(self, name: str, max_threads: int = 1, *, synchronous: bool = False, parent=None):
+    def __init__(self, name: str, max_threads: int = 1, *, synchronous: bool = False,
+                 niceness: int = POOL_NICENESS, parent=None):
         super().__init__(parent)
         self.name = name
         self.synchronous = synchronous
+        self.niceness = niceness  # how much below the GUI thread its threads run (0: alongside it)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(max(1, int(max_threads)))
         # Threads never expire: each keeps its one SQLite connection instead of leaking a new one.
@@ -185,7 +208,7 @@ class TaskPool(QObject):
         job: bool = False,
         **kwargs,
     ) -> Worker:
-        worker = Worker(fn, *args, job=job, **kwargs)
+        worker = Worker(fn, *args, job=job, niceness=self.niceness, **kwargs)
         sig = worker.signals
         if on_progress is not None:
             sig.progress.connect(on_progress)
@@ -258,7 +281,9 @@ class Pools(QObject):
         self.query = TaskPool("query", 1, synchronous=synchronous, parent=self)  # model loads, ordered
         self.facets = TaskPool("facets", 1, synchronous=synchronous, parent=self)
         self.recommend = TaskPool("recommend", 1, synchronous=synchronous, parent=self)
-        self.media = TaskPool("media", 2, synchronous=synchronous, parent=self)  # spectrograms, camera
+        # spectrograms, camera, audio start: the player's threads and the sound card's start here and
+        # inherit this pool's priority, so it runs alongside the GUI thread, not below it
+        self.media = TaskPool("media", 2, synchronous=synchronous, niceness=0, parent=self)
 
     def all(self) -> list[TaskPool]:
         return [self.scan, self.analysis, self.db_write, self.query, self.facets, self.recommend, self.media]
