@@ -154,3 +154,14 @@ def test_up_next_rows_and_details_show_covers(qtbot, covered_window, settle):
     settle(w)
     assert d.fact("Format").startswith("WAV") and "kbit/s" in d.fact("Format")
     d.close()
+
+
+def test_a_thumbnail_leaves_opencv_without_threads_of_its_own(library):
+    """OpenCV's pool would run at the priority of whichever thread first used it, not below the GUI
+    thread: the window's cover jobs turn it off before their first decode."""
+    import cv2
+
+    from player.ui import cover_art
+
+    cover_art.load_thumbnail(library, 10**9, 64)  # no such track: still sets OpenCV up first
+    assert cover_art._opencv_serial and cv2.getNumThreads() == 1

@@ -56,6 +56,7 @@ def own_folders(tmp_path, monkeypatch):
 
 def test_run_gui_opens_the_window_and_quits(qapp, own_folders):
     from player.app import run_gui
+    from player.ui.main import SWITCH_INTERVAL_S
 
     data, home = own_folders
     seen = {}
@@ -82,7 +83,7 @@ def test_run_gui_opens_the_window_and_quits(qapp, own_folders):
     assert seen["title"] == "Tastebuds"
     assert seen["size"][0] >= 900 and seen["size"][1] >= 560
     assert seen["notice"][0] == "error" and "a bug in a slot" in seen["notice"][1]
-    assert seen["frozen"] > 10_000 and seen["switch"] == pytest.approx(0.001)
+    assert seen["frozen"] > 10_000 and seen["switch"] == pytest.approx(SWITCH_INTERVAL_S)
     gc.unfreeze()
     config = data / "config"
     assert (config / "player.conf").is_file()  # the settings, in the player's config folder

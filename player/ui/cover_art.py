@@ -14,6 +14,7 @@ A damaged, huge or vanished picture is a placeholder, never a stall.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from functools import lru_cache
 
@@ -32,10 +33,28 @@ def _bytes(pm: QPixmap) -> int:
     return pm.width() * pm.height() * max(1, pm.depth() // 8)
 
 
+_OPENCV_LOCK = threading.Lock()
+_opencv_serial = False
+
+
+def _serial_opencv() -> None:
+    """OpenCV's own threads off in the window's process (once): its resize spread each thumbnail over
+    every core, on threads that run at the priority of whichever thread first used OpenCV, not below
+    the GUI thread as the cover pool's do (``workers.POOL_NICENESS``)."""
+    global _opencv_serial
+    with _OPENCV_LOCK:
+        if not _opencv_serial:
+            import cv2
+
+            cv2.setNumThreads(1)
+            _opencv_serial = True
+
+
 def load_thumbnail(library, track_id: int, size: int):
     """Worker: (picture hash or NONE, QImage or None) for the track's cover at ``size``."""
     from player.library.covers import cover_for_track, thumbnail
 
+    _serial_opencv()
     ref = cover_for_track(library, track_id)
     if ref is None:
         return NONE, None

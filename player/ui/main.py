@@ -98,17 +98,22 @@ class CloseOnSignal:
         self._write.close()
 
 
+#: how long a thread holding the interpreter lock runs before one waiting for it takes over
+SWITCH_INTERVAL_S = 0.0002
+
+
 def tune_interpreter() -> None:
     """Once the window is up: short waits for the interpreter lock, and the start-up's objects out of
     the collector's reach.
 
-    Worker threads run Python too; a 1 ms switch interval keeps the GUI thread's waits for the lock
-    short while an import or a query runs. Everything made so far (modules, Qt wrappers, the window)
+    Worker threads run Python too, and each call from Qt into Python (a painted cell, a slot) waits
+    for the lock while one does: a 0.2 ms switch interval (:data:`SWITCH_INTERVAL_S`; Python's default
+    is 5 ms, and 1 ms left a scrolled album grid's repaints ~10 ms longer) keeps those waits short. Everything made so far (modules, Qt wrappers, the window)
     lives as long as the app: ``gc.freeze()`` moves it to the permanent generation, so a full
     collection no longer walks it (each one was a stall the window never needs); freed objects are
     still freed by reference counting. The library table's rows are plain tuples, which the collector
     stops tracking after its first pass (:func:`player.ui.library_rows._row_from_db`)."""
-    sys.setswitchinterval(0.001)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     gc.collect()
     gc.freeze()
 
@@ -145,7 +150,7 @@ def run(db_path: str | os.PathLike, argv: list[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     app.setAttribute(Qt.AA_DontShowIconsInMenus, False)
     apply_style(app)
-    sys.setswitchinterval(0.001)  # as soon as workers may start (see tune_interpreter)
+    sys.setswitchinterval(SWITCH_INTERVAL_S)  # as soon as workers may start (see tune_interpreter)
     try:
         settings = Settings()
         backend = settings[AUDIO_BACKEND]
