@@ -56,7 +56,7 @@ def own_folders(tmp_path, monkeypatch):
 
 def test_run_gui_opens_the_window_and_quits(qapp, own_folders):
     from player.app import run_gui
-    from player.ui.main import SWITCH_INTERVAL_S
+    from player.ui.main import SWITCH_INTERVAL_S, GuiThreadCollector
 
     data, home = own_folders
     seen = {}
@@ -84,6 +84,8 @@ def test_run_gui_opens_the_window_and_quits(qapp, own_folders):
     assert seen["size"][0] >= 900 and seen["size"][1] >= 560
     assert seen["notice"][0] == "error" and "a bug in a slot" in seen["notice"][1]
     assert seen["frozen"] > 10_000 and seen["switch"] == pytest.approx(SWITCH_INTERVAL_S)
+    GuiThreadCollector._timer.stop()
+    gc.enable()
     gc.unfreeze()
     config = data / "config"
     assert (config / "player.conf").is_file()  # the settings, in the player's config folder
@@ -141,3 +143,40 @@ def test_a_bad_audio_setting_is_one_clear_line(own_folders, capsys):
     assert run(data / "library.db") == 2
     err = capsys.readouterr().err.strip()
     assert err == "error: PLAYER_AUDIO must be one of auto, sounddevice, null, null-realtime, null-manual, not loudspeaker"
+
+
+def test_the_collector_runs_on_the_gui_thread_only(qtbot):
+    """After start-up, cyclic garbage made in a pool thread is collected on the GUI thread (a collection
+    in a pool thread could free a Qt slot there and deadlock with the GUI thread)."""
+    import threading
+
+    from player.ui.main import GuiThreadCollector, tune_interpreter
+    from player.ui.workers import TaskPool
+
+    freed = []
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            freed.append(threading.current_thread() is threading.main_thread())
+
+    def make_garbage():
+        for _ in range(3000):  # far past the young generation's threshold
+            Cycle()
+        return threading.current_thread() is threading.main_thread()
+
+    try:
+        tune_interpreter()
+        assert not gc.isenabled()
+        pool = TaskPool("test", 1)
+        done = []
+        pool.submit(make_garbage, on_result=done.append)
+        qtbot.waitUntil(lambda: done == [False] and len(freed) >= 3000, timeout=10000)
+        assert all(freed)
+        pool.wait()
+    finally:
+        GuiThreadCollector._timer.stop()
+        gc.enable()
+        gc.unfreeze()

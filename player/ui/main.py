@@ -108,14 +108,57 @@ def tune_interpreter() -> None:
 
     Worker threads run Python too, and each call from Qt into Python (a painted cell, a slot) waits
     for the lock while one does: a 0.2 ms switch interval (:data:`SWITCH_INTERVAL_S`; Python's default
-    is 5 ms, and 1 ms left a scrolled album grid's repaints ~10 ms longer) keeps those waits short. Everything made so far (modules, Qt wrappers, the window)
-    lives as long as the app: ``gc.freeze()`` moves it to the permanent generation, so a full
-    collection no longer walks it (each one was a stall the window never needs); freed objects are
-    still freed by reference counting. The library table's rows are plain tuples, which the collector
-    stops tracking after its first pass (:func:`player.ui.library_rows._row_from_db`)."""
+    is 5 ms, and 1 ms left a scrolled album grid's repaints ~10 ms longer) keeps those waits short.
+    Everything made so far (modules, Qt wrappers, the window) lives as long as the app:
+    ``gc.freeze()`` moves it to the permanent generation, so a full collection no longer walks it (each
+    one was a stall the window never needs); freed objects are still freed by reference counting. The
+    library table's rows are plain tuples, which the collector stops tracking after its first pass
+    (:func:`player.ui.library_rows._row_from_db`). The collector then runs only on the GUI thread
+    (:class:`GuiThreadCollector`)."""
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     gc.collect()
     gc.freeze()
+    GuiThreadCollector.start()
+
+
+class GuiThreadCollector:
+    """The cycle collector, run from a timer on the GUI thread instead of in whichever thread happens to
+    allocate. A collection in a pool thread freed a Qt connection's Python slot, whose clean-up
+    disconnected it: Qt took the sender's connection lock and then waited for the interpreter lock,
+    which the GUI thread held while it waited for that same Qt lock to connect a signal -- the window
+    froze for good. Young generations are collected when Python would have (its thresholds, checked
+    every :data:`INTERVAL_MS`); the oldest only every :data:`FULL_EVERY_S`, as nearly everything in it
+    is the library's, long-lived."""
+
+    INTERVAL_MS = 250
+    FULL_EVERY_S = 600.0
+    _timer = None
+    _last_full = 0.0
+
+    @classmethod
+    def start(cls) -> None:
+        import time
+
+        from PySide6.QtCore import QTimer
+
+        gc.disable()
+        if cls._timer is None:
+            cls._timer = QTimer()
+            cls._timer.setInterval(cls.INTERVAL_MS)
+            cls._timer.timeout.connect(cls.collect)
+            cls._last_full = time.monotonic()
+        cls._timer.start()
+
+    @classmethod
+    def collect(cls) -> None:
+        import time
+
+        count, threshold = gc.get_count(), gc.get_threshold()
+        if time.monotonic() - cls._last_full >= cls.FULL_EVERY_S:
+            cls._last_full = time.monotonic()
+            gc.collect(2)
+        elif count[0] >= threshold[0]:
+            gc.collect(1 if count[1] >= threshold[1] else 0)
 
 
 def _cannot_start(what: str, exc: Exception) -> int:
