@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audiogen import write_audio
+from uimusic import measured_quiet_song
 from player.options import GAIN_MODE, PREAMP_DB
 
 pytestmark = pytest.mark.gui
@@ -21,18 +21,10 @@ def _tail_db(player, seconds: float = 0.1) -> float:
 
 def test_the_preamp_is_chosen_in_the_menu_applied_at_once_and_kept(qtbot, open_window, import_music, library,
                                                                     tmp_path, settle):
-    from player.library.loudness import measure_track, save_loudness
     from player.ui.levelling_menu import PREAMP_CHOICES
     from player.ui.settings import Settings
 
-    sr = 22050
-    quiet = (0.02 * np.sin(2 * np.pi * 440 * np.arange(3 * sr) / sr)).astype(np.float32)
-    write_audio(tmp_path / "music" / "quiet.wav", quiet[:, None], sr, tags={"title": "Whisper", "artist": "Hush"})
-    w = open_window(audio_backend="null-manual")
-    import_music(w, tmp_path / "music")
-    assert w.playback.available, w.playback.reason
-    (track,) = library.tracks()
-    assert save_loudness(library, [measure_track(track)]) == []
+    w, track = measured_quiet_song(open_window, import_music, library, tmp_path / "music")
     menu = w.levelling_menus
     menu.gain_actions["track"].trigger()
     player = w.playback.player

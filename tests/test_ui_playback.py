@@ -3,10 +3,9 @@ Playback menu's choices reach the player and are kept; the gain applied is the s
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from audiogen import write_audio
+from uimusic import measured_quiet_song
 from player.options import CROSSFADE, GAIN_MODE
 
 pytestmark = pytest.mark.gui
@@ -14,16 +13,9 @@ pytestmark = pytest.mark.gui
 
 def test_track_gain_from_the_stored_loudness_is_applied(qtbot, open_window, import_music, library, tmp_path,
                                                         settle):
-    from player.library.loudness import loudness_json, measure_track, save_loudness
+    from player.library.loudness import loudness_json
 
-    sr = 22050
-    quiet = (0.02 * np.sin(2 * np.pi * 440 * np.arange(3 * sr) / sr)).astype(np.float32)
-    write_audio(tmp_path / "music" / "quiet.wav", quiet[:, None], sr, tags={"title": "Whisper", "artist": "Hush"})
-    w = open_window(audio_backend="null-manual")
-    import_music(w, tmp_path / "music")
-    assert w.playback.available, w.playback.reason
-    (track,) = library.tracks()
-    assert save_loudness(library, [measure_track(track)]) == []
+    w, track = measured_quiet_song(open_window, import_music, library, tmp_path / "music")
     lufs = loudness_json(library, track.id)["loudness_lufs"]
     assert lufs is not None and lufs < -30  # quiet: the gain raises it
 

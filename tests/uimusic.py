@@ -105,3 +105,19 @@ def fake_analysis(library, *, seed: int = 0) -> None:
                 if tp[j] > 0.05:
                     c.execute("INSERT INTO track_labels(track_id, label, count, probability) VALUES (?, ?, ?, ?)",
                               (tid, tags[j], int(1 + 3 * tp[j]), float(tp[j])))
+
+
+def measured_quiet_song(open_window, import_music, library, folder: Path):
+    """A window (manual null output) whose library holds one quiet song (a −34 dBFS tone), imported and
+    its loudness measured: (window, track)."""
+    from player.library.loudness import measure_track, save_loudness
+
+    sr = 22050
+    quiet = (0.02 * np.sin(2 * np.pi * 440 * np.arange(3 * sr) / sr)).astype(np.float32)
+    write_audio(folder / "quiet.wav", quiet[:, None], sr, tags={"title": "Whisper", "artist": "Hush"})
+    w = open_window(audio_backend="null-manual")
+    import_music(w, folder)
+    assert w.playback.available, w.playback.reason
+    (track,) = library.tracks()
+    assert save_loudness(library, [measure_track(track)]) == []
+    return w, track
