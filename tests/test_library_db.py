@@ -46,6 +46,17 @@ def test_not_a_database_is_a_clear_error(tmp_path):
         Database(bad)
 
 
+def test_tuples_reads_plain_rows_and_says_what_went_wrong_in_words(library):
+    """The bulk reader (the window's snapshots, the recommender, smart playlists) gives plain tuples, and
+    a query SQLite refuses is the player's error, not sqlite3's."""
+    library.add_user("ada")
+    rows = library.db.tuples("SELECT name FROM users").fetchall()
+    assert rows == [("ada",)] and type(rows[0]) is tuple
+    with pytest.raises(DatabaseError) as err:
+        library.db.tuples("SELECT * FROM no_such_table")
+    assert not isinstance(err.value, sqlite3.Error) and "sqlite3" not in str(err.value)
+
+
 def test_transaction_rolls_back_everything_on_error(library):
     with pytest.raises(RuntimeError):
         with library.db.transaction() as c:

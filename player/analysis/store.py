@@ -195,13 +195,6 @@ def read_counts(library: Library, model_version: str | None = None) -> AnalysisC
                           tuple((r[0] or "unknown reason", int(r[1])) for r in reasons))
 
 
-def _tuples(library: Library, sql: str, params=()):
-    """Rows as plain tuples (cheaper than ``sqlite3.Row``, and numpy can read them)."""
-    cur = library.db.conn.cursor()
-    cur.row_factory = None
-    return cur.execute(sql, params)
-
-
 def read_library_labels(library: Library, since: float | None = None, top: int = 3,
                         models_dir=None) -> LibraryLabels:
     """Per track: its ``top`` labels (by probability) joined by " · ", and its most probable genre.
@@ -218,14 +211,14 @@ def read_library_labels(library: Library, since: float | None = None, top: int =
     # The top labels per track, ranked and joined by SQLite (in C, without the interpreter lock).
     tags: dict[int, str] = {}
     share = {}.setdefault  # one string per distinct line of labels (a few thousand), not one per song
-    for tid, line in _tuples(library,
+    for tid, line in library.db.tuples(
             "SELECT track_id, group_concat(label, ' · ') FROM ("
             " SELECT track_id, label, ROW_NUMBER() OVER (PARTITION BY track_id ORDER BY probability DESC, label) AS rn"
             f" FROM track_labels{where} ORDER BY track_id, rn) WHERE rn <= ? GROUP BY track_id",
             params + (int(top),)).fetchall():
         tags[tid] = share(line, line)
     gwhere = " AND analysed_at > ?" if since is not None else ""
-    rows = _tuples(library,
+    rows = library.db.tuples(
         "SELECT track_id, genre_probs, analysed_at, model_version FROM analysis WHERE status = 'ok' "
         f"AND genre_probs IS NOT NULL{gwhere}", params).fetchall()
     genres: dict[int, str] = {}
@@ -250,7 +243,7 @@ def read_label_rows(library: Library) -> LabelRows:
     codes: dict[str, int] = {}
     rows = np.fromiter(
         ((t, codes.setdefault(lab, len(codes)), c)
-         for t, lab, c in _tuples(library, "SELECT track_id, label, count FROM track_labels")),
+         for t, lab, c in library.db.tuples("SELECT track_id, label, count FROM track_labels")),
         dtype=[("t", "i8"), ("l", "i8"), ("c", "f8")],
     )
     names = sorted(codes)
@@ -265,8 +258,8 @@ def read_label_rows(library: Library) -> LabelRows:
 def read_embeddings(library: Library) -> Embeddings:
     """The embeddings of the tracks analysed successfully. Blobs of another length than the most
     common one (another model version) are left out."""
-    rows = _tuples(library, "SELECT track_id, embedding FROM analysis "
-                            "WHERE status = 'ok' AND embedding IS NOT NULL ORDER BY track_id").fetchall()
+    rows = library.db.tuples("SELECT track_id, embedding FROM analysis "
+                             "WHERE status = 'ok' AND embedding IS NOT NULL ORDER BY track_id").fetchall()
     empty = Embeddings(np.zeros(0, np.int64), np.zeros((0, 32), np.float32))
     if not rows:
         return empty
@@ -285,13 +278,13 @@ def read_embeddings(library: Library) -> Embeddings:
 
 def read_analysed_ids(library: Library) -> np.ndarray:
     """Track ids with a successful analysis (whatever it holds)."""
-    return np.fromiter((r[0] for r in _tuples(library, "SELECT track_id FROM analysis WHERE status = 'ok'")),
+    return np.fromiter((r[0] for r in library.db.tuples("SELECT track_id FROM analysis WHERE status = 'ok'")),
                        dtype=np.int64)
 
 
 def read_label_table(library: Library) -> list[tuple[str, str, int, float]]:
     """(display path, label, count, probability) for every stored label, by track then strength."""
-    return _tuples(library,
+    return library.db.tuples(
         "SELECT t.path, l.label, l.count, l.probability FROM track_labels l JOIN tracks t ON t.id = l.track_id "
         "ORDER BY t.id, l.count DESC, l.probability DESC, l.label").fetchall()
 
@@ -463,20 +456,20 @@ def _matrix(blobs: list, width: int | None) -> tuple[np.ndarray, np.ndarray]:
 def read_analysis_arrays(library) -> AnalysisArrays:
     """The current model's analysis as arrays; cached per library until the analysis table changes."""
     # two queries, each answered from an index: the row count and the newest analysis time
-    fp = (_tuples(library, "SELECT COUNT(*) FROM analysis").fetchone()[0],
-          _tuples(library, "SELECT MAX(analysed_at) FROM analysis").fetchone()[0])
+    fp = (library.db.tuples("SELECT COUNT(*) FROM analysis").fetchone()[0],
+          library.db.tuples("SELECT MAX(analysed_at) FROM analysis").fetchone()[0])
     with _CACHE_LOCK:
         cached = _CACHE.get(library)
     if cached is not None and cached.fingerprint == fp:
         return cached
-    stored = dict(_tuples(library, "SELECT model_version, COUNT(*) FROM analysis WHERE status = 'ok' "
-                                 "GROUP BY model_version"))
+    stored = dict(library.db.tuples("SELECT model_version, COUNT(*) FROM analysis WHERE status = 'ok' "
+                                    "GROUP BY model_version"))
     version = _default_version()
     if version not in stored:
         version = max(stored, key=stored.get) if stored else version
     tag_names, genre_names = _model_labels(version)
-    rows = _tuples(library, "SELECT track_id, tag_probs, genre_probs, embedding FROM analysis "
-                          "WHERE status = 'ok' AND model_version = ? ORDER BY track_id", (version,)).fetchall()
+    rows = library.db.tuples("SELECT track_id, tag_probs, genre_probs, embedding FROM analysis "
+                             "WHERE status = 'ok' AND model_version = ? ORDER BY track_id", (version,)).fetchall()
     ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
     tags, tag_ok = _matrix([r[1] for r in rows], len(tag_names) if tag_names else None)
     genres, genre_ok = _matrix([r[2] for r in rows], len(genre_names) if genre_names else None)
@@ -491,7 +484,7 @@ def read_analysis_arrays(library) -> AnalysisArrays:
     tags[~tag_ok] = np.nan
     genres[~genre_ok] = np.nan
     labels = {}
-    for (label,) in _tuples(library, "SELECT DISTINCT label FROM track_labels"):
+    for (label,) in library.db.tuples("SELECT DISTINCT label FROM track_labels"):
         labels.setdefault(str(label).casefold(), label)
     arrays = AnalysisArrays(version, ids, tag_names, tags if tag_names else None, genre_names,
                             genres if genre_names else None, emb if emb.size else None, labels, fp,

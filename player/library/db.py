@@ -211,6 +211,14 @@ class Database:
         with translate_errors(self.path, self):
             return self.conn.execute(sql, params).fetchall()
 
+    def tuples(self, sql: str, params=()) -> sqlite3.Cursor:
+        """The rows as plain tuples, to iterate or ``fetchall()``: cheaper than ``sqlite3.Row`` for
+        100,000 rows, and what numpy reads (``np.fromiter``)."""
+        with translate_errors(self.path, self):
+            cur = self.conn.cursor()
+            cur.row_factory = None
+            return cur.execute(sql, params)
+
     def query_one(self, sql: str, params=()) -> sqlite3.Row | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None

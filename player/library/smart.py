@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from player.analysis.store import AnalysisArrays, _tuples as _rows, read_analysis_arrays as analysis_arrays
+from player.analysis.store import AnalysisArrays, read_analysis_arrays as analysis_arrays
 from player.library.smart_parse import And, Cond, Not, Or, Query, SmartQueryError, Words, parse, _suggest
 
 #: A hidden tag (one the tagger's label rule never makes a label) matches ``tag:X`` when it is among the
@@ -88,16 +88,17 @@ def in_library_order(library, ids: np.ndarray) -> np.ndarray:
     once with one sort in SQLite and kept until the tracks change (their count, newest id or newest
     ``updated_at``: an import, a rescan and a file going missing all set it)."""
     if len(ids) <= RANK_MIN:
-        got = [r[0] for r in _rows(library, "SELECT t.id FROM tracks t WHERE t.id IN (SELECT value FROM json_each(?)) "
-                                             f"ORDER BY {DEFAULT_ORDER}", (json.dumps(ids.tolist()),))]
+        got = [r[0] for r in library.db.tuples(
+            f"SELECT t.id FROM tracks t WHERE t.id IN (SELECT value FROM json_each(?)) ORDER BY {DEFAULT_ORDER}",
+            (json.dumps(ids.tolist()),))]
         where = {tid: i for i, tid in enumerate(ids.tolist())}
         return np.fromiter((where[t] for t in got), np.int64, len(got))
-    fp = tuple(_rows(library, "SELECT COUNT(*), MAX(id), MAX(updated_at) FROM tracks").fetchone())
+    fp = tuple(library.db.tuples("SELECT COUNT(*), MAX(id), MAX(updated_at) FROM tracks").fetchone())
     with _ORDER_LOCK:
         cached = _ORDER.get(library)
     if cached is None or cached[0] != fp:
-        ordered = np.fromiter((r[0] for r in _rows(library, f"SELECT t.id FROM tracks t NOT INDEXED ORDER BY {DEFAULT_ORDER}")),
-                              np.int64)
+        sql = f"SELECT t.id FROM tracks t NOT INDEXED ORDER BY {DEFAULT_ORDER}"
+        ordered = np.fromiter((r[0] for r in library.db.tuples(sql)), np.int64)
         sorted_ids = np.sort(ordered)
         rank = np.empty(len(ordered), np.int64)
         rank[np.searchsorted(sorted_ids, ordered)] = np.arange(len(ordered))
@@ -175,7 +176,7 @@ class _Compiler:
     def table_columns(self) -> dict:
         if self._columns is None:
             self._columns = {
-                table: {r[1] for r in _rows(self.library, f"PRAGMA table_info({table})")}
+                table: {r[1] for r in self.library.db.tuples(f"PRAGMA table_info({table})")}
                 for table in ("tracks", "analysis")
             }
         return self._columns
@@ -418,8 +419,8 @@ class _Compiler:
                   + (", or another of its tags as a label" if shown else ""))
         if shown:
             marks = ", ".join("?" * len(shown))
-            labelled = np.fromiter((r[0] for r in _rows(self.library, "SELECT DISTINCT track_id FROM track_labels "
-                                                                      f"WHERE label IN ({marks})", shown)), np.int64)
+            labelled = np.fromiter((r[0] for r in self.library.db.tuples(
+                f"SELECT DISTINCT track_id FROM track_labels WHERE label IN ({marks})", shown)), np.int64)
             ids = np.union1d(ids, labelled)
         return ids
 
@@ -535,7 +536,7 @@ class _Compiler:
         return a.ids[top_k(cand, int(c.value))]
 
     def unplayable(self) -> np.ndarray:
-        return np.fromiter((r[0] for r in _rows(self.library, "SELECT id FROM tracks WHERE status != 'ok'")),
+        return np.fromiter((r[0] for r in self.library.db.tuples("SELECT id FROM tracks WHERE status != 'ok'")),
                            np.int64)
 
     def resolve_track(self, c: Cond):
@@ -600,12 +601,12 @@ class _Compiler:
             # while sorting), and more only when they are not enough
             k = 64 + int(limit.seconds / 60)
             while True:
-                rows = np.fromiter(_rows(self.library, f"{sql} LIMIT {k}", jparams + params), _ROW)
+                rows = np.fromiter(self.library.db.tuples(f"{sql} LIMIT {k}", jparams + params), _ROW)
                 if len(rows) < k or rows["d"].sum() > limit.seconds:
                     break
                 k *= 4
         else:
-            rows = np.fromiter(_rows(self.library, sql, jparams + params), _ROW)
+            rows = np.fromiter(self.library.db.tuples(sql, jparams + params), _ROW)
         ids, durations = rows["id"], rows["d"]
         if post is not None:
             keep = np.isin(ids, post, assume_unique=False)

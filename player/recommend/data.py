@@ -202,26 +202,13 @@ def read_song_vectors(library, mode: str = DEFAULT_MODE) -> tuple[np.ndarray, np
     return a.ids, vectors_of(a, mode)
 
 
-class _TupleRows:
-    """``execute`` returning plain tuples (the library's connection makes ``sqlite3.Row`` objects,
-    which numpy cannot read and which cost more to build)."""
-
-    def __init__(self, conn):
-        self.conn = conn
-
-    def execute(self, sql, params=()):
-        cur = self.conn.cursor()
-        cur.row_factory = None
-        return cur.execute(sql, params)
-
-
 def load_arrays(library, space: str = DEFAULT_MODE) -> LibraryArrays:
     """Everything the recommender needs from ``library``, in a few set-based queries (the analysis
     through its reader, :mod:`player.analysis.store`); ``space``: the similarity space of the index."""
     from player.analysis.store import read_analysed_ids, read_label_rows
 
-    conn = _TupleRows(library.db.conn)
-    rows = conn.execute(
+    db = library.db
+    rows = db.tuples(
         "SELECT id, title, path, artist, album, albumartist, status FROM tracks ORDER BY id"
     ).fetchall()
     tracks = TrackTable(
@@ -235,12 +222,12 @@ def load_arrays(library, space: str = DEFAULT_MODE) -> LibraryArrays:
     )
     del rows
     rat = np.fromiter(
-        conn.execute("SELECT user_id, track_id, stars FROM ratings"), dtype=[("u", "i8"), ("t", "i8"), ("s", "i8")]
+        db.tuples("SELECT user_id, track_id, stars FROM ratings"), dtype=[("u", "i8"), ("t", "i8"), ("s", "i8")]
     )
     people = People(
-        users={int(r[0]): r[1] for r in conn.execute("SELECT id, name FROM users")},
+        users={int(r[0]): r[1] for r in db.tuples("SELECT id, name FROM users")},
         rating_user=rat["u"], rating_track=rat["t"], rating_stars=rat["s"],
-        plays=np.fromiter(conn.execute(
+        plays=np.fromiter(db.tuples(
             "SELECT id, user_id, track_id, started_at, seconds_played, skipped FROM plays ORDER BY id"),
             dtype=PLAY_DTYPE),
     )
@@ -260,14 +247,14 @@ class LibrarySource:
 
     def ratings_for(self, user_id: int) -> tuple[np.ndarray, np.ndarray]:
         a = np.fromiter(
-            _TupleRows(self.library.db.conn).execute("SELECT track_id, stars FROM ratings WHERE user_id = ?", (int(user_id),)),
+            self.library.db.tuples("SELECT track_id, stars FROM ratings WHERE user_id = ?", (int(user_id),)),
             dtype=[("t", "i8"), ("s", "i8")],
         )
         return a["t"], a["s"]
 
     def plays_since(self, last_id: int) -> np.ndarray:
         return np.fromiter(
-            _TupleRows(self.library.db.conn).execute(
+            self.library.db.tuples(
                 "SELECT id, user_id, track_id, started_at, seconds_played, skipped FROM plays "
                 "WHERE id > ? ORDER BY id",
                 (int(last_id),),
@@ -276,7 +263,7 @@ class LibrarySource:
         )
 
     def last_play_id(self) -> int:
-        row = _TupleRows(self.library.db.conn).execute("SELECT MAX(id) FROM plays").fetchone()
+        row = self.library.db.tuples("SELECT MAX(id) FROM plays").fetchone()
         return int(row[0] or 0)
 
     def recent(self, user_id: int, limit: int) -> np.ndarray:
@@ -285,7 +272,7 @@ class LibrarySource:
         return np.fromiter(
             (
                 r[0]
-                for r in _TupleRows(self.library.db.conn).execute(
+                for r in self.library.db.tuples(
                     "SELECT track_id FROM plays WHERE user_id = ? ORDER BY started_at DESC, id DESC LIMIT ?",
                     (int(user_id), int(limit)),
                 )
@@ -294,11 +281,11 @@ class LibrarySource:
         )
 
     def has_track(self, track_id: int) -> bool:
-        return _TupleRows(self.library.db.conn).execute(
+        return self.library.db.tuples(
             "SELECT 1 FROM tracks WHERE id = ?", (int(track_id),)).fetchone() is not None
 
     def user_name(self, user_id: int) -> str | None:
-        row = _TupleRows(self.library.db.conn).execute("SELECT name FROM users WHERE id = ?", (int(user_id),)).fetchone()
+        row = self.library.db.tuples("SELECT name FROM users WHERE id = ?", (int(user_id),)).fetchone()
         return None if row is None else row[0]
 
 

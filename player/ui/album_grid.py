@@ -62,16 +62,11 @@ def collect_albums(library) -> list[Album]:
 
     from player.library.store import album_key, album_names
 
-    cur = library.db.conn.cursor()
-    cur.row_factory = None
-    try:
-        tracks = []
-        for r in cur.execute("SELECT id, path_raw, title, artist, album, albumartist, tracknumber FROM tracks "
-                             "WHERE status = 'ok' ORDER BY id"):
-            path = os.fsdecode(bytes(r[1]))
-            tracks.append(_Member(r[0], path, r[2] or os.path.splitext(os.path.basename(path))[0], *r[3:]))
-    finally:
-        cur.close()
+    tracks = []
+    for r in library.db.tuples("SELECT id, path_raw, title, artist, album, albumartist, tracknumber FROM tracks "
+                               "WHERE status = 'ok' ORDER BY id"):
+        path = os.fsdecode(bytes(r[1]))
+        tracks.append(_Member(r[0], path, r[2] or os.path.splitext(os.path.basename(path))[0], *r[3:]))
     names = album_names(tracks)
     groups: dict[str, list] = {}
     for t in tracks:
