@@ -18,7 +18,6 @@ from player.audio.player import Player
 from player.audio.queue import REPEAT_MODES, Queue
 
 
-
 def preload() -> None:
     """Import what the first song would otherwise import as it starts (the readers, the resampler; the
     tag reader and every format it knows, which ``mutagen.File`` imports on its first call), in the caller's

@@ -8,7 +8,6 @@ from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QMenu
 
 from player.options import CROSSFADE, GAIN_MODE, PREAMP_DB
-from player.ui.workers import describe_exception
 
 GAIN_CHOICES = (("off", "&Off"), ("track", "&Track"), ("album", "&Album"),
                 ("auto", "A&uto (album gain while an album plays in order)"))
@@ -35,7 +34,6 @@ class LevellingMenus:
 
     def __init__(self, levelling: QMenu, crossfade: QMenu, playback, settings):
         self.playback = playback
-        self.settings = settings
         self.gain_actions = self._fill(levelling, GAIN_CHOICES, settings[GAIN_MODE], self._set_gain)
         levelling.addSeparator()
         self.preamp_menu = levelling.addMenu("&Preamp")
@@ -45,9 +43,8 @@ class LevellingMenus:
         chosen = settings[PREAMP_DB]
         self.preamp_actions = self._fill(self.preamp_menu, [(db, _preamp_text(db))
                                                             for db in _with_current(PREAMP_CHOICES, chosen)],
-                                         chosen, self._set_preamp)
+                                         chosen, playback.set_preamp)
         self._show_preamp(settings[GAIN_MODE])
-        playback.ready.connect(self._apply_preamp)  # a preamp chosen while the player was starting
         chosen = settings[CROSSFADE]
         self.crossfade_actions = self._fill(crossfade, [(s, _crossfade_text(s))
                                                         for s in _with_current(CROSSFADE_CHOICES, chosen)],
@@ -60,23 +57,6 @@ class LevellingMenus:
     def _show_preamp(self, mode: str) -> None:
         """The preamp acts on levelled songs only: offered while levelling is on."""
         self.preamp_menu.menuAction().setEnabled(mode != "off")
-
-    def _set_preamp(self, db: float) -> None:
-        """Volume levelling's preamp in dB (kept in the settings), applied to playback at once."""
-        self.settings[PREAMP_DB] = db
-        self._apply_preamp()
-
-    def _apply_preamp(self, _ready: bool = True) -> None:
-        player = self.playback.player
-        if player is None:
-            return  # the player starts with the settings' preamp
-        db = self.settings[PREAMP_DB]
-        if player.gain_settings.preamp_db == db:
-            return
-        try:
-            player.set_gain(preamp_db=db)  # the playing song takes it at once
-        except Exception as exc:  # noqa: BLE001 - a core error is a message, never a crash
-            self.playback.message.emit(f"Playback: {describe_exception(exc)}", "error")
 
     @staticmethod
     def _fill(menu: QMenu, choices, current, apply) -> dict:

@@ -141,11 +141,11 @@ class PlaybackController(QObject):
             self.player.user_id = user_id
 
     # -- commands (each guarded: a core error is a message, never a crash) -----------------------
-    def _call(self, name: str, *args):
+    def _call(self, name: str, *args, **kwargs):
         if self.player is None:
             return None
         try:
-            return getattr(self.player, name)(*args)
+            return getattr(self.player, name)(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001
             self.message.emit(f"Playback: {describe_exception(exc)}", "error")
             return None
@@ -217,6 +217,14 @@ class PlaybackController(QObject):
         self.ctx.settings[GAIN_MODE] = mode
         if not self._later("set_gain", mode):
             self._call("set_gain", mode)
+
+    def set_preamp(self, db: float) -> None:
+        """Volume levelling's preamp in dB (kept in the settings); the playing song takes it at once."""
+        from player.options import PREAMP_DB
+
+        self.ctx.settings[PREAMP_DB] = db
+        if not self._later("set_preamp", db):
+            self._call("set_gain", preamp_db=db)
 
     def set_crossfade(self, seconds: float) -> None:
         """Crossfade between songs, 0 (off) to 10 s (kept in the settings)."""
